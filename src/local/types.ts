@@ -1,0 +1,142 @@
+/**
+ * Contracts shared by the parts of the local runtime (template model, function runner, WebSocket gateway,
+ * stream event sources, HTTP API, schedules). The runtime uses the template and the handlers; handlers never
+ * import anything under src/local.
+ */
+
+/** What Lambda reports for a failed invocation (the shape `sam local invoke` prints). */
+export interface LambdaError {
+  errorType: string;
+  errorMessage: string;
+  stack?: string[];
+  /** The function ran past its configured timeout ("Task timed out after N seconds"). */
+  timedOut?: boolean;
+}
+
+export type InvocationOutcome =
+  | { ok: true; result: unknown; durationMs: number; requestId: string }
+  | { ok: false; error: LambdaError; durationMs: number; requestId: string };
+
+/** Runs template functions the way Lambda would. Handler errors come back as outcomes; it never throws for them. */
+export interface Invoker {
+  /**
+   * @param functionId the function's logical id in template.yaml
+   * @param event the event, shaped as the AWS service would send it
+   * @param trigger a short label for the log line, e.g. "ws $connect", "stream RealTimeDataStream", "GET /health"
+   */
+  invoke(functionId: string, event: unknown, trigger: string): Promise<InvocationOutcome>;
+}
+
+/** The runtime's own log output (not the functions' logs). */
+export interface LocalLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger that drops everything; handy in tests. */
+export const silentLogger: LocalLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+// ------------------------------------------------------------------ the template, resolved
+
+export interface FunctionSpec {
+  logicalId: string;
+  /** As in the template, e.g. "on-connect.handler": module basename and export name. */
+  handler: string;
+  /** Absolute path of the TypeScript entry point (Metadata.BuildProperties.EntryPoints[0], relative to CodeUri). */
+  entryPoint: string;
+  /** Name of the exported handler function, e.g. "handler". */
+  exportName: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** Template environment (Globals merged with the function's), intrinsics resolved to local values. */
+  environment: Record<string, string>;
+}
+
+export interface TableSpec {
+  logicalId: string;
+  tableName: string;
+  attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  keySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  globalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
+  }[];
+  streamViewType?: 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY';
+  ttlAttribute?: string;
+}
+
+export interface WebSocketRouteSpec {
+  routeKey: string;
+  functionId: string;
+}
+
+export interface WebSocketApiSpec {
+  logicalId: string;
+  /** An AWS-looking API id, e.g. "a1b2c3d4e5". */
+  apiId: string;
+  name: string;
+  stage: string;
+  routeSelectionExpression: string;
+  routes: WebSocketRouteSpec[];
+  /** Lambda REQUEST authorizer on $connect, when the template has one. */
+  authorizer?: { functionId: string; identitySource: string[] };
+}
+
+export interface StreamSourceSpec {
+  functionId: string;
+  /** The event's name in the function's Events, e.g. "RealTimeDataStream". */
+  eventId: string;
+  tableLogicalId: string;
+  tableName: string;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  batchSize: number;
+  maximumBatchingWindowSeconds: number;
+  parallelizationFactor: number;
+  bisectBatchOnFunctionError: boolean;
+  /** -1 = until the record expires. */
+  maximumRetryAttempts: number;
+  /** -1 = no limit. */
+  maximumRecordAgeSeconds: number;
+  reportBatchItemFailures: boolean;
+  /** FilterCriteria.Filters[].Pattern, each a JSON string; ORed. */
+  filterPatterns: string[];
+  onFailure?: { type: 'SQS' | 'SNS'; destinationLogicalId: string };
+  enabled: boolean;
+}
+
+export interface HttpRouteSpec {
+  functionId: string;
+  eventId: string;
+  /** Upper-case method or "ANY". */
+  method: string;
+  /** e.g. "/items/{key}/{itemId}" or "/{proxy+}" or "$default". */
+  path: string;
+}
+
+export interface ScheduleSpec {
+  functionId: string;
+  eventId: string;
+  /** "rate(1 minute)" or "cron(0/5 * * * ? *)". */
+  expression: string;
+  /** The event to send, when the template gives one (Input). */
+  input?: unknown;
+  enabled: boolean;
+}
+
+export interface PlatformModel {
+  stackName: string;
+  region: string;
+  accountId: string;
+  parameters: Record<string, string>;
+  functions: Map<string, FunctionSpec>;
+  tables: TableSpec[];
+  webSocketApis: WebSocketApiSpec[];
+  streamSources: StreamSourceSpec[];
+  httpRoutes: HttpRouteSpec[];
+  schedules: ScheduleSpec[];
+  /** SQS queues by logical id (local stand-ins, e.g. for OnFailure destinations). */
+  queues: { logicalId: string; queueName: string }[];
+}
