@@ -4,6 +4,8 @@ const transform = {
   '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
 };
 const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
+// The SDK warns once per process that Node 20 support ends in 2027; tests and the runtime run on Node 20 today.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 /** @type {import('jest').Config} */
 module.exports = {

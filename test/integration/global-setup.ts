@@ -1,0 +1,15 @@
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/dynamodb/dynamodb-local';
+import { freePort } from '../helpers/free-port';
+
+declare global {
+  // Shared between globalSetup and globalTeardown, which run in the same process.
+  var __dynamoDbLocal: RunningDynamoDbLocal | undefined;
+}
+
+/** One real DynamoDB Local for the whole integration run, on a free port; tests read DYNAMODB_ENDPOINT. */
+export default async function globalSetup(): Promise<void> {
+  const port = await freePort();
+  const ddb = await startDynamoDbLocal({ port });
+  globalThis.__dynamoDbLocal = ddb;
+  process.env.DYNAMODB_ENDPOINT = ddb.endpoint;
+}
