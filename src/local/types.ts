@@ -52,6 +52,14 @@ export interface FunctionSpec {
   memoryMb: number;
   /** Template environment (Globals merged with the function's), intrinsics resolved to local values. */
   environment: Record<string, string>;
+  /** The function's name (FunctionName, else the logical id as `sam local` does); AWS_LAMBDA_FUNCTION_NAME. */
+  functionName?: string;
+  /** An AWS-shaped ARN of the function (context.invokedFunctionArn). */
+  functionArn?: string;
+  /** The template's Runtime, e.g. "nodejs22.x". */
+  runtime?: string;
+  /** Metadata.BuildProperties.External: modules left out of the bundle (resolved from node_modules at run time). */
+  external?: string[];
 }
 
 export interface TableSpec {
@@ -60,6 +68,11 @@ export interface TableSpec {
   attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
   keySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
   globalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
+  }[];
+  localSecondaryIndexes?: {
     IndexName: string;
     KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
     Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
@@ -114,6 +127,8 @@ export interface HttpRouteSpec {
   method: string;
   /** e.g. "/items/{key}/{itemId}" or "/{proxy+}" or "$default". */
   path: string;
+  /** The event's PayloadFormatVersion; SAM's default for HttpApi events is "2.0". */
+  payloadFormatVersion?: '1.0' | '2.0';
 }
 
 export interface ScheduleSpec {

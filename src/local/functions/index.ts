@@ -1,0 +1,3 @@
+/** Runs template functions like Lambda: esbuild bundles, one worker thread per function, timeouts enforced. */
+export { buildFunctionBundles, buildWorkerRuntime, FunctionBuildError } from './build';
+export { createFunctionRunner, FunctionRunner, type FunctionRunnerOptions } from './function-runner';

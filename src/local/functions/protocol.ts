@@ -1,0 +1,42 @@
+import type { LambdaError } from '../types';
+
+/** What the worker needs to know about its function (workerData). */
+export interface WorkerBootData {
+  bundlePath: string;
+  exportName: string;
+  handler: string;
+  functionName: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  logGroupName: string;
+  logStreamName: string;
+}
+
+/** Parent → worker. Events travel as JSON text: Lambda hands handlers a freshly parsed copy, and so do we. */
+export type ToWorker =
+  | { type: 'invoke'; id: string; event: string; deadline: number }
+  | { type: 'cancel'; id: string }
+  | { type: 'ping' };
+
+/** Worker → parent. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: LambdaError }
+  | { type: 'result'; id: string; ok: true; payload: string }
+  | { type: 'result'; id: string; ok: false; error: LambdaError }
+  | { type: 'fatal'; error: LambdaError }
+  | { type: 'pong' };
+
+/** Turns anything thrown into what Lambda's Node.js runtime reports. */
+export function toLambdaError(thrown: unknown): LambdaError {
+  if (thrown instanceof Error || (thrown !== null && typeof thrown === 'object' && 'message' in thrown)) {
+    const error = thrown as Error;
+    return {
+      errorType: error.name || error.constructor?.name || 'Error',
+      errorMessage: String(error.message ?? ''),
+      stack: typeof error.stack === 'string' ? error.stack.split('\n') : [],
+    };
+  }
+  // Lambda reports a thrown primitive by its typeof, e.g. {"errorType":"string","errorMessage":"boom"}.
+  return { errorType: typeof thrown, errorMessage: String(thrown), stack: [] };
+}

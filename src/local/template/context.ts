@@ -1,0 +1,19 @@
+import type { FunctionSpec, LocalLogger } from '../types';
+import type { CfnResource, CfnTemplate } from './cfn-yaml';
+import type { IntrinsicResolver } from './intrinsics';
+
+/** What the parts of the model builder (events, WebSocket APIs) need from the template being read. */
+export interface TemplateContext {
+  readonly template: CfnTemplate;
+  readonly resolver: IntrinsicResolver;
+  /** Resources whose Condition is true (or that have none), by logical id. */
+  readonly active: ReadonlyMap<string, CfnResource>;
+  readonly logger: LocalLogger;
+  readonly stackName: string;
+  /** The local Ref value of a resource (names, URLs, ids). */
+  ref(logicalId: string): unknown;
+  /** The local GetAtt value (AWS-shaped ARNs), undefined when unknown. */
+  getAtt(logicalId: string, attribute: string): unknown;
+  /** Maps a resolved function reference (ARN, qualified ARN, name or invocation URI) back to its logical id. */
+  functionIdOf(reference: unknown, functions: Map<string, FunctionSpec>): string | undefined;
+}

@@ -1,0 +1,531 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, extname, relative, resolve } from 'node:path';
+import {
+  type FunctionSpec,
+  type HttpRouteSpec,
+  type LocalLogger,
+  type PlatformModel,
+  type ScheduleSpec,
+  type StreamSourceSpec,
+  silentLogger,
+  type TableSpec,
+} from '../types';
+import { type CfnResource, type CfnTemplate, readCfnTemplate } from './cfn-yaml';
+import type { TemplateContext } from './context';
+import { composeEnvironment, DEFAULT_ENDPOINTS, type LocalEndpoints, readEnvJson } from './environment';
+import { TemplateError } from './errors';
+import { functionEvents } from './events';
+import { mergeGlobals } from './globals';
+import { IntrinsicResolver, NO_VALUE, type ResourceResolver } from './intrinsics';
+import { resolveParameters } from './parameters';
+import {
+  apiGatewayChildId,
+  apiGatewayId,
+  generatedPhysicalName,
+  PLACEHOLDER_STREAM_LABEL,
+  seededUuid,
+} from './physical-ids';
+import { anyProperties, parseProperties, simpleTableProperties, tableProperties } from './schemas';
+import { rawWebSocketApis, samWebSocketApis } from './websocket-apis';
+
+export interface LoadPlatformModelOptions {
+  templatePath: string;
+  /** Parameter values that replace the template's defaults (like `--parameter-overrides`). */
+  parameterOverrides?: Record<string, string>;
+  /** AWS::Region; default us-east-1. */
+  region?: string;
+  /** AWS::AccountId; default 123456789012. */
+  accountId?: string;
+  /** AWS::StackName; default "local". */
+  stackName?: string;
+  /** SAM's env.json: `{ "<LogicalId>": {VAR: value}, "Parameters": {VAR: value} }`. */
+  envJsonPath?: string;
+  /** Local service endpoints; defaults are the documented ports (8000 and 3001). */
+  endpoints?: LocalEndpoints;
+  /** More variables forced into every function's environment (they win over the template and env.json). */
+  extraEnvironment?: Record<string, string>;
+  /**
+   * Check that every function's entry file exists (default true). Tools that only read the model's shape, e.g.
+   * tests of the template, may turn it off.
+   */
+  verifyEntryPoints?: boolean;
+  logger?: LocalLogger;
+}
+
+const ENTRY_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+/** Reads template.yaml (and env.json) and resolves it into the model the local runtime runs. */
+export function loadPlatformModel(options: LoadPlatformModelOptions): PlatformModel {
+  const templatePath = resolve(options.templatePath);
+  return buildPlatformModel(readCfnTemplate(templatePath), { ...options, templatePath });
+}
+
+/** Same as loadPlatformModel, for a template already parsed (templatePath still anchors relative paths). */
+export function buildPlatformModel(template: CfnTemplate, options: LoadPlatformModelOptions): PlatformModel {
+  return new ModelBuilder(template, options).build();
+}
+
+type Props = Record<string, unknown>;
+
+class ModelBuilder implements TemplateContext {
+  readonly logger: LocalLogger;
+  private readonly root: string;
+  private readonly region: string;
+  private readonly accountId: string;
+  readonly stackName: string;
+  private readonly partition = 'aws';
+  readonly resolver: IntrinsicResolver;
+  private readonly parameters: Record<string, string>;
+  readonly active = new Map<string, CfnResource>();
+  private readonly refCache = new Map<string, unknown>();
+  private readonly refInProgress = new Set<string>();
+
+  constructor(
+    readonly template: CfnTemplate,
+    private readonly options: LoadPlatformModelOptions,
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.root = dirname(resolve(options.templatePath));
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '123456789012';
+    this.stackName = options.stackName ?? 'local';
+    const { values, refValues } = resolveParameters(template.Parameters ?? {}, options.parameterOverrides ?? {});
+    this.parameters = values;
+    const pseudo: Record<string, string | string[]> = {
+      'AWS::Region': this.region,
+      'AWS::AccountId': this.accountId,
+      'AWS::StackName': this.stackName,
+      'AWS::StackId': `arn:aws:cloudformation:${this.region}:${this.accountId}:stack/${this.stackName}/${seededUuid(this.stackName)}`,
+      'AWS::Partition': this.partition,
+      'AWS::URLSuffix': 'amazonaws.com',
+      'AWS::NotificationARNs': [],
+    };
+    const resources: ResourceResolver = {
+      ref: (id) => this.ref(id),
+      getAtt: (id, attribute) => this.getAtt(id, attribute),
+    };
+    this.resolver = new IntrinsicResolver(template, { ...refValues, ...pseudo }, resources);
+  }
+
+  build(): PlatformModel {
+    for (const [logicalId, resource] of Object.entries(this.template.Resources ?? {})) {
+      if (!resource || typeof resource !== 'object' || typeof resource.Type !== 'string') {
+        throw new TemplateError(`Resources.${logicalId} has no Type.`, logicalId);
+      }
+      if (resource.Condition !== undefined && !this.resolver.condition(String(resource.Condition))) {
+        this.logger.debug(`${logicalId} skipped: its condition ${String(resource.Condition)} is false`);
+        continue;
+      }
+      parseProperties(anyProperties, resource.Properties, `${logicalId}.Properties`, logicalId);
+      this.active.set(logicalId, resource);
+    }
+
+    const functions = new Map<string, FunctionSpec>();
+    const streamSources: StreamSourceSpec[] = [];
+    const httpRoutes: HttpRouteSpec[] = [];
+    const schedules: ScheduleSpec[] = [];
+    const tables: TableSpec[] = [];
+    const queues: PlatformModel['queues'] = [];
+    for (const [logicalId, resource] of this.active) {
+      switch (resource.Type) {
+        case 'AWS::Serverless::Function': {
+          const props = this.functionProps(resource);
+          functions.set(logicalId, this.functionSpec(logicalId, resource, props));
+          functionEvents(this, logicalId, props, { streamSources, httpRoutes, schedules });
+          break;
+        }
+        case 'AWS::DynamoDB::Table':
+          tables.push(this.tableSpec(logicalId, resource));
+          break;
+        case 'AWS::Serverless::SimpleTable':
+          tables.push(this.simpleTableSpec(logicalId, resource));
+          break;
+        case 'AWS::SQS::Queue':
+          queues.push({ logicalId, queueName: this.queueName(logicalId) });
+          break;
+        case 'AWS::Lambda::Function':
+          throw new TemplateError(
+            `${logicalId} is an AWS::Lambda::Function; the local runtime builds functions from their source, so it ` +
+              'runs AWS::Serverless::Function only. Declare it as AWS::Serverless::Function with CodeUri and Handler.',
+            logicalId,
+          );
+        default:
+          // IAM, alarms, log groups, … have nothing to run locally.
+          break;
+      }
+    }
+    const webSocketApis = [...samWebSocketApis(this, functions), ...rawWebSocketApis(this, functions)];
+    const envJson = readEnvJson(this.options.envJsonPath);
+    const endpoints = { ...DEFAULT_ENDPOINTS, ...this.options.endpoints };
+    for (const spec of functions.values()) {
+      spec.environment = composeEnvironment(spec, {
+        envJson,
+        region: this.region,
+        endpoints,
+        webSocketStage: webSocketApis[0]?.stage,
+        lambdaLogging: this.loggingConfig(spec.logicalId),
+        extraEnvironment: this.options.extraEnvironment,
+        logger: this.logger,
+      });
+    }
+    return {
+      stackName: this.stackName,
+      region: this.region,
+      accountId: this.accountId,
+      parameters: { ...this.parameters },
+      functions,
+      tables,
+      webSocketApis,
+      streamSources,
+      httpRoutes,
+      schedules,
+      queues,
+    };
+  }
+
+  // ---------------------------------------------------------------- Ref / GetAtt
+
+  ref(logicalId: string): unknown {
+    if (this.refCache.has(logicalId)) return this.refCache.get(logicalId);
+    const resource = this.active.get(logicalId) ?? this.template.Resources?.[logicalId];
+    if (!resource || (resource.Condition !== undefined && !this.active.has(logicalId))) return undefined;
+    if (this.refInProgress.has(logicalId)) {
+      throw new TemplateError(`${logicalId} refers to itself while its name is being resolved.`, logicalId);
+    }
+    this.refInProgress.add(logicalId);
+    try {
+      const value = this.computeRef(logicalId, resource);
+      this.refCache.set(logicalId, value);
+      return value;
+    } finally {
+      this.refInProgress.delete(logicalId);
+    }
+  }
+
+  private computeRef(logicalId: string, resource: CfnResource): unknown {
+    switch (resource.Type) {
+      case 'AWS::DynamoDB::Table':
+      case 'AWS::Serverless::SimpleTable':
+        return this.explicitName(logicalId, resource, 'TableName') ?? generatedPhysicalName(this.stackName, logicalId);
+      case 'AWS::SQS::Queue':
+        // 9324 is ElasticMQ's port, the usual local SQS; nothing listens there unless the user runs one.
+        return `http://localhost:9324/${this.accountId}/${this.queueName(logicalId)}`;
+      case 'AWS::SNS::Topic':
+        return this.arn('sns', this.topicName(logicalId));
+      case 'AWS::Serverless::Function':
+      case 'AWS::Lambda::Function':
+        // As `sam local` does: the logical id unless the template names the function.
+        return this.explicitName(logicalId, resource, 'FunctionName') ?? logicalId;
+      case 'AWS::Serverless::WebSocketApi':
+      case 'AWS::Serverless::HttpApi':
+      case 'AWS::Serverless::Api':
+      case 'AWS::ApiGatewayV2::Api':
+      case 'AWS::ApiGateway::RestApi':
+        return apiGatewayId(this.stackName, logicalId);
+      case 'AWS::ApiGatewayV2::Stage':
+        return this.explicitName(logicalId, resource, 'StageName') ?? apiGatewayChildId(this.stackName, logicalId);
+      case 'AWS::ApiGatewayV2::Route':
+      case 'AWS::ApiGatewayV2::Integration':
+      case 'AWS::ApiGatewayV2::Authorizer':
+      case 'AWS::ApiGatewayV2::Deployment':
+        return apiGatewayChildId(this.stackName, logicalId);
+      case 'AWS::IAM::Role':
+        return (
+          this.explicitName(logicalId, resource, 'RoleName') ?? generatedPhysicalName(this.stackName, logicalId, 64)
+        );
+      case 'AWS::S3::Bucket':
+        return (
+          this.explicitName(logicalId, resource, 'BucketName') ??
+          generatedPhysicalName(this.stackName, logicalId, 63).toLowerCase()
+        );
+      default:
+        return generatedPhysicalName(this.stackName, logicalId);
+    }
+  }
+
+  getAtt(logicalId: string, attribute: string): unknown {
+    const resource = this.active.get(logicalId);
+    if (!resource) return undefined;
+    const name = () => String(this.ref(logicalId));
+    switch (resource.Type) {
+      case 'AWS::Serverless::Function':
+      case 'AWS::Lambda::Function':
+        return attribute === 'Arn' ? this.functionArn(name()) : undefined;
+      case 'AWS::DynamoDB::Table':
+      case 'AWS::Serverless::SimpleTable': {
+        const arn = this.arn('dynamodb', `table/${name()}`);
+        if (attribute === 'Arn') return arn;
+        if (attribute === 'StreamArn') return `${arn}/stream/${PLACEHOLDER_STREAM_LABEL}`;
+        return undefined;
+      }
+      case 'AWS::SQS::Queue':
+        if (attribute === 'Arn') return this.arn('sqs', this.queueName(logicalId));
+        if (attribute === 'QueueName') return this.queueName(logicalId);
+        if (attribute === 'QueueUrl') return name();
+        return undefined;
+      case 'AWS::SNS::Topic':
+        if (attribute === 'TopicArn') return name();
+        if (attribute === 'TopicName') return this.topicName(logicalId);
+        return undefined;
+      case 'AWS::Serverless::WebSocketApi':
+      case 'AWS::ApiGatewayV2::Api': {
+        if (attribute === 'ApiId') return name();
+        const websocket =
+          resource.Type === 'AWS::Serverless::WebSocketApi' || resource.Properties?.ProtocolType === 'WEBSOCKET';
+        if (attribute === 'ApiEndpoint') {
+          return `${websocket ? 'wss' : 'https'}://${name()}.execute-api.${this.region}.amazonaws.com`;
+        }
+        return undefined;
+      }
+      case 'AWS::IAM::Role':
+        if (attribute === 'Arn') return `arn:${this.partition}:iam::${this.accountId}:role/${name()}`;
+        return undefined;
+      case 'AWS::S3::Bucket':
+        if (attribute === 'Arn') return `arn:${this.partition}:s3:::${name()}`;
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  private explicitName(logicalId: string, resource: CfnResource, property: string): string | undefined {
+    const raw = resource.Properties?.[property];
+    if (raw === undefined) return undefined;
+    const value = this.resolver.resolve(raw, `${logicalId}.Properties.${property}`);
+    return value === NO_VALUE || value === undefined ? undefined : String(value);
+  }
+
+  private queueName(logicalId: string): string {
+    const resource = this.active.get(logicalId);
+    const explicit = resource && this.explicitName(logicalId, resource, 'QueueName');
+    if (explicit) return explicit;
+    const fifo = resource?.Properties?.FifoQueue === true || resource?.Properties?.FifoQueue === 'true';
+    return fifo
+      ? `${generatedPhysicalName(this.stackName, logicalId, 75)}.fifo`
+      : generatedPhysicalName(this.stackName, logicalId, 80);
+  }
+
+  private topicName(logicalId: string): string {
+    const resource = this.active.get(logicalId);
+    return (
+      (resource && this.explicitName(logicalId, resource, 'TopicName')) ??
+      generatedPhysicalName(this.stackName, logicalId, 256)
+    );
+  }
+
+  private arn(service: string, resource: string): string {
+    return `arn:${this.partition}:${service}:${this.region}:${this.accountId}:${resource}`;
+  }
+
+  private functionArn(functionName: string): string {
+    return this.arn('lambda', `function:${functionName}`);
+  }
+
+  functionIdOf(reference: unknown, functions: Map<string, FunctionSpec>): string | undefined {
+    if (typeof reference !== 'string') return undefined;
+    // Integration URIs wrap the ARN: arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations
+    const wrapped = /\/functions\/(.+)\/invocations$/.exec(reference);
+    const arnOrName = wrapped?.[1] ?? reference;
+    const match = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(arnOrName);
+    const name = match?.[1] ?? arnOrName;
+    for (const spec of functions.values()) {
+      if (spec.functionName === name || spec.logicalId === name) return spec.logicalId;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- functions
+
+  private functionProps(resource: CfnResource): Props {
+    const globals = (this.template.Globals?.Function ?? {}) as Props;
+    return mergeGlobals(globals, resource.Properties ?? {}) as Props;
+  }
+
+  private prop(logicalId: string, props: Props, name: string): unknown {
+    if (props[name] === undefined) return undefined;
+    const value = this.resolver.resolve(props[name], `${logicalId}.Properties.${name}`);
+    return value === NO_VALUE ? undefined : value;
+  }
+
+  private functionSpec(logicalId: string, resource: CfnResource, props: Props): FunctionSpec {
+    const packageType = this.prop(logicalId, props, 'PackageType');
+    if (packageType === 'Image') {
+      throw new TemplateError(
+        `Function ${logicalId} is a container image (PackageType: Image); the local runtime runs Node.js zip functions only.`,
+        logicalId,
+      );
+    }
+    const runtime = this.prop(logicalId, props, 'Runtime');
+    if (typeof runtime !== 'string' || !runtime.startsWith('nodejs')) {
+      throw new TemplateError(
+        `Function ${logicalId} has Runtime ${JSON.stringify(runtime)}; the local runtime runs Node.js functions only. ` +
+          'Set Runtime: nodejs22.x (here or in Globals.Function).',
+        logicalId,
+      );
+    }
+    if (props.InlineCode !== undefined) {
+      throw new TemplateError(
+        `Function ${logicalId} uses InlineCode; the local runtime bundles source files. Move the code to a file and set CodeUri and Handler.`,
+        logicalId,
+      );
+    }
+    const handler = this.prop(logicalId, props, 'Handler');
+    const dot = typeof handler === 'string' ? handler.lastIndexOf('.') : -1;
+    if (typeof handler !== 'string' || dot <= 0 || dot === handler.length - 1) {
+      throw new TemplateError(
+        `Function ${logicalId} needs a Handler like "on-connect.handler" (file name, a dot, the exported function).`,
+        logicalId,
+      );
+    }
+    const codeUri = this.prop(logicalId, props, 'CodeUri') ?? '.';
+    if (typeof codeUri !== 'string') {
+      throw new TemplateError(
+        `Function ${logicalId} has a CodeUri that is not a local folder (${JSON.stringify(codeUri)}); set CodeUri to the folder of its source.`,
+        logicalId,
+      );
+    }
+    const codeDir = resolve(this.root, codeUri);
+    const buildProperties = (resource.Metadata?.BuildProperties ?? {}) as Props;
+    const entryPoints = buildProperties.EntryPoints
+      ? this.resolver.resolve(buildProperties.EntryPoints, `${logicalId}.Metadata.BuildProperties.EntryPoints`)
+      : undefined;
+    const firstEntry = Array.isArray(entryPoints) ? entryPoints[0] : undefined;
+    const entryPoint = this.findEntryPoint(logicalId, codeDir, handler.slice(0, dot), firstEntry);
+
+    const timeout = Number(this.prop(logicalId, props, 'Timeout') ?? 3);
+    const memory = Number(this.prop(logicalId, props, 'MemorySize') ?? 128);
+    if (!Number.isFinite(timeout) || timeout < 1 || timeout > 900) {
+      throw new TemplateError(
+        `Function ${logicalId} has Timeout ${timeout}; Lambda allows 1 to 900 seconds.`,
+        logicalId,
+      );
+    }
+    if (!Number.isFinite(memory) || memory < 128 || memory > 10240) {
+      throw new TemplateError(
+        `Function ${logicalId} has MemorySize ${memory}; Lambda allows 128 to 10240 MB.`,
+        logicalId,
+      );
+    }
+    const functionName = String(this.ref(logicalId));
+    const external = this.resolver.resolve(
+      buildProperties.External ?? [],
+      `${logicalId}.Metadata.BuildProperties.External`,
+    );
+    return {
+      logicalId,
+      handler,
+      entryPoint,
+      exportName: handler.slice(dot + 1),
+      timeoutSeconds: timeout,
+      memoryMb: memory,
+      environment: this.templateEnvironment(logicalId, props),
+      functionName,
+      functionArn: this.functionArn(functionName),
+      runtime,
+      external: Array.isArray(external) ? external.map(String) : [],
+    };
+  }
+
+  private findEntryPoint(logicalId: string, codeDir: string, handlerModule: string, entry: unknown): string {
+    const fromMetadata = typeof entry === 'string';
+    const base = resolve(codeDir, fromMetadata ? entry : handlerModule);
+    // Handler "on-connect.handler" names a module without extension; EntryPoints usually carry one.
+    const candidates = extname(base) && fromMetadata ? [base] : [base, ...ENTRY_EXTENSIONS.map((ext) => base + ext)];
+    const found = candidates.find((path) => existsSync(path) && statSync(path).isFile());
+    if (found) return found;
+    if (this.options.verifyEntryPoints === false) return candidates[fromMetadata ? 0 : 1] ?? base;
+    const shown = relative(this.root, base) || base;
+    throw new TemplateError(
+      fromMetadata
+        ? `Function ${logicalId}: its entry point ${shown} (Metadata.BuildProperties.EntryPoints[0], relative to CodeUri) ` +
+            'does not exist. Create the file or fix EntryPoints / CodeUri in the template.'
+        : `Function ${logicalId}: no source file for Handler module ${shown} (tried ${ENTRY_EXTENSIONS.join(', ')}). ` +
+            'Create the file, fix Handler / CodeUri, or add Metadata.BuildProperties.EntryPoints.',
+      logicalId,
+    );
+  }
+
+  private templateEnvironment(logicalId: string, props: Props): Record<string, string> {
+    const environment = this.prop(logicalId, props, 'Environment') as { Variables?: unknown } | undefined;
+    const variables = environment?.Variables;
+    if (variables === undefined) return {};
+    if (variables === null || typeof variables !== 'object' || Array.isArray(variables)) {
+      throw new TemplateError(`Function ${logicalId}: Environment.Variables must be a mapping.`, logicalId);
+    }
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(variables)) {
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+        out[name] = String(value);
+      } else {
+        throw new TemplateError(
+          `Function ${logicalId}: environment variable ${name} resolves to ${JSON.stringify(value)}, not a string.`,
+          logicalId,
+        );
+      }
+    }
+    return out;
+  }
+
+  /** LoggingConfig becomes the variables Lambda sets for it (Powertools' Logger honours AWS_LAMBDA_LOG_LEVEL). */
+  private loggingConfig(logicalId: string): Record<string, string> {
+    const resource = this.active.get(logicalId);
+    if (!resource) return {};
+    const props = this.functionProps(resource);
+    const config = this.prop(logicalId, props, 'LoggingConfig') as Props | undefined;
+    if (!config) return {};
+    const out: Record<string, string> = {};
+    if (typeof config.LogFormat === 'string') out.AWS_LAMBDA_LOG_FORMAT = config.LogFormat;
+    if (config.LogFormat === 'JSON' && typeof config.ApplicationLogLevel === 'string') {
+      out.AWS_LAMBDA_LOG_LEVEL = config.ApplicationLogLevel;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- tables
+
+  private tableSpec(logicalId: string, resource: CfnResource): TableSpec {
+    const where = `Table ${logicalId}`;
+    const resolved = this.resolver.resolve(resource.Properties ?? {}, `${logicalId}.Properties`);
+    const p = parseProperties(tableProperties, resolved, where, logicalId);
+    const defined = new Set(p.AttributeDefinitions.map((d) => d.AttributeName));
+    const globalSecondaryIndexes = p.GlobalSecondaryIndexes?.length ? p.GlobalSecondaryIndexes : undefined;
+    const localSecondaryIndexes = p.LocalSecondaryIndexes?.length ? p.LocalSecondaryIndexes : undefined;
+    const keys = [
+      ...p.KeySchema,
+      ...[...(globalSecondaryIndexes ?? []), ...(localSecondaryIndexes ?? [])].flatMap((i) => i.KeySchema),
+    ];
+    for (const key of keys) {
+      if (!defined.has(key.AttributeName)) {
+        throw new TemplateError(
+          `${where}: key attribute ${key.AttributeName} is missing from AttributeDefinitions.`,
+          logicalId,
+        );
+      }
+    }
+    const ttl = p.TimeToLiveSpecification;
+    return {
+      logicalId,
+      tableName: String(this.ref(logicalId)),
+      attributeDefinitions: p.AttributeDefinitions,
+      keySchema: p.KeySchema,
+      ...(globalSecondaryIndexes ? { globalSecondaryIndexes } : {}),
+      ...(localSecondaryIndexes ? { localSecondaryIndexes } : {}),
+      ...(p.StreamSpecification ? { streamViewType: p.StreamSpecification.StreamViewType } : {}),
+      ...(ttl?.Enabled && ttl.AttributeName ? { ttlAttribute: ttl.AttributeName } : {}),
+    };
+  }
+
+  private simpleTableSpec(logicalId: string, resource: CfnResource): TableSpec {
+    const resolved = this.resolver.resolve(resource.Properties ?? {}, `${logicalId}.Properties`);
+    const p = parseProperties(simpleTableProperties, resolved, `Table ${logicalId}`, logicalId);
+    // SAM's SimpleTable default key: id (String).
+    const key = p.PrimaryKey ?? { Name: 'id', Type: 'String' };
+    const type = ({ String: 'S', Number: 'N', Binary: 'B' } as const)[key.Type];
+    return {
+      logicalId,
+      tableName: String(this.ref(logicalId)),
+      attributeDefinitions: [{ AttributeName: key.Name, AttributeType: type }],
+      keySchema: [{ AttributeName: key.Name, KeyType: 'HASH' }],
+    };
+  }
+}
