@@ -1,0 +1,179 @@
+import {
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { CONNECTION_ROW_KEY } from '../domain/keys';
+import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { type BatchWriteOptions, batchWriteAll } from './batch-write';
+
+/**
+ * The WebSocketConnectionManager table: partition key `connectionId`, sort key `realTimeItemKey`. Each connection
+ * has one row with sort key `$connection` (connectedAt, lastSeenAt, expiresAt, sourceIp, userAgent) and one row per
+ * subscribed key; the `subscribersByKey` GSI (realTimeItemKey → connectionId) finds a key's subscribers.
+ */
+
+/** Name of the GSI that lists a key's subscribers. */
+export const SUBSCRIBERS_INDEX = 'subscribersByKey';
+
+export interface NewConnection {
+  connectionId: string;
+  /** When API Gateway accepted the connection, epoch ms; defaults to now. */
+  connectedAt?: number;
+  sourceIp?: string;
+  userAgent?: string;
+  /** The authenticated user, when an authorizer ran. */
+  userId?: string;
+}
+
+/** Connection and subscription storage, as the handlers see it. */
+export interface ConnectionRepository {
+  /** Stores the connection row and one row per key. */
+  saveConnection(connection: NewConnection, keys: readonly string[]): Promise<void>;
+  /** Adds subscription rows (idempotent: a repeated subscribe refreshes the row). */
+  subscribe(connectionId: string, keys: readonly string[]): Promise<void>;
+  /** Removes subscription rows (idempotent). */
+  unsubscribe(connectionId: string, keys: readonly string[]): Promise<void>;
+  /** Sets lastSeenAt on the connection row; false when the row does not exist (expired or cleaned up). */
+  touch(connectionId: string): Promise<boolean>;
+  /** Every connection subscribed to `key`: a paginated Query on the GSI, never a Scan. */
+  subscribersOf(key: string): Promise<string[]>;
+  /** Deletes every row of the connection; returns how many there were. Idempotent. */
+  deleteConnection(connectionId: string): Promise<number>;
+}
+
+export interface ConnectionRepositoryDeps {
+  ddb: DynamoDBDocumentClient;
+  tableName: string;
+  ttlSeconds: number;
+  /** Epoch ms; read per request so TTLs are never computed at module load. */
+  now?: () => number;
+  batchWrite?: BatchWriteOptions;
+}
+
+/** The DynamoDB-backed ConnectionRepository. */
+export function createConnectionRepository(deps: ConnectionRepositoryDeps): ConnectionRepository {
+  const { ddb, tableName, ttlSeconds } = deps;
+  const now = deps.now ?? Date.now;
+  const expiresAt = (at: number) => Math.floor(at / 1000) + ttlSeconds;
+  const subscriptionRow = (connectionId: string, key: string, at: number) => ({
+    PutRequest: { Item: { connectionId, realTimeItemKey: key, subscribedAt: at, expiresAt: expiresAt(at) } },
+  });
+  const write = (requests: Parameters<typeof batchWriteAll>[2]) =>
+    batchWriteAll(ddb, tableName, requests, deps.batchWrite);
+
+  return {
+    saveConnection: (connection, keys) =>
+      storage('store the connection', async () => {
+        const at = now();
+        const row = {
+          connectionId: connection.connectionId,
+          realTimeItemKey: CONNECTION_ROW_KEY,
+          connectedAt: connection.connectedAt ?? at,
+          lastSeenAt: at,
+          expiresAt: expiresAt(at),
+          // Absent fields are left out rather than written as undefined (which the marshaller refuses).
+          ...(connection.sourceIp === undefined ? {} : { sourceIp: connection.sourceIp }),
+          ...(connection.userAgent === undefined ? {} : { userAgent: connection.userAgent }),
+          ...(connection.userId === undefined ? {} : { userId: connection.userId }),
+        };
+        // One BatchWriteItem for the common case (connection row + up to 20 keys ≤ 25 requests).
+        await write([
+          { PutRequest: { Item: row } },
+          ...keys.map((key) => subscriptionRow(connection.connectionId, key, at)),
+        ]);
+      }),
+
+    subscribe: (connectionId, keys) =>
+      storage('store subscriptions', async () => {
+        const at = now();
+        await write(keys.map((key) => subscriptionRow(connectionId, key, at)));
+      }),
+
+    unsubscribe: (connectionId, keys) =>
+      storage('delete subscriptions', () =>
+        write(keys.map((key) => ({ DeleteRequest: { Key: { connectionId, realTimeItemKey: key } } }))),
+      ),
+
+    touch: (connectionId) =>
+      storage('update lastSeenAt', async () => {
+        try {
+          await ddb.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { connectionId, realTimeItemKey: CONNECTION_ROW_KEY },
+              UpdateExpression: 'SET lastSeenAt = :at',
+              // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
+              ConditionExpression: 'attribute_exists(connectionId)',
+              ExpressionAttributeValues: { ':at': now() },
+            }),
+          );
+          return true;
+        } catch (error) {
+          if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+          throw error;
+        }
+      }),
+
+    subscribersOf: (key) =>
+      storage('look up subscribers', async () => {
+        const ids: string[] = [];
+        let startKey: QueryCommandOutput['LastEvaluatedKey'];
+        do {
+          const page = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: SUBSCRIBERS_INDEX,
+              KeyConditionExpression: 'realTimeItemKey = :key',
+              ExpressionAttributeValues: { ':key': key },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (typeof item.connectionId === 'string') ids.push(item.connectionId);
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+        return ids;
+      }),
+
+    deleteConnection: (connectionId) =>
+      storage('delete the connection', async () => {
+        const keys: string[] = [];
+        let startKey: QueryCommandOutput['LastEvaluatedKey'];
+        do {
+          const page = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'connectionId = :id',
+              ExpressionAttributeValues: { ':id': connectionId },
+              ProjectionExpression: 'realTimeItemKey',
+              // A subscribe written just before the disconnect must be seen, or its row would linger until TTL.
+              ConsistentRead: true,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (typeof item.realTimeItemKey === 'string') keys.push(item.realTimeItemKey);
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+        await write(keys.map((key) => ({ DeleteRequest: { Key: { connectionId, realTimeItemKey: key } } })));
+        return keys.length;
+      }),
+  };
+}
+
+/** Runs a DynamoDB operation and turns whatever it throws into a StorageError that says what failed. */
+async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
+      retryable: isTransientAwsError(error),
+      cause: error,
+    });
+  }
+}

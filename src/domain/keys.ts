@@ -1,0 +1,53 @@
+/**
+ * Subscription keys: what a client may subscribe to. The same rules hold on $connect, on subscribe/unsubscribe
+ * and in the fan-out, so a key accepted in one place is never refused in another.
+ */
+
+/** Longest key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+/** Most keys in one $connect or one subscribe/unsubscribe. */
+export const MAX_KEYS_PER_REQUEST = 20;
+/** Keys starting with this are the platform's own rows (see CONNECTION_ROW_KEY); clients cannot use them. */
+export const RESERVED_KEY_PREFIX = '$';
+/** Sort-key value of a connection's own row in the connection table. */
+export const CONNECTION_ROW_KEY = '$connection';
+
+// In a `u` regex a lone surrogate is a code point of category Cs; a valid pair is one astral code point instead.
+// DynamoDB refuses strings that are not valid UTF-8, so a lone surrogate (possible from JSON "\ud800") is refused here.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** What is wrong with one key, in words a client understands; undefined when the key is fine. */
+export function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'a key must not be empty';
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) return `a key must be at most ${MAX_KEY_BYTES} bytes (UTF-8); got ${bytes}`;
+  if (key.startsWith(RESERVED_KEY_PREFIX)) {
+    return `keys starting with "${RESERVED_KEY_PREFIX}" are reserved by the platform`;
+  }
+  if (LONE_SURROGATE.test(key)) return 'a key must be valid Unicode text';
+  return undefined;
+}
+
+export type KeyCheck = { ok: true; keys: string[] } | { ok: false; message: string };
+
+/**
+ * Validates a request's keys and removes repeats (keeping first-seen order): a repeated key is one subscription,
+ * and DynamoDB refuses a batch that writes the same row twice.
+ */
+export function checkKeys(keys: readonly string[], label = 'key'): KeyCheck {
+  const distinct = [...new Set(keys)];
+  if (distinct.length > MAX_KEYS_PER_REQUEST) {
+    return { ok: false, message: `at most ${MAX_KEYS_PER_REQUEST} keys per request; got ${distinct.length}` };
+  }
+  for (const key of distinct) {
+    const problem = keyProblem(key);
+    if (problem !== undefined) return { ok: false, message: `invalid ${label} ${preview(key)}: ${problem}` };
+  }
+  return { ok: true, keys: distinct };
+}
+
+/** A key quoted for an error message, shortened so a 1 MB key does not become a 1 MB reply. */
+export function preview(key: string, max = 40): string {
+  const quoted = JSON.stringify(key.length > max ? `${key.slice(0, max)}…` : key);
+  return quoted;
+}

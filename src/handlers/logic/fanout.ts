@@ -1,0 +1,265 @@
+import { setMaxListeners } from 'node:events';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ConnectionRepository } from '../../adapters/connection-repository';
+import type { ConnectionSender, PostResult } from '../../adapters/connection-sender';
+import { FanoutPlan } from '../../domain/fanout-plan';
+import {
+  encodeMessage,
+  type ItemChange,
+  itemMessage,
+  MAX_MESSAGE_BYTES,
+  truncatedItemMessage,
+} from '../../domain/messages';
+import { parseStreamRecord } from '../../domain/stream-changes';
+import { runWithConcurrency } from '../../lib/concurrency';
+import { describeError } from '../../lib/errors';
+import type { Log } from '../../lib/logging';
+import type { InvocationContext } from './websocket-event';
+
+export interface FanoutDeps {
+  connections: ConnectionRepository;
+  sender: ConnectionSender;
+  /** REAL_TIME_ITEM_KEY: the item attribute naming the key. */
+  keyAttribute: string;
+  /** FANOUT_CONCURRENCY: most posts in flight. */
+  concurrency: number;
+  logger: Log;
+  metrics?: Pick<Metrics, 'addMetric'>;
+  now?: () => number;
+  /** Time kept back from the invocation's remaining time to report failures before Lambda's timeout. */
+  safetyMarginMs?: number;
+}
+
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** What one batch did; logged as one line and published as metrics. */
+export interface FanoutSummary {
+  records: number;
+  keys: number;
+  skipped: number;
+  /** Sum over keys of their subscriber count. */
+  subscribers: number;
+  /** Messages posted (a retried post counts once, see `retries`). */
+  posts: number;
+  retries: number;
+  /** Connections found gone (410) and cleaned up. */
+  gone: number;
+  /** Records reported in batchItemFailures. */
+  failed: number;
+  /** Truncated notices posted (over 128 KB before posting, or answered 413). */
+  truncated: number;
+  lookupFailures: number;
+  durationMs: number;
+}
+
+interface Prepared extends ItemChange {
+  /** The message, encoded once for every subscriber. */
+  data: Uint8Array;
+  truncated: boolean;
+  /** The truncated notice, encoded on the first 413 and reused for the other subscribers. */
+  notice?: Uint8Array;
+}
+
+const MAX_LOGGED_FAILURES = 5;
+/** Longer than the management client's request timeout (aws-clients.ts, 5 s). */
+const ABORT_WINDOW_MS = 10_000;
+
+/**
+ * One stream batch → posts to every subscriber of every record's key.
+ * - each distinct key's subscribers are looked up once (paginated GSI Query);
+ * - each record's message is encoded once;
+ * - one sequential chain per (key, connection) keeps per-key order; a pool of `concurrency` workers runs the
+ *   chains, so at most `concurrency` posts are in flight;
+ * - 410 → the connection's rows are deleted once and nothing more is posted to it (the record counts as delivered);
+ * - a post that still fails after retries reports its record and every later record of its key, so Lambda
+ *   re-delivers them in order; the chain stops there.
+ */
+export async function runFanout(
+  deps: FanoutDeps,
+  event: unknown,
+  context?: InvocationContext,
+): Promise<{ response: BatchResponse; summary: FanoutSummary }> {
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
+  const margin = deps.safetyMarginMs ?? Math.min(2000, Math.max(100, Math.floor(remaining * 0.1)));
+  const deadline = started + Math.max(0, remaining - margin);
+  // Posts still in flight at the deadline are aborted: their records are reported and re-delivered, instead of
+  // the whole batch timing out and being retried.
+  const abort = new AbortController();
+  // The SDK adds one abort listener per request in flight: up to `concurrency`, more than Node's default warning limit.
+  setMaxListeners(deps.concurrency + 16, abort.signal);
+  const abortTimer = setTimeout(() => abort.abort(), Math.max(0, deadline - started));
+  abortTimer.unref?.();
+
+  const summary: FanoutSummary = {
+    records: 0,
+    keys: 0,
+    skipped: 0,
+    subscribers: 0,
+    posts: 0,
+    retries: 0,
+    gone: 0,
+    failed: 0,
+    truncated: 0,
+    lookupFailures: 0,
+    durationMs: 0,
+  };
+  const records = recordsOf(event);
+  if (records === undefined) deps.logger.error('Malformed stream event: Records is not an array');
+  summary.records = records?.length ?? 0;
+
+  const changes: Prepared[] = [];
+  for (const record of records ?? []) {
+    const parsed = safeParse(record, deps.keyAttribute, now);
+    if (!parsed.ok) {
+      summary.skipped++;
+      deps.logger.warn('Stream record skipped', { reason: parsed.reason, seq: parsed.seq });
+      continue;
+    }
+    changes.push(prepare(parsed.change));
+  }
+  const plan = new FanoutPlan(changes);
+  const keys = plan.keysLongestFirst();
+  summary.keys = keys.length;
+
+  const subscribersByKey = new Map<string, string[]>();
+  await runWithConcurrency(keys, deps.concurrency, async (key) => {
+    try {
+      const subscribers = await deps.connections.subscribersOf(key);
+      subscribersByKey.set(key, subscribers);
+      summary.subscribers += subscribers.length;
+    } catch (error) {
+      summary.lookupFailures++;
+      plan.failFrom(key, 0);
+      deps.logger.error('Subscriber lookup failed; the key will be re-delivered', { key, error: describeError(error) });
+    }
+  });
+
+  const gone = new Set<string>();
+  const cleanups: Promise<void>[] = [];
+  const markGone = (connectionId: string) => {
+    if (gone.has(connectionId)) return;
+    gone.add(connectionId);
+    summary.gone++;
+    cleanups.push(
+      deps.connections.deleteConnection(connectionId).then(
+        () => undefined,
+        // TTL removes the rows eventually; the next 410 retries the cleanup.
+        (error: unknown) =>
+          deps.logger.warn('Could not delete a gone connection', { connectionId, error: describeError(error) }),
+      ),
+    );
+  };
+  let loggedFailures = 0;
+
+  const post = async (connectionId: string, data: Uint8Array): Promise<PostResult> => {
+    summary.posts++;
+    // Only posts that start close to the deadline carry the abort signal: earlier ones end by the client's request
+    // timeout anyway, and a listener per request on one shared signal costs measurable CPU at 1,000s of posts.
+    const signal = deadline - now() < ABORT_WINDOW_MS ? abort.signal : undefined;
+    const result = await deps.sender.post(connectionId, data, signal ? { deadline, signal } : { deadline });
+    summary.retries += result.attempts - 1;
+    return result;
+  };
+
+  const chains: { key: string; connectionId: string; changes: Prepared[] }[] = [];
+  for (const key of keys) {
+    const keyChanges = plan.byKey.get(key) ?? [];
+    for (const connectionId of subscribersByKey.get(key) ?? []) chains.push({ key, connectionId, changes: keyChanges });
+  }
+
+  await runWithConcurrency(chains, deps.concurrency, async ({ key, connectionId, changes: keyChanges }) => {
+    for (let position = 0; position < keyChanges.length; position++) {
+      if (gone.has(connectionId) || plan.isFailed(key, position)) return;
+      const change = keyChanges[position] as Prepared;
+      if (now() >= deadline) {
+        plan.failFrom(key, position);
+        return;
+      }
+      if (change.truncated) summary.truncated++;
+      let result = await post(connectionId, change.data);
+      if (result.status === 'tooLarge' && !change.truncated) {
+        summary.truncated++;
+        change.notice ??= encodeMessage(truncatedItemMessage(change));
+        result = await post(connectionId, change.notice);
+      }
+      if (result.status === 'gone') {
+        markGone(connectionId);
+        return;
+      }
+      if (result.status !== 'sent') {
+        plan.failFrom(key, position);
+        if (loggedFailures++ < MAX_LOGGED_FAILURES) {
+          const error = result.status === 'failed' ? describeError(result.error) : { name: result.status, message: '' };
+          deps.logger.warn('Post failed; the record and the later ones of its key will be re-delivered', {
+            connectionId,
+            key,
+            seq: change.seq,
+            attempts: result.attempts,
+            error,
+          });
+        }
+        return;
+      }
+    }
+  });
+  clearTimeout(abortTimer);
+  await Promise.all(cleanups);
+
+  const failed = plan.failedChanges();
+  summary.failed = failed.length;
+  summary.durationMs = now() - started;
+  deps.logger.info('Fan-out batch', { ...summary });
+  publish(deps.metrics, summary);
+  return { response: { batchItemFailures: failed.map((change) => ({ itemIdentifier: change.seq })) }, summary };
+}
+
+/** The OnReceiveRealTimeItem logic as a Lambda handler (see runFanout). */
+export function createFanoutHandler(
+  deps: FanoutDeps,
+): (event: unknown, context?: InvocationContext) => Promise<BatchResponse> {
+  return async (event, context) => (await runFanout(deps, event, context)).response;
+}
+
+function prepare(change: ItemChange): Prepared {
+  const full = encodeMessage(itemMessage(change));
+  if (full.byteLength <= MAX_MESSAGE_BYTES) return { ...change, data: full, truncated: false };
+  return { ...change, data: encodeMessage(truncatedItemMessage(change)), truncated: true };
+}
+
+function recordsOf(event: unknown): unknown[] | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const records = (event as { Records?: unknown }).Records;
+  return Array.isArray(records) ? records : undefined;
+}
+
+function safeParse(record: unknown, keyAttribute: string, now: () => number): ReturnType<typeof parseStreamRecord> {
+  try {
+    return parseStreamRecord(record, keyAttribute, now);
+  } catch (error) {
+    // A record that breaks the parser is one bad record, not a failed batch.
+    return { ok: false, reason: `unreadable record: ${describeError(error).message}` };
+  }
+}
+
+function publish(metrics: FanoutDeps['metrics'], summary: FanoutSummary): void {
+  if (metrics === undefined) return;
+  const counts: [string, number][] = [
+    ['Records', summary.records],
+    ['SkippedRecords', summary.skipped],
+    ['Keys', summary.keys],
+    ['Subscribers', summary.subscribers],
+    ['Posts', summary.posts],
+    ['PostRetries', summary.retries],
+    ['GoneConnections', summary.gone],
+    ['FailedRecords', summary.failed],
+    ['TruncatedMessages', summary.truncated],
+    ['SubscriberLookupFailures', summary.lookupFailures],
+  ];
+  for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
+  metrics.addMetric('FanoutDuration', MetricUnit.Milliseconds, summary.durationMs);
+}

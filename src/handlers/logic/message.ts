@@ -1,0 +1,168 @@
+import type { ConnectionRepository } from '../../adapters/connection-repository';
+import type { ConnectionSender } from '../../adapters/connection-sender';
+import type { RealTimeDataReader } from '../../adapters/real-time-data-reader';
+import {
+  heartbeatFrameSchema,
+  parseFrameBody,
+  subscribeFrameSchema,
+  unsubscribeFrameSchema,
+  validateFrame,
+} from '../../domain/frames';
+import {
+  encodeMessage,
+  errorMessage,
+  pongMessage,
+  type ServerMessage,
+  snapshotMessages,
+  subscribedMessage,
+  unknownActionMessage,
+  unsubscribedMessage,
+} from '../../domain/messages';
+import { describeError } from '../../lib/errors';
+import type { Log } from '../../lib/logging';
+import { connectionIdOf, type InvocationContext, type WebSocketEvent, type WebSocketResult } from './websocket-event';
+
+export interface MessageDeps {
+  connections: ConnectionRepository;
+  data: RealTimeDataReader;
+  sender: ConnectionSender;
+  logger: Log;
+  now?: () => number;
+  /** Most items in one key's snapshot. */
+  snapshotLimit?: number;
+  /** Longest a reply may spend retrying (within the invocation's remaining time). */
+  replyBudgetMs?: number;
+}
+
+const OK: WebSocketResult = { statusCode: 200 };
+const INTERNAL: WebSocketResult = { statusCode: 500 };
+
+/**
+ * The message routes (subscribe, unsubscribe, heartbeat, $default), chosen by `requestContext.routeKey`. Replies go
+ * to the caller through the management API. Bad input gets an `error` frame and a 200, so the connection stays
+ * open; nothing the client sends can make this throw.
+ */
+export function createMessageHandler(
+  deps: MessageDeps,
+): (event: WebSocketEvent, context?: InvocationContext) => Promise<WebSocketResult> {
+  const now = deps.now ?? Date.now;
+  const snapshotLimit = deps.snapshotLimit ?? 100;
+  const replyBudgetMs = deps.replyBudgetMs ?? 3000;
+
+  return async (event, context) => {
+    const connectionId = connectionIdOf(event);
+    if (connectionId === undefined) {
+      deps.logger.error('Malformed message event: requestContext.connectionId is missing');
+      return { statusCode: 400, body: 'Malformed message event: requestContext.connectionId is missing' };
+    }
+    const remaining = context?.getRemainingTimeInMillis?.() ?? replyBudgetMs;
+    const deadline = now() + Math.min(replyBudgetMs, Math.max(0, remaining - 200));
+    const reply = async (message: ServerMessage): Promise<void> => {
+      const result = await deps.sender.post(connectionId, encodeMessage(message), { deadline });
+      if (result.status === 'gone') deps.logger.info('Reply not sent: the caller is gone', { connectionId });
+      else if (result.status !== 'sent') {
+        const error = result.status === 'failed' ? describeError(result.error) : undefined;
+        deps.logger.warn('Reply not sent', { connectionId, status: result.status, type: message.type, error });
+      }
+    };
+    const badRequest = async (message: string): Promise<WebSocketResult> => {
+      deps.logger.info('Bad request', { connectionId, reason: message });
+      await reply(errorMessage('BAD_REQUEST', message));
+      return OK;
+    };
+
+    const routeKey = event.requestContext?.routeKey;
+    const decoded = parseFrameBody(decodeBody(event));
+    if (!decoded.ok) return badRequest(decoded.message);
+
+    switch (routeKey) {
+      case 'subscribe': {
+        const frame = validateFrame(subscribeFrameSchema, decoded.frame);
+        if (!frame.ok) return badRequest(frame.message);
+        const { keys, snapshot } = frame.frame;
+        try {
+          await deps.connections.subscribe(connectionId, keys);
+        } catch (error) {
+          deps.logger.error('Could not subscribe', { connectionId, keys, error: describeError(error), cause: error });
+          await reply(errorMessage('INTERNAL_ERROR', 'could not subscribe right now; please retry'));
+          return INTERNAL;
+        }
+        deps.logger.info('Subscribed', { connectionId, keys, snapshot: snapshot === true });
+        await reply(subscribedMessage(keys));
+        if (snapshot === true) await sendSnapshots(keys);
+        return OK;
+      }
+      case 'unsubscribe': {
+        const frame = validateFrame(unsubscribeFrameSchema, decoded.frame);
+        if (!frame.ok) return badRequest(frame.message);
+        try {
+          await deps.connections.unsubscribe(connectionId, frame.frame.keys);
+        } catch (error) {
+          deps.logger.error('Could not unsubscribe', { connectionId, error: describeError(error), cause: error });
+          await reply(errorMessage('INTERNAL_ERROR', 'could not unsubscribe right now; please retry'));
+          return INTERNAL;
+        }
+        deps.logger.info('Unsubscribed', { connectionId, keys: frame.frame.keys });
+        await reply(unsubscribedMessage(frame.frame.keys));
+        return OK;
+      }
+      case 'heartbeat': {
+        const frame = validateFrame(heartbeatFrameSchema, decoded.frame);
+        if (!frame.ok) return badRequest(frame.message);
+        try {
+          const found = await deps.connections.touch(connectionId);
+          if (!found) deps.logger.warn('Heartbeat from a connection without a connection row', { connectionId });
+        } catch (error) {
+          // The pong still goes out: the client's liveness check should not fail because our bookkeeping did.
+          deps.logger.error('Could not record the heartbeat', {
+            connectionId,
+            error: describeError(error),
+            cause: error,
+          });
+        }
+        await reply(pongMessage(now(), connectionId));
+        return OK;
+      }
+      default:
+        // $default, and any route this function is not meant for.
+        deps.logger.info('Unknown action', { connectionId, routeKey });
+        await reply(unknownActionMessage(decoded.frame.action));
+        return OK;
+    }
+
+    async function sendSnapshots(keys: readonly string[]): Promise<void> {
+      // Reads in parallel; frames go out one at a time so a key's frames arrive in order.
+      const reads = await Promise.all(
+        keys.map(async (key) => {
+          try {
+            return { key, items: await deps.data.itemsOf(key, snapshotLimit) };
+          } catch (error) {
+            deps.logger.error('Could not read a snapshot', {
+              connectionId,
+              key,
+              error: describeError(error),
+              cause: error,
+            });
+            return { key, items: undefined };
+          }
+        }),
+      );
+      for (const { key, items } of reads) {
+        if (items === undefined) {
+          await reply(
+            errorMessage('INTERNAL_ERROR', `the snapshot of ${JSON.stringify(key)} is unavailable; please retry`),
+          );
+          continue;
+        }
+        for (const message of snapshotMessages(key, items)) await reply(message);
+      }
+    }
+  };
+}
+
+function decodeBody(event: WebSocketEvent): string | undefined {
+  const body = event.body;
+  if (typeof body !== 'string') return undefined;
+  // Binary frames arrive base64-encoded; the protocol is JSON text either way.
+  return event.isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
+}

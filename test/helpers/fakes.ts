@@ -1,0 +1,132 @@
+import type { ConnectionRepository, NewConnection } from '../../src/adapters/connection-repository';
+import type { ConnectionSender, PostResult } from '../../src/adapters/connection-sender';
+import type { RealTimeDataReader } from '../../src/adapters/real-time-data-reader';
+import type { Log } from '../../src/lib/logging';
+
+/** In-memory stand-ins for the adapters, for unit tests of the handler logic. */
+
+/** A ConnectionRepository over a Map: connectionId → set of keys (the `$connection` row is `connections`). */
+export class MemoryConnections implements ConnectionRepository {
+  readonly connections = new Map<string, NewConnection>();
+  readonly subscriptions = new Map<string, Set<string>>();
+  readonly deleted: string[] = [];
+  lookups = 0;
+  /** Set to make the named operation throw this error. */
+  failOn: Partial<Record<keyof ConnectionRepository, unknown>> = {};
+  /** Per-key lookup failures. */
+  failLookupOf = new Set<string>();
+
+  async saveConnection(connection: NewConnection, keys: readonly string[]) {
+    this.maybeFail('saveConnection');
+    this.connections.set(connection.connectionId, connection);
+    this.subscriptions.set(connection.connectionId, new Set(keys));
+  }
+  async subscribe(connectionId: string, keys: readonly string[]) {
+    this.maybeFail('subscribe');
+    const set = this.subscriptions.get(connectionId) ?? new Set();
+    for (const key of keys) set.add(key);
+    this.subscriptions.set(connectionId, set);
+  }
+  async unsubscribe(connectionId: string, keys: readonly string[]) {
+    this.maybeFail('unsubscribe');
+    for (const key of keys) this.subscriptions.get(connectionId)?.delete(key);
+  }
+  async touch(connectionId: string) {
+    this.maybeFail('touch');
+    return this.connections.has(connectionId);
+  }
+  async subscribersOf(key: string) {
+    this.lookups++;
+    this.maybeFail('subscribersOf');
+    if (this.failLookupOf.has(key)) throw new Error(`lookup of ${key} failed`);
+    return [...this.subscriptions].filter(([, keys]) => keys.has(key)).map(([id]) => id);
+  }
+  async deleteConnection(connectionId: string) {
+    this.maybeFail('deleteConnection');
+    this.deleted.push(connectionId);
+    const rows = (this.subscriptions.get(connectionId)?.size ?? 0) + (this.connections.has(connectionId) ? 1 : 0);
+    this.subscriptions.delete(connectionId);
+    this.connections.delete(connectionId);
+    return rows;
+  }
+  /** Subscribes each connection to the keys. */
+  seed(entries: Record<string, string[]>) {
+    for (const [id, keys] of Object.entries(entries)) {
+      this.connections.set(id, { connectionId: id });
+      this.subscriptions.set(id, new Set(keys));
+    }
+    return this;
+  }
+  private maybeFail(operation: keyof ConnectionRepository) {
+    if (operation in this.failOn) throw this.failOn[operation];
+  }
+}
+
+/** A sender that records what each connection received and answers from a script per connection. */
+export class RecordingSender implements ConnectionSender {
+  readonly received = new Map<string, unknown[]>();
+  inFlight = 0;
+  maxInFlight = 0;
+  /** Per connection: results to return in turn (the last one repeats); default "sent". */
+  script = new Map<string, PostResult['status'][]>();
+  delayMs = 0;
+
+  async post(connectionId: string, data: Uint8Array): Promise<PostResult> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+      const steps = this.script.get(connectionId);
+      const status = steps && steps.length > 1 ? (steps.shift() as PostResult['status']) : (steps?.[0] ?? 'sent');
+      if (status === 'sent') {
+        const list = this.received.get(connectionId) ?? [];
+        list.push(JSON.parse(Buffer.from(data).toString('utf8')));
+        this.received.set(connectionId, list);
+        return { status, attempts: 1 };
+      }
+      if (status === 'failed') return { status, attempts: 3, retryable: true, error: new Error('throttled') };
+      return { status, attempts: 1 };
+    } finally {
+      this.inFlight--;
+    }
+  }
+  messagesTo(connectionId: string): Record<string, unknown>[] {
+    return (this.received.get(connectionId) ?? []) as Record<string, unknown>[];
+  }
+}
+
+/** A RealTimeDataReader over a fixed map of items per key. */
+export function memoryData(
+  items: Record<string, Record<string, unknown>[]>,
+  failing: string[] = [],
+): RealTimeDataReader {
+  return {
+    async itemsOf(key, limit) {
+      if (failing.includes(key)) throw new Error('read failed');
+      return (items[key] ?? []).slice(0, limit);
+    },
+  };
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** A Log that keeps its lines for assertions. */
+export function captureLog(): Log & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: LogLine['level']) =>
+    (message: unknown, ...extra: unknown[]) => {
+      const fields = Object.assign({}, ...extra.filter((e) => typeof e === 'object' && e !== null)) as Record<
+        string,
+        unknown
+      >;
+      lines.push({ level, message: String(message), fields });
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } as Log & {
+    lines: LogLine[];
+  };
+}

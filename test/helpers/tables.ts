@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** DynamoDB Local refuses access key ids with anything but letters and digits. */
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface TestTables {
+  dynamodb: DynamoDBClient;
+  documents: DynamoDBDocumentClient;
+  /** WebSocketConnectionManager equivalent. */
+  connectionsTable: string;
+  /** RealTimeData equivalent. */
+  dataTable: string;
+  keyAttribute: string;
+  /** DynamoDB requests sent (every attempt), by command name; reset freely. */
+  requests: Map<string, number>;
+  /** GSI queries (subscriber look-ups) among the requests. */
+  subscriberQueries: () => number;
+  drop(): Promise<void>;
+}
+
+/** A client for the DynamoDB Local the integration setup started (DYNAMODB_ENDPOINT). */
+export function localDynamoDb(): DynamoDBClient {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through the jest integration project');
+  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials });
+}
+
+/**
+ * Creates the two tables exactly as template.yaml defines them (keys, the subscribersByKey KEYS_ONLY GSI, the
+ * NEW_AND_OLD_IMAGES stream, TTL on expiresAt), under names unique to the caller so test files run in parallel.
+ */
+export async function createTestTables(prefix: string, keyAttribute = 'vehicleId'): Promise<TestTables> {
+  const dynamodb = localDynamoDb();
+  const requests = new Map<string, number>();
+  let gsiQueries = 0;
+  // Deserialize runs once per HTTP attempt (it sits inside the retry middleware), so this counts real requests.
+  dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      requests.set(name, (requests.get(name) ?? 0) + 1);
+      const input = args.input as { IndexName?: string };
+      if (name === 'QueryCommand' && input.IndexName === 'subscribersByKey') gsiQueries++;
+      return next(args);
+    },
+    { step: 'deserialize', name: 'countRequests' },
+  );
+  const suffix = randomUUID().slice(0, 8);
+  const connectionsTable = `WebSocketConnectionManager-${prefix}-${suffix}`;
+  const dataTable = `RealTimeData-${prefix}-${suffix}`;
+
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: connectionsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'connectionId', AttributeType: 'S' },
+        { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'connectionId', KeyType: 'HASH' },
+        { AttributeName: 'realTimeItemKey', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'subscribersByKey',
+          KeySchema: [
+            { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
+            { AttributeName: 'connectionId', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    }),
+  );
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: dataTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: keyAttribute, AttributeType: 'S' },
+        { AttributeName: 'itemId', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: keyAttribute, KeyType: 'HASH' },
+        { AttributeName: 'itemId', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  for (const table of [connectionsTable, dataTable]) {
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    );
+  }
+  requests.clear();
+
+  return {
+    dynamodb,
+    documents: DynamoDBDocumentClient.from(dynamodb),
+    connectionsTable,
+    dataTable,
+    keyAttribute,
+    requests,
+    subscriberQueries: () => gsiQueries,
+    async drop() {
+      for (const table of [connectionsTable, dataTable]) {
+        await dynamodb.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      }
+      dynamodb.destroy();
+    },
+  };
+}

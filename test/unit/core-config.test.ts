@@ -1,0 +1,40 @@
+import { loadConfig } from '../../src/config/env';
+import { ConfigError } from '../../src/lib/errors';
+
+describe('environment', () => {
+  test('parses the named variables with defaults', () => {
+    const config = loadConfig(
+      ['TABLE_NAME', 'IS_QUERY_PARAM', 'CONNECTION_TTL_SECONDS', 'FANOUT_CONCURRENCY', 'WS_ENDPOINT'],
+      {
+        TABLE_NAME: 'WebSocketConnectionManager-develop',
+        IS_QUERY_PARAM: 'false',
+        WS_ENDPOINT: 'http://localhost:3001/develop',
+      },
+    );
+    expect(config).toEqual({
+      tableName: 'WebSocketConnectionManager-develop',
+      isQueryParam: false,
+      connectionTtlSeconds: 7800,
+      fanoutConcurrency: 64,
+      wsEndpoint: 'http://localhost:3001/develop',
+    });
+  });
+
+  test('a missing variable fails with its name', () => {
+    expect(() => loadConfig(['TABLE_NAME', 'REAL_TIME_ITEM_KEY'], { TABLE_NAME: 't' })).toThrow(
+      new ConfigError('Invalid environment: REAL_TIME_ITEM_KEY is required'),
+    );
+  });
+
+  test('invalid values are named too', () => {
+    expect(() =>
+      loadConfig(['FANOUT_CONCURRENCY', 'IS_QUERY_PARAM', 'WS_ENDPOINT'], {
+        FANOUT_CONCURRENCY: '0',
+        IS_QUERY_PARAM: 'yes',
+        WS_ENDPOINT: 'wss://x',
+      }),
+    ).toThrow(
+      /FANOUT_CONCURRENCY must be at least 1; IS_QUERY_PARAM must be "true" or "false"; WS_ENDPOINT must be an http\(s\) URL/,
+    );
+  });
+});

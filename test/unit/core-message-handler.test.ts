@@ -1,0 +1,137 @@
+import { createMessageHandler } from '../../src/handlers/logic/message';
+import { wsEvent } from '../helpers/events';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+
+function setup(items: Record<string, Record<string, unknown>[]> = {}, failingReads: string[] = []) {
+  const connections = new MemoryConnections().seed({ me: [] });
+  const sender = new RecordingSender();
+  const logger = captureLog();
+  const handle = createMessageHandler({
+    connections,
+    data: memoryData(items, failingReads),
+    sender,
+    logger,
+    now: () => 1763800000123,
+  });
+  const send = (routeKey: string, body: unknown) =>
+    handle(wsEvent({ routeKey, connectionId: 'me', body: body as string }));
+  return { connections, sender, logger, handle, send };
+}
+
+describe('message routes', () => {
+  test('subscribe stores the keys and replies subscribed', async () => {
+    const { connections, sender, send } = setup();
+    const result = await send('subscribe', { action: 'subscribe', keys: ['3', 'presence:u1'] });
+    expect(result.statusCode).toBe(200);
+    expect([...(connections.subscriptions.get('me') ?? [])]).toEqual(['3', 'presence:u1']);
+    expect(sender.messagesTo('me')).toEqual([{ type: 'subscribed', keys: ['3', 'presence:u1'] }]);
+  });
+
+  test("subscribe with snapshot sends the key's current items after the subscribed reply", async () => {
+    const { sender, send } = setup({ '3': [{ vehicleId: '3', itemId: 'latest', lat: 52.1 }] });
+    await send('subscribe', { action: 'subscribe', keys: ['3', '4'], snapshot: true });
+    expect(sender.messagesTo('me')).toEqual([
+      { type: 'subscribed', keys: ['3', '4'] },
+      { type: 'snapshot', key: '3', items: [{ vehicleId: '3', itemId: 'latest', lat: 52.1 }] },
+      { type: 'snapshot', key: '4', items: [] },
+    ]);
+  });
+
+  test('a failed snapshot read tells the client without the raw error', async () => {
+    const { sender, send } = setup({}, ['3']);
+    await send('subscribe', { action: 'subscribe', keys: ['3'], snapshot: true });
+    expect(sender.messagesTo('me')[1]).toEqual({
+      type: 'error',
+      code: 'INTERNAL_ERROR',
+      message: 'the snapshot of "3" is unavailable; please retry',
+    });
+  });
+
+  test('unsubscribe removes the keys and replies unsubscribed', async () => {
+    const { connections, sender, send } = setup();
+    await send('subscribe', { action: 'subscribe', keys: ['3', '4'] });
+    await send('unsubscribe', { action: 'unsubscribe', keys: ['3'] });
+    expect([...(connections.subscriptions.get('me') ?? [])]).toEqual(['4']);
+    expect(sender.messagesTo('me')[1]).toEqual({ type: 'unsubscribed', keys: ['3'] });
+  });
+
+  test('heartbeat replies pong with the time and the connection id', async () => {
+    const { sender, send } = setup();
+    await send('heartbeat', { action: 'heartbeat' });
+    expect(sender.messagesTo('me')).toEqual([{ type: 'pong', at: 1763800000123, connectionId: 'me' }]);
+  });
+
+  test('heartbeat still pongs when the connection row is missing or storage fails, and logs it', async () => {
+    const { connections, sender, logger, handle } = setup();
+    await handle(wsEvent({ routeKey: 'heartbeat', connectionId: 'stranger', body: '{"action":"heartbeat"}' }));
+    connections.failOn.touch = new Error('boom');
+    await handle(wsEvent({ routeKey: 'heartbeat', connectionId: 'me', body: '{"action":"heartbeat"}' }));
+    expect(sender.messagesTo('stranger')).toEqual([{ type: 'pong', at: 1763800000123, connectionId: 'stranger' }]);
+    expect(sender.messagesTo('me')[0]).toMatchObject({ type: 'pong' });
+    expect(logger.lines.map((l) => l.level)).toEqual(expect.arrayContaining(['warn', 'error']));
+  });
+
+  test('$default answers UNKNOWN_ACTION naming the valid actions', async () => {
+    const { sender, send } = setup();
+    const result = await send('$default', { action: 'dance' });
+    expect(result.statusCode).toBe(200);
+    expect(sender.messagesTo('me')).toEqual([
+      {
+        type: 'error',
+        code: 'UNKNOWN_ACTION',
+        message: 'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat',
+      },
+    ]);
+  });
+
+  test.each([
+    ['$default', '{"action":', /not valid JSON/],
+    ['subscribe', '{"action":"subscribe"}', /keys must be a non-empty array of strings/],
+    ['subscribe', { action: 'subscribe', keys: ['x'.repeat(1025)] }, /keys\[0\]: a key must be at most 1024 bytes/],
+    ['unsubscribe', { action: 'unsubscribe', keys: 'abc' }, /keys must be a non-empty array of strings/],
+    ['subscribe', `{"action":"subscribe","keys":["${'y'.repeat(100_000)}"]}`, /too large/],
+  ])('%s with a bad body → BAD_REQUEST, 200, connection kept', async (route, body, message) => {
+    const { connections, sender, send } = setup();
+    const result = await send(route, body);
+    expect(result.statusCode).toBe(200);
+    const [reply] = sender.messagesTo('me');
+    expect(reply).toMatchObject({ type: 'error', code: 'BAD_REQUEST' });
+    expect((reply as { message: string }).message).toMatch(message);
+    expect(connections.subscriptions.get('me')?.size).toBe(0);
+  });
+
+  test('base64-encoded (binary) frames are read as JSON text', async () => {
+    const { sender, handle } = setup();
+    const event = wsEvent({
+      routeKey: 'heartbeat',
+      connectionId: 'me',
+      body: Buffer.from('{"action":"heartbeat"}').toString('base64'),
+    });
+    event.isBase64Encoded = true;
+    await handle(event);
+    expect(sender.messagesTo('me')[0]).toMatchObject({ type: 'pong' });
+  });
+
+  test('a storage failure on subscribe replies INTERNAL_ERROR without the raw error', async () => {
+    const { connections, sender, send } = setup();
+    connections.failOn.subscribe = new Error('AccessDeniedException: arn:aws:iam::123456789012 secret detail');
+    const result = await send('subscribe', { action: 'subscribe', keys: ['3'] });
+    expect(result.statusCode).toBe(500);
+    expect(sender.messagesTo('me')).toEqual([
+      { type: 'error', code: 'INTERNAL_ERROR', message: 'could not subscribe right now; please retry' },
+    ]);
+  });
+
+  test('a reply to a caller that is gone is logged, not thrown', async () => {
+    const { sender, logger, send } = setup();
+    sender.script.set('me', ['gone']);
+    await expect(send('heartbeat', { action: 'heartbeat' })).resolves.toEqual({ statusCode: 200 });
+    expect(logger.lines.some((l) => l.message.includes('the caller is gone'))).toBe(true);
+  });
+
+  test('an event without a connection id → 400 and a logged error', async () => {
+    const { logger, handle } = setup();
+    expect((await handle({ body: '{}' } as never)).statusCode).toBe(400);
+    expect(logger.lines[0]?.level).toBe('error');
+  });
+});

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnectHandler } from '../../src/handlers/logic/connect';
+import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
+import { runFanout } from '../../src/handlers/logic/fanout';
+import { createMessageHandler } from '../../src/handlers/logic/message';
+import { loadPlatformModel } from '../../src/local/template';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+
+// The sample events in events/ (for `npm run invoke` and `sam local invoke`) must drive the handlers the way the
+// docs say. The samples use vehicleId, as a deployment with RealTimeItemKey=vehicleId (samconfig.toml) receives them.
+
+const root = join(__dirname, '..', '..');
+const sample = (name: string) => JSON.parse(readFileSync(join(root, 'events', `${name}.json`), 'utf8'));
+const env = JSON.parse(readFileSync(join(root, 'env.json'), 'utf8')) as Record<string, Record<string, string>>;
+
+test('env.json only sets variables the template declares, and never the key attribute', () => {
+  // SAM applies env.json only to declared variables; REAL_TIME_ITEM_KEY must come from the RealTimeItemKey
+  // parameter, or the handlers would read a different attribute than the table's partition key.
+  const model = loadPlatformModel({ templatePath: join(root, 'template.yaml'), verifyEntryPoints: false });
+  expect(Object.keys(env).sort()).toEqual([...model.functions.keys()].sort());
+  for (const [functionId, variables] of Object.entries(env)) {
+    const declared = model.functions.get(functionId)?.environment ?? {};
+    for (const name of Object.keys(variables))
+      expect(`${functionId}.${name}: ${name in declared}`).toBe(`${functionId}.${name}: true`);
+    expect(variables.REAL_TIME_ITEM_KEY).toBeUndefined();
+  }
+  expect(env.OnReceiveRealTimeItem?.WS_ENDPOINT).toBe('http://localhost:3001/develop');
+});
+
+test('connect.json subscribes to vehicle 3; disconnect.json removes it', async () => {
+  const connections = new MemoryConnections();
+  const connect = createConnectHandler({ connections, keyName: 'vehicleId', isQueryParam: true, logger: captureLog() });
+  expect((await connect(sample('connect'))).statusCode).toBe(200);
+  expect([...(connections.subscriptions.get('R1kmxc2VNjMCFIA=') ?? [])]).toEqual(['3']);
+  const disconnect = createDisconnectHandler({ connections, logger: captureLog() });
+  expect((await disconnect(sample('disconnect'))).statusCode).toBe(200);
+  expect(connections.deleted).toEqual(['R1kmxc2VNjMCFIA=']);
+});
+
+test.each([
+  ['message-subscribe', { type: 'subscribed', keys: ['3', '7'] }],
+  ['message-subscribe-snapshot', { type: 'subscribed', keys: ['3'] }],
+  ['message-unsubscribe', { type: 'unsubscribed', keys: ['7'] }],
+  ['message-heartbeat', { type: 'pong', connectionId: 'R1kmxc2VNjMCFIA=' }],
+  ['message-unknown-action', { type: 'error', code: 'UNKNOWN_ACTION' }],
+  ['message-invalid-json', { type: 'error', code: 'BAD_REQUEST' }],
+])('%s gets its documented first reply', async (name, reply) => {
+  const sender = new RecordingSender();
+  const handle = createMessageHandler({
+    connections: new MemoryConnections().seed({ 'R1kmxc2VNjMCFIA=': [] }),
+    data: memoryData({ '3': [{ vehicleId: '3', itemId: 'latest' }] }),
+    sender,
+    logger: captureLog(),
+  });
+  await handle(sample(name));
+  expect(sender.messagesTo('R1kmxc2VNjMCFIA=')[0]).toMatchObject(reply);
+});
+
+test('stream-batch.json: INSERT, MODIFY and REMOVE over two keys, none skipped', async () => {
+  const sender = new RecordingSender();
+  const { response, summary } = await runFanout(
+    {
+      connections: new MemoryConnections().seed({ a: ['3'], b: ['7'] }),
+      sender,
+      keyAttribute: 'vehicleId',
+      concurrency: 4,
+      logger: captureLog(),
+    },
+    sample('stream-batch'),
+  );
+  expect(response.batchItemFailures).toEqual([]);
+  expect(summary).toMatchObject({ records: 5, keys: 2, skipped: 0 });
+  expect(sender.messagesTo('a').map((m) => m.event)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
+  expect(sender.messagesTo('a')[0]?.item).toMatchObject({ tags: ['electric', 'city'], lat: 52.1 });
+  expect(sender.messagesTo('b').map((m) => m.event)).toEqual(['INSERT', 'MODIFY']);
+});
