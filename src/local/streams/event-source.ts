@@ -1,0 +1,603 @@
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type Shard,
+  type ShardIteratorType,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
+import { compileFilters, type RecordFilter } from './filter';
+import {
+  buildOnFailureMessage,
+  type DiscardCondition,
+  type OnFailureDestination,
+  type OnFailureMessage,
+} from './on-failure';
+import { judgeOutcome } from './outcome';
+import { type BufferedRecord, toBufferedRecord } from './records';
+
+/** What startStreamEventSource needs: the mapping, the stream, and the runtime's services. */
+export interface StreamEventSourceOptions {
+  spec: StreamSourceSpec;
+  streamArn: string;
+  streamsClient: DynamoDBStreamsClient;
+  /** The table's region as Lambda reports it in awsRegion and the OnFailure functionArn. */
+  region: string;
+  accountId: string;
+  invoker: Invoker;
+  logger: LocalLogger;
+  /** Receives Lambda's OnFailure document for every discarded batch (the runtime stores and logs it). */
+  onFailure: (destination: OnFailureDestination, message: OnFailureMessage) => void | Promise<void>;
+  /**
+   * Pause between GetRecords calls on a shard that has been quiet for `busyPeriodMs` (default 40 ms). Each empty
+   * GetRecords costs DynamoDB Local a few ms of CPU, so a quiet platform should not poll flat out.
+   */
+  pollIntervalMs?: number;
+  /** Pause between GetRecords calls on a shard that returned records recently (default 2 ms): keeps write → invoke fast. */
+  busyPollIntervalMs?: number;
+  /** How long after its last record a shard keeps polling at the busy interval (default 2000 ms). */
+  busyPeriodMs?: number;
+  /** How often DescribeStream looks for new shards (default 1000 ms). */
+  shardDiscoveryIntervalMs?: number;
+  /** Pause before retrying a failed batch: `initialMs`, doubling per retry, capped at `maxMs` (default 100 → 1000). */
+  retryBackoff?: { initialMs: number; maxMs: number };
+  /** Function name for the functionArn in OnFailure messages (default: the logical id, as `sam local` names it). */
+  functionName?: string;
+  /** The function's ARN, when the runtime already has one (FunctionSpec.functionArn); wins over functionName. */
+  functionArn?: string;
+}
+
+/** Counters for logs, tests and the banner. */
+export interface StreamEventSourceStats {
+  shardsKnown: number;
+  shardsReading: number;
+  shardsFinished: number;
+  getRecordsCalls: number;
+  recordsRead: number;
+  /** Records dropped by FilterCriteria (they count as processed, as on AWS). */
+  recordsFilteredOut: number;
+  invocations: number;
+  /** Records whose batch (or part of a batch) succeeded. */
+  recordsSucceeded: number;
+  failedInvocations: number;
+  retries: number;
+  bisections: number;
+  batchesDiscarded: number;
+  recordsDiscarded: number;
+}
+
+/** A running DynamoDB Streams → Lambda event source mapping. */
+export interface StreamEventSource {
+  readonly functionId: string;
+  readonly eventId: string;
+  readonly streamArn: string;
+  /** Current counters (a copy). */
+  stats(): StreamEventSourceStats;
+  /** Resolves once every record written to the stream before the call has been delivered, filtered or discarded. */
+  idle(): Promise<void>;
+  /** Stops polling and waits for the in-flight invocation of every shard; batches still being retried are dropped. */
+  stop(): Promise<void>;
+}
+
+type ShardStatus = 'waiting' | 'reading' | 'done';
+
+interface ShardState {
+  shardId: string;
+  parentShardId: string | undefined;
+  /** Where to begin when no record has been read yet. */
+  startAt: 'TRIM_HORIZON' | 'LATEST';
+  status: ShardStatus;
+  /** Start time of the latest GetRecords that found the shard empty with nothing left to deliver. */
+  drainedAt: number;
+}
+
+/** A slice of a batch on its way through retries and bisection. */
+interface BatchPart {
+  records: BufferedRecord[];
+  /** Retries used; bisecting does not consume them ("splitting a batch does not consume the retry quota"). */
+  retries: number;
+  invokeCount: number;
+  lastRequestId?: string;
+  lastFunctionError?: string;
+}
+
+const GET_RECORDS_LIMIT = 1000;
+const ERROR_BACKOFF_MAX_MS = 2000;
+
+/** Starts polling the stream and invoking the function as Lambda's event source mapping would. */
+export function startStreamEventSource(options: StreamEventSourceOptions): StreamEventSource {
+  return new StreamPoller(options);
+}
+
+class StreamPoller implements StreamEventSource {
+  readonly functionId: string;
+  readonly eventId: string;
+  readonly streamArn: string;
+
+  private readonly spec: StreamSourceSpec;
+  private readonly client: DynamoDBStreamsClient;
+  private readonly logger: LocalLogger;
+  private readonly filter: RecordFilter;
+  private readonly functionArn: string;
+  private readonly trigger: string;
+  private readonly idlePollMs: number;
+  private readonly busyPollMs: number;
+  private readonly busyPeriodMs: number;
+  private readonly discoveryMs: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+
+  private readonly shards = new Map<string, ShardState>();
+  private readonly loops = new Set<Promise<void>>();
+  private readonly sleepers = new Set<() => void>();
+  /** Error kinds currently failing, so a DynamoDB Local outage logs one warning per kind, not one per poll. */
+  private readonly failing = new Set<string>();
+  private readonly counters: Omit<StreamEventSourceStats, 'shardsKnown' | 'shardsReading' | 'shardsFinished'> = {
+    getRecordsCalls: 0,
+    recordsRead: 0,
+    recordsFilteredOut: 0,
+    invocations: 0,
+    recordsSucceeded: 0,
+    failedInvocations: 0,
+    retries: 0,
+    bisections: 0,
+    batchesDiscarded: 0,
+    recordsDiscarded: 0,
+  };
+  private initialDiscoveryDone = false;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: StreamEventSourceOptions) {
+    this.spec = options.spec;
+    this.functionId = options.spec.functionId;
+    this.eventId = options.spec.eventId;
+    this.streamArn = options.streamArn;
+    this.client = options.streamsClient;
+    this.logger = options.logger;
+    // Compiled up front so a bad FilterCriteria fails `npm start`, not the first record.
+    this.filter = compileFilters(options.spec.filterPatterns);
+    this.functionArn =
+      options.functionArn ??
+      `arn:aws:lambda:${options.region}:${options.accountId}:function:${options.functionName ?? options.spec.functionId}`;
+    this.trigger = `stream ${options.spec.eventId}`;
+    this.idlePollMs = options.pollIntervalMs ?? 40;
+    this.busyPollMs = options.busyPollIntervalMs ?? 2;
+    this.busyPeriodMs = options.busyPeriodMs ?? 2000;
+    this.discoveryMs = options.shardDiscoveryIntervalMs ?? 1000;
+    this.backoff = options.retryBackoff ?? { initialMs: 100, maxMs: 1000 };
+
+    if (!options.spec.enabled) {
+      this.logger.info(`stream ${this.eventId}: mapping disabled (Enabled: false); not polling`, {
+        function: this.functionId,
+      });
+      this.stopped = true;
+      return;
+    }
+    if (options.spec.parallelizationFactor > 1) {
+      // One sequential reader per shard already keeps per-key order, which is all a factor > 1 promises to keep.
+      this.logger.debug(
+        `stream ${this.eventId}: ParallelizationFactor ${options.spec.parallelizationFactor} runs as 1 locally`,
+      );
+    }
+    this.track(this.discoveryLoop());
+  }
+
+  stats(): StreamEventSourceStats {
+    let reading = 0;
+    let finished = 0;
+    for (const shard of this.shards.values()) {
+      if (shard.status === 'reading') reading++;
+      if (shard.status === 'done') finished++;
+    }
+    return { shardsKnown: this.shards.size, shardsReading: reading, shardsFinished: finished, ...this.counters };
+  }
+
+  async idle(): Promise<void> {
+    const since = Date.now();
+    // A fresh DescribeStream, so shards created before the call are known too.
+    while (!this.stopped && !(await this.discover())) await delay(20);
+    while (!this.stopped) {
+      const settled = [...this.shards.values()].every(
+        (shard) => shard.status !== 'reading' || shard.drainedAt >= since,
+      );
+      if (settled) return;
+      await delay(5);
+    }
+  }
+
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopped = true;
+      for (const wake of this.sleepers) wake();
+      this.stopping = (async () => {
+        // Loops can start shard loops while we wait, so drain until the set stays empty.
+        while (this.loops.size > 0) await Promise.all([...this.loops]);
+      })();
+    }
+    return this.stopping;
+  }
+
+  // ---------------------------------------------------------------- shards
+
+  private async discoveryLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      const ok = await this.discover();
+      failures = ok ? 0 : failures + 1;
+      await this.sleep(ok ? this.discoveryMs : this.errorBackoffMs(failures));
+    }
+  }
+
+  /** One DescribeStream pass (all pages); returns false when it failed. */
+  private async discover(): Promise<boolean> {
+    const found: Shard[] = [];
+    try {
+      let exclusiveStartShardId: string | undefined;
+      do {
+        const page = await this.client.send(
+          new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
+        );
+        found.push(...(page.StreamDescription?.Shards ?? []));
+        exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
+      } while (exclusiveStartShardId);
+    } catch (error) {
+      this.reportError('DescribeStream', error);
+      return false;
+    }
+    this.recovered('DescribeStream');
+    this.addShards(found);
+    return true;
+  }
+
+  private addShards(found: Shard[]): void {
+    const initial = !this.initialDiscoveryDone;
+    this.initialDiscoveryDone = true;
+    for (const shard of found) {
+      const shardId = shard.ShardId;
+      if (!shardId || this.shards.has(shardId)) continue;
+      // LATEST applies to the shards that exist when the mapping starts; shards that appear later begin at
+      // TRIM_HORIZON, otherwise records written to a new shard before we saw it would be lost.
+      const latest = initial && this.spec.startingPosition === 'LATEST';
+      const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
+      this.shards.set(shardId, {
+        shardId,
+        parentShardId: shard.ParentShardId,
+        startAt: latest ? 'LATEST' : 'TRIM_HORIZON',
+        // A shard already closed at a LATEST start holds nothing newer than the start.
+        status: latest && closed ? 'done' : 'waiting',
+        drainedAt: Number.NEGATIVE_INFINITY,
+      });
+    }
+    this.startReadyShards();
+  }
+
+  /** Starts every waiting shard whose parent is finished or gone (trimmed), so a key's changes stay in order. */
+  private startReadyShards(): void {
+    if (this.stopped) return;
+    for (const shard of this.shards.values()) {
+      if (shard.status !== 'waiting') continue;
+      const parent = shard.parentShardId ? this.shards.get(shard.parentShardId) : undefined;
+      if (parent && parent.status !== 'done') continue;
+      shard.status = 'reading';
+      this.track(
+        this.readShard(shard).finally(() => {
+          shard.status = 'done';
+          this.startReadyShards();
+        }),
+      );
+    }
+  }
+
+  /** The per-shard loop: read, batch, invoke, one batch in flight at a time. */
+  private async readShard(shard: ShardState): Promise<void> {
+    const batchSize = Math.max(1, this.spec.batchSize);
+    const windowMs = Math.max(0, this.spec.maximumBatchingWindowSeconds) * 1000;
+    const buffer: BufferedRecord[] = [];
+    let bufferSince = 0;
+    let iterator: string | undefined;
+    let lastReadSequence: string | undefined;
+    let closed = false;
+    let lastRecordAt = Number.NEGATIVE_INFINITY;
+    let errors = 0;
+
+    while (!this.stopped) {
+      let fetched = 0;
+      if (!closed && buffer.length < batchSize) {
+        if (!iterator) {
+          iterator = await this.shardIterator(shard, lastReadSequence);
+          if (!iterator) {
+            await this.sleep(this.errorBackoffMs(++errors));
+            continue;
+          }
+        }
+        const pollStartedAt = Date.now();
+        let answer: GetRecordsCommandOutput;
+        try {
+          answer = await this.getRecords(iterator);
+        } catch (error) {
+          iterator = undefined;
+          const name = errorName(error);
+          if (name === 'ExpiredIteratorException') {
+            // Normal after a long pause (iterators live 15 minutes); a fresh iterator that expires again is not.
+            if (++errors > 1) await this.sleep(this.errorBackoffMs(errors));
+            continue;
+          }
+          if (name === 'TrimmedDataAccessException') {
+            // Our position aged out of the 24 h retention: continue from the oldest record still there.
+            this.logger.warn(
+              `stream ${this.eventId}: records past the checkpoint were trimmed; resuming at TRIM_HORIZON`,
+              {
+                shardId: shard.shardId,
+              },
+            );
+            lastReadSequence = undefined;
+            shard.startAt = 'TRIM_HORIZON';
+            continue;
+          }
+          this.reportError('GetRecords', error);
+          await this.sleep(this.errorBackoffMs(++errors));
+          continue;
+        }
+        errors = 0;
+        this.recovered('GetRecords');
+        iterator = answer.NextShardIterator;
+        // No next iterator: the shard is closed and we have read all of it.
+        if (!iterator) closed = true;
+        const readAtMs = Date.now();
+        for (const raw of answer.Records ?? []) {
+          const buffered = toBufferedRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
+          lastReadSequence = buffered.sequenceNumber;
+          fetched++;
+          if (this.filter(buffered.record)) {
+            if (buffer.length === 0) bufferSince = readAtMs;
+            buffer.push(buffered);
+          } else {
+            this.counters.recordsFilteredOut++;
+          }
+        }
+        this.counters.recordsRead += fetched;
+        if (fetched > 0) lastRecordAt = readAtMs;
+        else if (buffer.length === 0) shard.drainedAt = pollStartedAt;
+      }
+
+      if (buffer.length > 0) {
+        const now = Date.now();
+        if (buffer.length >= batchSize || closed || now - bufferSince >= windowMs) {
+          const batch = buffer.splice(0, batchSize);
+          bufferSince = now;
+          await this.deliver(shard.shardId, batch);
+          continue;
+        }
+      } else if (closed) {
+        this.logger.debug(`stream ${this.eventId}: shard ${shard.shardId} closed and fully processed`);
+        return;
+      }
+      // A full page means more records are waiting right now.
+      if (fetched >= GET_RECORDS_LIMIT) continue;
+      const now = Date.now();
+      let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
+      if (buffer.length > 0) pause = Math.min(pause, bufferSince + windowMs - now);
+      await this.sleep(Math.max(0, pause));
+    }
+  }
+
+  private async shardIterator(shard: ShardState, afterSequence: string | undefined): Promise<string | undefined> {
+    // After the first read we always resume right after the last record read, which is how expired iterators
+    // and DynamoDB Local restarts (with --persist) continue without gaps or duplicates.
+    const position: { ShardIteratorType: ShardIteratorType; SequenceNumber?: string } = afterSequence
+      ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: afterSequence }
+      : { ShardIteratorType: shard.startAt };
+    try {
+      const answer = await this.client.send(
+        new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.shardId, ...position }),
+      );
+      this.recovered('GetShardIterator');
+      return answer.ShardIterator;
+    } catch (error) {
+      this.reportError('GetShardIterator', error);
+      return undefined;
+    }
+  }
+
+  private getRecords(iterator: string): Promise<GetRecordsCommandOutput> {
+    this.counters.getRecordsCalls++;
+    return this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /**
+   * Invokes the function with one batch until every record is delivered or discarded. Failed parts are retried
+   * (with backoff), bisected on function errors when configured, and discarded to OnFailure when they run out of
+   * retries or age; the shard does not move on before that, which is what keeps per-key order.
+   */
+  private async deliver(shardId: string, records: BufferedRecord[]): Promise<void> {
+    const queue: BatchPart[] = [{ records, retries: 0, invokeCount: 0 }];
+    const maxAgeMs = this.spec.maximumRecordAgeSeconds >= 0 ? this.spec.maximumRecordAgeSeconds * 1000 : undefined;
+    const maxRetries = this.spec.maximumRetryAttempts;
+
+    while (queue.length > 0 && !this.stopped) {
+      const part = queue[0] as BatchPart;
+      if (maxAgeMs !== undefined) {
+        const now = Date.now();
+        // Records are in stream order, so the expired ones are a prefix.
+        const expired = part.records.findIndex((r) => now - r.arrivalMs <= maxAgeMs);
+        const count = expired === -1 ? part.records.length : expired;
+        if (count > 0) {
+          await this.discard(shardId, part, part.records.slice(0, count), 'RecordAgeExceeded');
+          part.records = part.records.slice(count);
+          if (part.records.length === 0) {
+            queue.shift();
+            continue;
+          }
+        }
+      }
+
+      const outcome = await this.invoke(part.records);
+      part.invokeCount++;
+      part.lastRequestId = outcome.requestId;
+      const verdict = judgeOutcome(
+        outcome,
+        part.records.map((r) => r.sequenceNumber),
+        this.spec.reportBatchItemFailures,
+      );
+      this.logger.debug(`stream ${this.eventId}: batch of ${part.records.length} → ${verdict.kind}`, {
+        function: this.functionId,
+        shardId,
+        firstSequenceNumber: part.records[0]?.sequenceNumber,
+        lastSequenceNumber: part.records[part.records.length - 1]?.sequenceNumber,
+        durationMs: outcome.durationMs,
+        requestId: outcome.requestId,
+        ...(verdict.kind === 'failed' ? { reason: verdict.detail } : {}),
+        ...(verdict.kind === 'partial'
+          ? { failedSequenceNumber: part.records[verdict.failedIndex]?.sequenceNumber }
+          : {}),
+      });
+
+      if (verdict.kind === 'success') {
+        this.counters.recordsSucceeded += part.records.length;
+        queue.shift();
+        continue;
+      }
+      this.counters.failedInvocations++;
+      if (verdict.kind === 'partial') {
+        // Checkpoint just before the lowest failed record; everything from it on is retried.
+        this.counters.recordsSucceeded += verdict.failedIndex;
+        part.records = part.records.slice(verdict.failedIndex);
+        part.lastFunctionError = undefined;
+      } else {
+        part.lastFunctionError = verdict.reason === 'function-error' ? 'Unhandled' : undefined;
+        if (verdict.reason === 'function-error' && this.spec.bisectBatchOnFunctionError && part.records.length > 1) {
+          const middle = Math.ceil(part.records.length / 2);
+          const halves = [part.records.slice(0, middle), part.records.slice(middle)].map((half) => ({
+            ...part,
+            records: half,
+          }));
+          queue.splice(0, 1, ...halves);
+          this.counters.bisections++;
+          continue;
+        }
+      }
+      part.retries++;
+      if (maxRetries >= 0 && part.retries > maxRetries) {
+        await this.discard(shardId, part, part.records, 'RetryAttemptsExhausted');
+        queue.shift();
+        continue;
+      }
+      this.counters.retries++;
+      await this.sleep(Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (part.retries - 1)));
+    }
+  }
+
+  private async invoke(records: BufferedRecord[]): Promise<InvocationOutcome> {
+    this.counters.invocations++;
+    const event = { Records: records.map((r) => r.record) };
+    try {
+      return await this.options.invoker.invoke(this.functionId, event, this.trigger);
+    } catch (error) {
+      // The invoker reports handler errors as outcomes; a throw is the runtime failing to run the function at
+      // all, which Lambda would also retry, so treat it as a failed invocation rather than killing the shard.
+      return {
+        ok: false,
+        error: { errorType: errorName(error) ?? 'Error', errorMessage: errorMessage(error) },
+        durationMs: 0,
+        requestId: 'invoker-error',
+      };
+    }
+  }
+
+  private async discard(
+    shardId: string,
+    part: BatchPart,
+    records: BufferedRecord[],
+    condition: DiscardCondition,
+  ): Promise<void> {
+    const message = buildOnFailureMessage({
+      condition,
+      functionArn: this.functionArn,
+      streamArn: this.streamArn,
+      shardId,
+      records,
+      approximateInvokeCount: part.invokeCount,
+      lastRequestId: part.lastRequestId,
+      functionError: part.lastFunctionError,
+    });
+    this.counters.batchesDiscarded++;
+    this.counters.recordsDiscarded += records.length;
+    const destination = this.spec.onFailure;
+    this.logger.warn(`stream ${this.eventId}: discarded ${records.length} record(s) after ${condition}`, {
+      function: this.functionId,
+      shardId,
+      startSequenceNumber: message.DDBStreamBatchInfo.startSequenceNumber,
+      endSequenceNumber: message.DDBStreamBatchInfo.endSequenceNumber,
+      approximateInvokeCount: part.invokeCount,
+      destination: destination ? destination.destinationLogicalId : 'none (records dropped)',
+    });
+    try {
+      await this.options.onFailure(destination, message);
+    } catch (error) {
+      // AWS would retry the destination; locally losing the metadata must not stall the shard.
+      this.logger.error(`stream ${this.eventId}: could not deliver the OnFailure message`, {
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private track(loop: Promise<void>): void {
+    const guarded = loop.catch((error: unknown) => {
+      this.logger.error(`stream ${this.eventId}: event source loop crashed`, { error: errorMessage(error) });
+    });
+    this.loops.add(guarded);
+    void guarded.finally(() => this.loops.delete(guarded));
+  }
+
+  /** A pause that stop() cuts short. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private errorBackoffMs(consecutive: number): number {
+    return Math.min(ERROR_BACKOFF_MAX_MS, 100 * 2 ** Math.max(0, consecutive - 1));
+  }
+
+  private reportError(operation: string, error: unknown): void {
+    const fields = { function: this.functionId, streamArn: this.streamArn, error: errorMessage(error) };
+    if (this.failing.has(operation)) {
+      this.logger.debug(`stream ${this.eventId}: ${operation} still failing`, fields);
+      return;
+    }
+    this.failing.add(operation);
+    this.logger.warn(`stream ${this.eventId}: ${operation} failed; retrying with backoff`, fields);
+  }
+
+  private recovered(operation: string): void {
+    if (this.failing.delete(operation)) {
+      this.logger.info(`stream ${this.eventId}: ${operation} works again`, { function: this.functionId });
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
