@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../types';
+import { type CorsConfig, isPreflight, preflightHeaders, responseCorsHeaders } from './cors';
+import { buildHttpApiEvent, buildHttpApiEventV1, newRequestId } from './event';
+import { gatewayErrors, type HttpReply, mapOutcome } from './response';
+import { compileRoutes, matchRoute } from './routes';
+
+/** API Gateway's request payload limit for HTTP APIs. */
+export const maxRequestBodyBytes = 10 * 1024 * 1024;
+
+/** HTTP APIs give up on an integration after 30 seconds (503) whatever the function's own timeout. */
+const defaultIntegrationTimeoutMs = 30_000;
+
+export interface HttpApiOptions {
+  host: string;
+  /** 0 picks a free port (tests); the chosen one is in the returned url. */
+  port: number;
+  routes: HttpRouteSpec[];
+  invoker: Invoker;
+  logger: LocalLogger;
+  region: string;
+  accountId: string;
+  /** An AWS-looking API id for requestContext.apiId; default a random 10-character id. */
+  apiId?: string;
+  /** Default "$default", the stage SAM's implicit HTTP API uses. */
+  stage?: string;
+  cors?: CorsConfig;
+  /** Extra fields for the built-in GET /health answer. */
+  health?: () => Record<string, unknown>;
+  /** How long to wait for a function before answering 503; default 30 s, as on AWS. */
+  integrationTimeoutMs?: number;
+}
+
+/** A running HTTP API. */
+export interface RunningHttpApi {
+  /** e.g. "http://localhost:3000". */
+  url: string;
+  /** Stops accepting requests and closes every open connection. */
+  close(): Promise<void>;
+}
+
+/** The HTTP API could not listen; the message names the port and the flag to change it. */
+export class HttpApiPortInUseError extends Error {
+  override name = 'HttpApiPortInUseError';
+  readonly retryable = false;
+  constructor(readonly port: number) {
+    super(
+      `Port ${port} is already in use, so the HTTP API cannot start. Stop whatever is listening there ` +
+        `(e.g. \`lsof -i :${port}\`) or choose another port with --http-port <port>.`,
+    );
+  }
+}
+
+class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+/** Starts the API Gateway HTTP API (payload format 2.0) emulation for the template's routes, plus GET /health. */
+export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttpApi> {
+  const routes = compileRoutes(options.routes);
+  const apiId = options.apiId ?? randomApiId();
+  const stage = options.stage ?? '$default';
+  const integrationTimeoutMs = options.integrationTimeoutMs ?? defaultIntegrationTimeoutMs;
+  // The built-in health check yields only to a template route written for exactly this path.
+  const templateOwnsHealth = routes.some(
+    (r) => (r.method === 'GET' || r.method === 'ANY') && r.segments.length === 1 && r.spec.path === '/health',
+  );
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const receivedAt = new Date();
+    const requestId = newRequestId();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '/';
+    const lowerHeaders = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+    );
+    const send = (reply: HttpReply): void => {
+      let cors: Record<string, string> = {};
+      if (options.cors) {
+        // With CORS configured, API Gateway ignores the function's own CORS headers and sends its own.
+        reply = { ...reply, headers: withoutCorsHeaders(reply.headers) };
+        cors = responseCorsHeaders(options.cors, lowerHeaders);
+      }
+      writeReply(res, reply, requestId, cors);
+      options.logger.debug(`HTTP ${method} ${path} → ${reply.statusCode}`, {
+        requestId,
+        durationMs: Date.now() - receivedAt.getTime(),
+      });
+    };
+
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        // Closing the connection stops the client from streaming the rest of an oversized upload.
+        res.setHeader('connection', 'close');
+        send(gatewayErrors.tooLarge());
+        return;
+      }
+      // The client went away mid-upload: nobody is left to answer.
+      options.logger.debug(`HTTP ${method} ${path}: client closed the connection before sending the whole body`);
+      res.destroy();
+      return;
+    }
+
+    if (options.cors && isPreflight(method, lowerHeaders)) {
+      writeReply(
+        res,
+        { statusCode: 204, headers: {}, cookies: [], body: Buffer.alloc(0) },
+        requestId,
+        preflightHeaders(options.cors, lowerHeaders),
+      );
+      return;
+    }
+
+    if (!templateOwnsHealth && path === '/health' && (method === 'GET' || method === 'HEAD')) {
+      send(healthReply(options.health));
+      return;
+    }
+
+    const match = matchRoute(routes, method, path);
+    if (!match) {
+      send(gatewayErrors.notFound());
+      return;
+    }
+    const { route, pathParameters } = match;
+    const version = route.spec.payloadFormatVersion ?? '2.0';
+    const event = (version === '1.0' ? buildHttpApiEventV1 : buildHttpApiEvent)(
+      {
+        method,
+        url,
+        rawHeaders: req.rawHeaders,
+        httpVersion: req.httpVersion,
+        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        localPort: req.socket.localPort ?? options.port,
+        body,
+        receivedAt,
+      },
+      { accountId: options.accountId, apiId, stage, routeKey: route.routeKey, requestId, pathParameters },
+    );
+
+    const outcome = await withTimeout(
+      options.invoker.invoke(route.spec.functionId, event, route.routeKey),
+      integrationTimeoutMs,
+    );
+    if (outcome === 'timeout') {
+      options.logger.warn(
+        `HTTP ${route.routeKey}: ${route.spec.functionId} did not answer within ${integrationTimeoutMs} ms; 503 as API Gateway would`,
+        { requestId },
+      );
+      send(gatewayErrors.unavailable());
+      return;
+    }
+    const mapped = mapOutcome(outcome, version);
+    if (!mapped.ok)
+      logFailure(options.logger, route.routeKey, route.spec.functionId, requestId, outcome, mapped.problem);
+    send(mapped.reply);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // Our own bug, not the function's: answer like API Gateway and keep serving.
+      options.logger.error('HTTP API: unexpected error while handling a request', {
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      if (!res.headersSent) writeReply(res, gatewayErrors.internal(), newRequestId(), {});
+      else res.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new HttpApiPortInUseError(options.port) : error);
+    };
+    server.once('error', onError);
+    server.listen(options.port, options.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (error) => options.logger.error('HTTP API server error', { error: error.message }));
+
+  const { port } = server.address() as AddressInfo;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  return {
+    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive sockets would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxRequestBodyBytes) {
+      req.resume();
+      reject(new BodyTooLargeError());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > maxRequestBodyBytes) {
+        tooLarge = true;
+        chunks.length = 0;
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+    // An aborted upload may close without 'error'; settle anyway so the request is not left hanging.
+    req.on('close', () => {
+      if (!req.complete) reject(new Error('request aborted'));
+    });
+  });
+}
+
+function writeReply(res: ServerResponse, reply: HttpReply, requestId: string, extra: Record<string, string>): void {
+  const headers: Record<string, string | string[]> = { ...reply.headers, ...extra, 'apigw-requestid': requestId };
+  if (reply.cookies.length > 0) headers['set-cookie'] = reply.cookies;
+  // These statuses never carry a body; a content-length for one the client will not get would confuse it.
+  const bodiless = reply.statusCode === 204 || reply.statusCode === 304 || reply.statusCode < 200;
+  if (bodiless) delete headers['content-length'];
+  else headers['content-length'] = String(reply.body.length);
+  res.writeHead(reply.statusCode, headers);
+  res.end(bodiless ? undefined : reply.body);
+}
+
+function withoutCorsHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('access-control-')));
+}
+
+function healthReply(health: (() => Record<string, unknown>) | undefined): HttpReply {
+  let extra: Record<string, unknown> = {};
+  try {
+    extra = health?.() ?? {};
+  } catch (error) {
+    return {
+      statusCode: 500,
+      headers: { 'content-type': 'application/json' },
+      cookies: [],
+      body: Buffer.from(
+        JSON.stringify({ status: 'error', message: error instanceof Error ? error.message : String(error) }),
+      ),
+    };
+  }
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'application/json' },
+    cookies: [],
+    body: Buffer.from(JSON.stringify({ status: 'ok', ...extra })),
+  };
+}
+
+function logFailure(
+  logger: LocalLogger,
+  routeKey: string,
+  functionId: string,
+  requestId: string,
+  outcome: InvocationOutcome,
+  problem: string,
+): void {
+  if (outcome.ok) {
+    logger.error(
+      `HTTP ${routeKey}: ${functionId} returned a malformed response (${problem}); 500 as API Gateway would`,
+      {
+        requestId,
+      },
+    );
+    return;
+  }
+  logger.error(`HTTP ${routeKey}: ${functionId} failed; 500 as API Gateway would`, {
+    requestId,
+    lambdaRequestId: outcome.requestId,
+    errorType: outcome.error.errorType,
+    errorMessage: outcome.error.errorMessage,
+    stack: outcome.error.stack,
+    timedOut: outcome.error.timedOut,
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve('timeout'), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Ten lower-case letters and digits, like a real API id. */
+function randomApiId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return Array.from(randomBytes(10), (b) => alphabet[b % alphabet.length]).join('');
+}
