@@ -1,0 +1,269 @@
+/**
+ * The local runtime's command line: `npm start` (the whole platform) and `npm run invoke` (one invocation, like
+ * `sam local invoke` without Docker).
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
+import { FunctionBuildError } from './functions';
+import { invokeOnce } from './invoke';
+import { createConsoleLogger, type LogLevel } from './log';
+import { type LocalPlatform, PortInUseError, startLocalPlatform } from './platform';
+import { TemplateError } from './template';
+
+// The SDK warns once per process that Node 20 support ends in 2027; the runtime supports Node 20 today.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const HELP = `Real Time Platform — local runtime
+
+Usage:
+  npm start -- [options]                          run the whole platform of template.yaml on this machine
+  npm run invoke -- <LogicalId> [event.json] [options]
+                                                  run one invocation of one function and print its result
+
+Options (environment variable in brackets):
+  --template FILE              the SAM template (template.yaml)
+  --env-vars FILE              per-function environment, as sam local's env.json (env.json when present)
+  --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
+  --host HOST                  interface to listen on [RTP_HOST] (127.0.0.1)
+  --ws-port N                  WebSocket API and @connections management API [RTP_WS_PORT] (3001)
+  --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
+  --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
+  --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
+  --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
+  --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
+  --idle-timeout SECONDS       close idle WebSockets after this long (600, as API Gateway)
+  --max-connection SECONDS     close any WebSocket after this long (7200, as API Gateway)
+  --quiet                      only warnings and errors; hide the functions' own logs
+  --verbose                    debug output of the runtime
+  -h, --help                   this text
+
+Examples:
+  npm start
+  npm start -- --parameter-overrides RealTimeItemKey=vehicleId --persist .local/data
+  npm run invoke -- OnConnectLambdaFunction events/connect.json
+`;
+
+type Flags = {
+  template: string;
+  'env-vars'?: string;
+  'parameter-overrides': string[];
+  host?: string;
+  'ws-port'?: string;
+  'http-port'?: string;
+  'dynamodb-port'?: string;
+  'dynamodb-endpoint'?: string;
+  persist?: string;
+  region?: string;
+  'idle-timeout'?: string;
+  'max-connection'?: string;
+  quiet: boolean;
+  verbose: boolean;
+  help: boolean;
+};
+
+/** Thrown for a command line the runtime cannot act on; printed without a stack. */
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function parseCommandLine(argv: string[]): { command: string; positionals: string[]; flags: Flags } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      template: { type: 'string', default: 'template.yaml' },
+      'env-vars': { type: 'string' },
+      'parameter-overrides': { type: 'string', multiple: true, default: [] },
+      host: { type: 'string' },
+      'ws-port': { type: 'string' },
+      'http-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      persist: { type: 'string' },
+      region: { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-connection': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command = 'start', ...rest] = positionals;
+  return { command, positionals: rest, flags: values as Flags };
+}
+
+function port(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number, got "${value}"`);
+  return n;
+}
+
+function seconds(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+  return n;
+}
+
+/** `K=V` pairs, given as repeated flags or space-separated in one (as `sam deploy --parameter-overrides`). */
+function parameterOverrides(values: string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const pair of values.flatMap((v) => v.split(/\s+/)).filter(Boolean)) {
+    const match = /^(?:ParameterKey=)?([^=,]+)(?:=|,ParameterValue=)(.*)$/.exec(pair);
+    if (!match?.[1]) throw new UsageError(`--parameter-overrides expects Name=Value, got "${pair}"`);
+    overrides[match[1]] = match[2] ?? '';
+  }
+  return overrides;
+}
+
+function envJsonPath(flags: Flags): string | undefined {
+  if (flags['env-vars']) {
+    if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
+    return flags['env-vars'];
+  }
+  return existsSync('env.json') ? 'env.json' : undefined;
+}
+
+async function start(flags: Flags): Promise<void> {
+  const level: LogLevel = flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info';
+  const logger = createConsoleLogger(level);
+  const env = process.env;
+  const idle = seconds('--idle-timeout', flags['idle-timeout']);
+  const max = seconds('--max-connection', flags['max-connection']);
+  const platform: LocalPlatform = await startLocalPlatform({
+    templatePath: flags.template,
+    envJsonPath: envJsonPath(flags),
+    parameterOverrides: parameterOverrides(flags['parameter-overrides']),
+    host: flags.host ?? env.RTP_HOST,
+    wsPort: port('--ws-port', flags['ws-port'] ?? env.RTP_WS_PORT, 3001),
+    httpPort: port('--http-port', flags['http-port'] ?? env.RTP_HTTP_PORT, 3000),
+    dynamodbPort: port('--dynamodb-port', flags['dynamodb-port'] ?? env.RTP_DYNAMODB_PORT, 8000),
+    dynamodbEndpoint: flags['dynamodb-endpoint'] ?? env.RTP_DYNAMODB_ENDPOINT,
+    persistDir: flags.persist ?? env.RTP_PERSIST,
+    region: flags.region ?? env.AWS_REGION ?? 'us-east-1',
+    limits: {
+      ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
+      ...(max ? { maxConnectionMs: max * 1000 } : {}),
+    },
+    quietFunctions: flags.quiet,
+    logger,
+  });
+  if (!flags.quiet) process.stdout.write(banner(platform, flags));
+  else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      // A second Ctrl-C means "now": DynamoDB Local is a child of ours and dies with the process group.
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info(`${signal}: closing connections (1001), stopping event sources, functions and DynamoDB Local…`);
+    await platform.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function banner(platform: LocalPlatform, flags: Flags): string {
+  const { model, urls } = platform;
+  const api = model.webSocketApis[0];
+  const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
+  const dataTable =
+    model.tables.find((t) => model.streamSources.some((s) => s.tableLogicalId === t.logicalId)) ?? model.tables[0];
+  const routes = api ? api.routes.map((r) => `${r.routeKey} → ${r.functionId}`).join(', ') : 'none';
+  const streams = model.streamSources.map((s) => `${s.tableName} → ${s.functionId}`).join(', ') || 'none';
+  const httpRoutes = model.httpRoutes.map((r) => `${r.method} ${r.path}`).join(', ');
+  const credentials = 'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1';
+  const lines = [
+    '',
+    `Real Time Platform — local runtime (${flags.template}, stage ${api?.stage ?? '-'})`,
+    '',
+    `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
+    `  @connections      ${urls.management}/@connections/{connectionId}`,
+    `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
+    `  DynamoDB Local    ${urls.dynamodb}      ${flags['dynamodb-endpoint'] ? 'external' : flags.persist ? `data in ${flags.persist}` : 'in memory'}`,
+    `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
+    `  Streams           ${streams}`,
+    `  Dead letters      ${platform.deadLetterDir}`,
+    '',
+    'Try it (in other terminals):',
+    `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
+    `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
+    `    --table-name ${dataTable?.tableName ?? 'RealTimeData'} --item '{"${keyName}":{"S":"3"},"itemId":{"S":"latest"},"speed":{"N":"42"}}'`,
+    `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
+    `    post-to-connection --connection-id <connectionId from {"action":"heartbeat"}> --data '{"hello":"world"}'`,
+    '',
+    `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function invoke(positionals: string[], flags: Flags): Promise<number> {
+  const [logicalId, eventPath] = positionals;
+  if (!logicalId) throw new UsageError('npm run invoke -- <LogicalId> [event.json]: the logical id is missing');
+  const logger = createConsoleLogger(flags.verbose ? 'debug' : 'warn');
+  const dynamodbPort = port('--dynamodb-port', flags['dynamodb-port'] ?? process.env.RTP_DYNAMODB_PORT, 8000);
+  const wsPort = port('--ws-port', flags['ws-port'] ?? process.env.RTP_WS_PORT, 3001);
+  const outcome = await invokeOnce({
+    templatePath: flags.template,
+    envJsonPath: envJsonPath(flags),
+    parameterOverrides: parameterOverrides(flags['parameter-overrides']),
+    region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    endpoints: {
+      dynamodb: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT ?? `http://localhost:${dynamodbPort}`,
+      webSocketManagement: `http://localhost:${wsPort}`,
+    },
+    logicalId,
+    eventPath,
+    logger,
+    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: process.stderr },
+  });
+  const printed = outcome.ok ? outcome.result : outcome.error;
+  process.stdout.write(`${JSON.stringify(printed ?? null, null, 2)}\n`);
+  process.stderr.write(
+    `${logicalId}: ${outcome.ok ? 'succeeded' : 'failed'} in ${outcome.durationMs.toFixed(1)} ms (request ${outcome.requestId})\n`,
+  );
+  return outcome.ok ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, positionals, flags } = parseCommandLine(argv);
+  if (flags.help || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === 'start') {
+    await start(flags);
+    return -1; // keeps running until a signal
+  }
+  if (command === 'invoke') return invoke(positionals, flags);
+  throw new UsageError(`unknown command "${command}"; use start or invoke (--help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    const known =
+      error instanceof UsageError ||
+      error instanceof TemplateError ||
+      error instanceof FunctionBuildError ||
+      error instanceof PortInUseError ||
+      error instanceof DynamoDbLocalStartError ||
+      (error instanceof Error && error.name === 'HttpApiPortInUseError') ||
+      (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'));
+    const message = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
+    process.stderr.write(
+      `\n✖ ${message}\n${error instanceof UsageError || !known ? '' : ''}\nRun with --help for the options.\n`,
+    );
+    process.exit(1);
+  },
+);

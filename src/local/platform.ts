@@ -1,0 +1,255 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
+import { ensureTables } from './dynamodb/tables';
+import { createFunctionRunner, type FunctionRunner } from './functions';
+import { type RunningHttpApi, startHttpApi } from './http';
+import { type RunningSchedules, startSchedules } from './schedules';
+import {
+  type OnFailureDestination,
+  type OnFailureMessage,
+  type StreamEventSource,
+  startStreamEventSource,
+} from './streams';
+import { loadPlatformModel } from './template';
+import type { LocalLogger, PlatformModel } from './types';
+import { startWebSocketGateway, type WebSocketGateway, type WebSocketGatewayLimits } from './websocket';
+
+export interface LocalPlatformOptions {
+  templatePath: string;
+  /** SAM's env.json (per-function variables); skipped when absent. */
+  envJsonPath?: string;
+  parameterOverrides?: Record<string, string>;
+  /** Interface the WebSocket and HTTP servers listen on (default 127.0.0.1). */
+  host?: string;
+  wsPort: number;
+  httpPort: number;
+  /** Port for DynamoDB Local; ignored with dynamodbEndpoint. */
+  dynamodbPort: number;
+  /** Use a DynamoDB that already runs (e.g. the tests' shared DynamoDB Local) instead of starting one. */
+  dynamodbEndpoint?: string;
+  /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
+  persistDir?: string;
+  region?: string;
+  accountId?: string;
+  stackName?: string;
+  /** Shorter WebSocket limits, for tests. */
+  limits?: Partial<WebSocketGatewayLimits>;
+  /** Drop the functions' own output (console, Powertools). */
+  quietFunctions?: boolean;
+  /** Where local data goes: bundles, dead letters (default .local). */
+  workDir?: string;
+  logger: LocalLogger;
+}
+
+export interface LocalPlatform {
+  model: PlatformModel;
+  urls: { webSocket: string; management: string; httpApi: string; dynamodb: string };
+  /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
+  deadLetterDir: string;
+  runner: FunctionRunner;
+  streams: StreamEventSource[];
+  startupMs: number;
+  /** Closes sockets with 1001, stops event sources and schedules, the functions and DynamoDB Local. */
+  stop(): Promise<void>;
+}
+
+/** A port the runtime needs is taken; the message says which flag moves it. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+/**
+ * Starts the whole platform of a template on this machine: DynamoDB Local and the tables, the functions, the
+ * WebSocket API with @connections, the DynamoDB Streams event sources, the HTTP API and the schedules.
+ */
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const started = performance.now();
+  const { logger } = options;
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '123456789012';
+  const workDir = resolve(options.workDir ?? '.local');
+  const stoppers: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    stoppers.length = 0;
+  };
+
+  try {
+    await assertPortsFree([
+      { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
+      { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
+      ...(options.dynamodbEndpoint
+        ? []
+        : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
+    ]);
+
+    const publicHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
+    const model = loadPlatformModel({
+      templatePath: options.templatePath,
+      envJsonPath: options.envJsonPath,
+      parameterOverrides: options.parameterOverrides,
+      region,
+      accountId,
+      stackName: options.stackName,
+      endpoints: { dynamodb: dynamodbEndpoint, webSocketManagement: `http://${publicHost}:${options.wsPort}` },
+      logger,
+    });
+
+    // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
+    const runnerPromise = createFunctionRunner(model.functions.values(), {
+      logger,
+      quiet: options.quietFunctions,
+      buildDir: join(workDir, 'build'),
+      prewarm: true,
+    });
+    // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
+    stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());
+    let dynamodb: RunningDynamoDbLocal | undefined;
+    if (!options.dynamodbEndpoint) {
+      dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, persistDir: options.persistDir });
+      stoppers.push(() => dynamodb?.stop());
+    }
+    const runner = await runnerPromise;
+
+    const clientConfig = { endpoint: dynamodbEndpoint, region, credentials: localCredentials };
+    const ddb = new DynamoDBClient(clientConfig);
+    const streamsClient = new DynamoDBStreamsClient(clientConfig);
+    stoppers.push(() => {
+      ddb.destroy();
+      streamsClient.destroy();
+    });
+    const tables = await ensureTables(ddb, model.tables, logger);
+
+    const deadLetterDir = join(workDir, 'dead-letters');
+    const onFailure = async (destination: OnFailureDestination, message: OnFailureMessage) => {
+      const name = destination?.destinationLogicalId ?? 'no-destination';
+      const file = join(deadLetterDir, `${name}.jsonl`);
+      await mkdir(deadLetterDir, { recursive: true });
+      await appendFile(file, `${JSON.stringify(message)}\n`);
+      logger.warn(
+        `stream batch discarded (${message.requestContext.condition}): ${message.DDBStreamBatchInfo.batchSize} record(s) ` +
+          `${message.DDBStreamBatchInfo.startSequenceNumber}…${message.DDBStreamBatchInfo.endSequenceNumber}; metadata sent to ${name} (${file})`,
+      );
+    };
+
+    const gateways: WebSocketGateway[] = [];
+    for (const api of model.webSocketApis) {
+      if (gateways.length > 0) {
+        logger.warn(`WebSocket API ${api.logicalId} not served: the local runtime serves one WebSocket API per port`);
+        continue;
+      }
+      const gateway = await startWebSocketGateway({
+        host,
+        port: options.wsPort,
+        api,
+        region,
+        accountId,
+        invoker: runner,
+        logger,
+        limits: options.limits,
+      });
+      gateways.push(gateway);
+      // Registered after the runner's close, so it runs before it: sockets close (and $disconnect runs) first.
+      stoppers.push(() => gateway.close());
+    }
+
+    const streams: StreamEventSource[] = [];
+    for (const spec of model.streamSources) {
+      if (!spec.enabled) continue;
+      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
+      if (!streamArn) {
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
+        );
+        continue;
+      }
+      const source = startStreamEventSource({
+        spec,
+        streamArn,
+        streamsClient,
+        region,
+        accountId,
+        invoker: runner,
+        logger,
+        onFailure,
+        functionArn: model.functions.get(spec.functionId)?.functionArn,
+      });
+      streams.push(source);
+      stoppers.push(() => source.stop());
+    }
+
+    const schedules: RunningSchedules = startSchedules({
+      schedules: model.schedules,
+      invoker: runner,
+      logger,
+      region,
+      accountId,
+      stackName: model.stackName,
+    });
+    stoppers.push(() => schedules.stop());
+
+    const httpApi: RunningHttpApi = await startHttpApi({
+      host,
+      port: options.httpPort,
+      routes: model.httpRoutes,
+      invoker: runner,
+      logger,
+      region,
+      accountId,
+      health: () => ({
+        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
+        streams: streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() })),
+      }),
+    });
+    stoppers.push(() => httpApi.close());
+
+    const gateway = gateways[0];
+    return {
+      model,
+      urls: {
+        webSocket: gateway ? gateway.url.replace(`//${host}:`, `//${publicHost}:`) : '',
+        management: gateway ? gateway.managementEndpoint.replace(`//${host}:`, `//${publicHost}:`) : '',
+        httpApi: `http://${publicHost}:${options.httpPort}`,
+        dynamodb: dynamodbEndpoint,
+      },
+      deadLetterDir,
+      runner,
+      streams,
+      startupMs: Math.round(performance.now() - started),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function assertPortsFree(ports: { port: number; host: string; what: string; flag: string }[]): Promise<void> {
+  for (const { port, host, what, flag } of ports) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, host, () => probe.close(() => done(true)));
+    });
+    if (!free) {
+      throw new PortInUseError(
+        `Port ${port} (${what}) is already in use. Stop whatever holds it (e.g. an earlier npm start), or pick another ` +
+          `port with ${flag} <port>.`,
+      );
+    }
+  }
+}
