@@ -1,0 +1,30 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { buildDeployBundles } from '../../scripts/build';
+
+// `npm run build` must produce, for every template function, the file its Handler names, exporting that handler.
+test('every function bundles to <Handler module>.js exporting its handler', async () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'rtp-build-'));
+  const outputs = await buildDeployBundles('template.yaml', outDir);
+  expect([...outputs.keys()].sort()).toEqual([
+    'OnConnectLambdaFunction',
+    'OnDisconnectLambdaFunction',
+    'OnMessageLambdaFunction',
+    'OnReceiveRealTimeItem',
+  ]);
+  const env = {
+    TABLE_NAME: 'connections',
+    DATA_TABLE_NAME: 'data',
+    REAL_TIME_ITEM_KEY: 'vehicleId',
+    IS_QUERY_PARAM: 'true',
+    WS_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/develop',
+    AWS_REGION: 'eu-west-1',
+  };
+  Object.assign(process.env, env);
+  for (const [logicalId, file] of outputs) {
+    expect(`${logicalId}: ${basename(file)}`).toMatch(/: on-[a-z-]+\.js$/);
+    const loaded = jest.requireActual(file) as { handler?: unknown };
+    expect(`${logicalId}: ${typeof loaded.handler}`).toBe(`${logicalId}: function`);
+  }
+}, 60_000);
