@@ -295,10 +295,7 @@ class Sandbox {
     clearTimeout(pending.timer);
     if (message.ok) {
       const durationMs = performance.now() - pending.startedAt;
-      this.logger.info(`${this.spec.logicalId} ${pending.trigger} ${durationMs.toFixed(1)} ms ok`, {
-        function: this.spec.logicalId,
-        trigger: pending.trigger,
-        durationMs,
+      this.logger.info(`${this.spec.logicalId} ← ${pending.trigger}  ${durationMs.toFixed(1)} ms  ok`, {
         requestId: pending.id,
       });
       pending.resolve({ ok: true, result: JSON.parse(message.payload), durationMs, requestId: pending.id });
@@ -368,13 +365,9 @@ class Sandbox {
   private settle(id: string, trigger: string, startedAt: number, error: LambdaError): InvocationOutcome {
     const durationMs = performance.now() - startedAt;
     this.logger.error(
-      `${this.spec.logicalId} ${trigger} ${durationMs.toFixed(1)} ms ${error.errorType}: ${error.errorMessage}`,
+      `${this.spec.logicalId} ← ${trigger}  ${durationMs.toFixed(1)} ms  ${error.errorType}: ${error.errorMessage}`,
       {
-        function: this.spec.logicalId,
-        trigger,
-        durationMs,
         requestId: id,
-        errorType: error.errorType,
         ...(error.stack && error.stack.length > 0 ? { stack: error.stack.join('\n') } : {}),
       },
     );
