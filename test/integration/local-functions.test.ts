@@ -72,7 +72,10 @@ describe('the function runner', () => {
     expect(remaining).toBeLessThanOrEqual(5000);
     expect(outcome.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(logger.lines).toContainEqual(
-      expect.objectContaining({ level: 'info', message: expect.stringMatching(/^EchoA ← test echo  [\d.]+ ms  ok$/) }),
+      expect.objectContaining({
+        level: 'info',
+        message: expect.stringMatching(/^EchoA ← test echo {2}[\d.]+ ms {2}ok$/),
+      }),
     );
   });
 
@@ -97,7 +100,7 @@ describe('the function runner', () => {
     expect(logger.lines).toContainEqual(
       expect.objectContaining({
         level: 'error',
-        message: expect.stringMatching(/^Behaviours ← test  [\d.]+ ms  ValidationFailed: bad input$/),
+        message: expect.stringMatching(/^Behaviours ← test {2}[\d.]+ ms {2}ValidationFailed: bad input$/),
         fields: expect.objectContaining({ stack: expect.stringContaining('behaviours.ts') }),
       }),
     );
