@@ -129,6 +129,58 @@ export interface HttpRouteSpec {
   path: string;
   /** The event's PayloadFormatVersion; SAM's default for HttpApi events is "2.0". */
   payloadFormatVersion?: '1.0' | '2.0';
+  /** The route's AuthorizationType on AWS (the local HTTP API does not check AWS_IAM signatures). */
+  authorizationType?: 'NONE' | 'AWS_IAM' | 'CUSTOM' | 'JWT';
+}
+
+export interface BucketSpec {
+  logicalId: string;
+  bucketName: string;
+}
+
+/** A function's `Type: S3` event: which bucket notifications invoke it. */
+export interface S3EventSpec {
+  functionId: string;
+  eventId: string;
+  bucketLogicalId: string;
+  bucketName: string;
+  /** e.g. ["s3:ObjectCreated:*"] */
+  events: string[];
+  prefix?: string;
+  suffix?: string;
+}
+
+/** A function's `Type: SQS` event (locally run through `npm run invoke` or the runtime's invoker). */
+export interface SqsEventSpec {
+  functionId: string;
+  eventId: string;
+  queueLogicalId: string;
+  batchSize: number;
+  reportBatchItemFailures: boolean;
+}
+
+/** A function's `Type: SNS` event. */
+export interface SnsEventSpec {
+  functionId: string;
+  eventId: string;
+  topicLogicalId: string;
+}
+
+export type IotActionSpec =
+  | { type: 'DynamoDBv2'; tableName: string }
+  | { type: 'Sqs'; queueUrl: string; queueLogicalId?: string }
+  | { type: 'Lambda'; functionId: string }
+  | { type: 'Unsupported'; name: string };
+
+/** An `AWS::IoT::TopicRule`. */
+export interface IotRuleSpec {
+  logicalId: string;
+  ruleName: string;
+  /** The rule's SQL, intrinsics resolved. */
+  sql: string;
+  disabled: boolean;
+  actions: IotActionSpec[];
+  errorAction?: IotActionSpec;
 }
 
 export interface ScheduleSpec {
@@ -154,4 +206,9 @@ export interface PlatformModel {
   schedules: ScheduleSpec[];
   /** SQS queues by logical id (local stand-ins, e.g. for OnFailure destinations). */
   queues: { logicalId: string; queueName: string }[];
+  buckets: BucketSpec[];
+  s3Events: S3EventSpec[];
+  sqsEvents: SqsEventSpec[];
+  snsEvents: SnsEventSpec[];
+  iotRules: IotRuleSpec[];
 }

@@ -180,6 +180,11 @@ class ModelBuilder implements TemplateContext {
       httpRoutes,
       schedules,
       queues,
+      buckets: [],
+      s3Events: [],
+      sqsEvents: [],
+      snsEvents: [],
+      iotRules: [],
     };
   }
 
