@@ -44,6 +44,8 @@ export function createManagementApiClient(options: ManagementApiClientOptions): 
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
       requestTimeout: options.requestTimeoutMs ?? 5000,
+      // Without it the SDK only warns when a request runs past requestTimeout, and the post keeps waiting.
+      throwOnRequestTimeout: true,
     },
   });
 }

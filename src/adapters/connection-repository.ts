@@ -4,13 +4,13 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { CONNECTION_ROW_KEY } from '../domain/keys';
+import { connectionRowKey } from '../domain/keys';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
 import { type BatchWriteOptions, batchWriteAll } from './batch-write';
 
 /**
  * The WebSocketConnectionManager table: partition key `connectionId`, sort key `realTimeItemKey`. Each connection
- * has one row with sort key `$connection` (connectedAt, lastSeenAt, expiresAt, sourceIp, userAgent) and one row per
+ * has one row with sort key `$connection#<connectionId>` (connectedAt, lastSeenAt, expiresAt, sourceIp, userAgent) and one row per
  * subscribed key; the `subscribersByKey` GSI (realTimeItemKey → connectionId) finds a key's subscribers.
  */
 
@@ -37,6 +37,8 @@ export interface ConnectionRepository {
   unsubscribe(connectionId: string, keys: readonly string[]): Promise<void>;
   /** Sets lastSeenAt on the connection row; false when the row does not exist (expired or cleaned up). */
   touch(connectionId: string): Promise<boolean>;
+  /** The keys a connection is subscribed to (a consistent Query of its rows). */
+  subscriptionsOf(connectionId: string): Promise<string[]>;
   /** Every connection subscribed to `key`: a paginated Query on the GSI, never a Scan. */
   subscribersOf(key: string): Promise<string[]>;
   /** Deletes every row of the connection; returns how many there were. Idempotent. */
@@ -63,13 +65,37 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
   const write = (requests: Parameters<typeof batchWriteAll>[2]) =>
     batchWriteAll(ddb, tableName, requests, deps.batchWrite);
 
+  /** Sort keys of every row of a connection (its own row and its subscriptions), all pages. */
+  const rowKeysOf = async (connectionId: string): Promise<string[]> => {
+    const keys: string[] = [];
+    let startKey: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const page = await ddb.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'connectionId = :id',
+          ExpressionAttributeValues: { ':id': connectionId },
+          ProjectionExpression: 'realTimeItemKey',
+          // A subscribe written just before must be seen, or its row would linger until TTL (or be miscounted).
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (typeof item.realTimeItemKey === 'string') keys.push(item.realTimeItemKey);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return keys;
+  };
+
   return {
     saveConnection: (connection, keys) =>
       storage('store the connection', async () => {
         const at = now();
         const row = {
           connectionId: connection.connectionId,
-          realTimeItemKey: CONNECTION_ROW_KEY,
+          realTimeItemKey: connectionRowKey(connection.connectionId),
           connectedAt: connection.connectedAt ?? at,
           lastSeenAt: at,
           expiresAt: expiresAt(at),
@@ -102,7 +128,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
           await ddb.send(
             new UpdateCommand({
               TableName: tableName,
-              Key: { connectionId, realTimeItemKey: CONNECTION_ROW_KEY },
+              Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
               UpdateExpression: 'SET lastSeenAt = :at',
               // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
               ConditionExpression: 'attribute_exists(connectionId)',
@@ -138,27 +164,16 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
         return ids;
       }),
 
+    subscriptionsOf: (connectionId) =>
+      storage('read subscriptions', async () => {
+        const keys = await rowKeysOf(connectionId);
+        const own = connectionRowKey(connectionId);
+        return keys.filter((key) => key !== own);
+      }),
+
     deleteConnection: (connectionId) =>
       storage('delete the connection', async () => {
-        const keys: string[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              KeyConditionExpression: 'connectionId = :id',
-              ExpressionAttributeValues: { ':id': connectionId },
-              ProjectionExpression: 'realTimeItemKey',
-              // A subscribe written just before the disconnect must be seen, or its row would linger until TTL.
-              ConsistentRead: true,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            if (typeof item.realTimeItemKey === 'string') keys.push(item.realTimeItemKey);
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined);
+        const keys = await rowKeysOf(connectionId);
         await write(keys.map((key) => ({ DeleteRequest: { Key: { connectionId, realTimeItemKey: key } } })));
         return keys.length;
       }),

@@ -59,6 +59,8 @@ export interface ConnectionSenderDeps {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** The client's own per-request timeout (aws-clients.ts): attempts that could outlast the deadline get a shorter one. */
+  requestTimeoutMs?: number;
 }
 
 /** The management-API ConnectionSender, with jittered retries of throttling and 5xx within the deadline. */
@@ -67,14 +69,16 @@ export function createConnectionSender(deps: ConnectionSenderDeps): ConnectionSe
   const backoff = deps.backoff ?? { baseMs: 25, capMs: 1000 };
   const sleep = deps.sleep ?? realSleep;
   const now = deps.now ?? Date.now;
+  const requestTimeoutMs = deps.requestTimeoutMs ?? 5000;
   return {
     async post(connectionId, data, options = {}) {
       const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
       for (let attempt = 1; ; attempt++) {
         try {
+          const abortSignal = attemptSignal(deadline - now(), requestTimeoutMs, options.signal);
           await deps.client.send(
             new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
-            options.signal ? { abortSignal: options.signal } : undefined,
+            abortSignal ? { abortSignal } : undefined,
           );
           return { status: 'sent', attempts: attempt };
         } catch (error) {
@@ -91,4 +95,14 @@ export function createConnectionSender(deps: ConnectionSenderDeps): ConnectionSe
       }
     },
   };
+}
+
+/**
+ * The abort signal of one attempt: none when the client's request timeout ends it before the deadline anyway (a
+ * signal per request costs CPU at thousands of posts), else one that fires at the deadline.
+ */
+function attemptSignal(msLeft: number, requestTimeoutMs: number, caller?: AbortSignal): AbortSignal | undefined {
+  const timeout = msLeft < requestTimeoutMs ? AbortSignal.timeout(Math.max(1, Math.floor(msLeft))) : undefined;
+  if (timeout && caller) return AbortSignal.any([timeout, caller]);
+  return timeout ?? caller;
 }

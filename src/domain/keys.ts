@@ -7,10 +7,18 @@
 export const MAX_KEY_BYTES = 1024;
 /** Most keys in one $connect or one subscribe/unsubscribe. */
 export const MAX_KEYS_PER_REQUEST = 20;
-/** Keys starting with this are the platform's own rows (see CONNECTION_ROW_KEY); clients cannot use them. */
+/** Most subscriptions one connection may hold, so $disconnect can always delete them within its timeout. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+/** Keys starting with this are the platform's own rows (see connectionRowKey); clients cannot use them. */
 export const RESERVED_KEY_PREFIX = '$';
-/** Sort-key value of a connection's own row in the connection table. */
-export const CONNECTION_ROW_KEY = '$connection';
+
+/**
+ * Sort-key value of a connection's own row in the connection table. It carries the connection id so that these
+ * rows do not all land in one partition of the subscribersByKey index (a hot partition under many connects).
+ */
+export function connectionRowKey(connectionId: string): string {
+  return `$connection#${connectionId}`;
+}
 
 // In a `u` regex a lone surrogate is a code point of category Cs; a valid pair is one astral code point instead.
 // DynamoDB refuses strings that are not valid UTF-8, so a lone surrogate (possible from JSON "\ud800") is refused here.

@@ -29,7 +29,7 @@ export interface SnapshotMessage {
   items: PlainItem[];
 }
 
-export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'INTERNAL_ERROR';
+export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'LIMIT_EXCEEDED' | 'INTERNAL_ERROR';
 
 export type ServerMessage =
   | ItemMessage

@@ -1,5 +1,6 @@
 import { MalformedEventError } from '../lib/errors';
 import { toPlainItem } from './attribute-values';
+import { keyProblem, preview } from './keys';
 import type { ItemChange, ItemEvent } from './messages';
 
 /**
@@ -42,6 +43,10 @@ export function parseStreamRecord(record: unknown, keyAttribute: string, now: ()
     return { ok: false, reason: `${imageName} has no string attribute ${keyAttribute}`, seq };
   }
   const key = keyValue.S;
+  // A key no client can subscribe to is never delivered: `$…` keys name the platform's own rows in the
+  // subscribers index, so delivering them would reach connections that never asked for the item.
+  const problem = keyProblem(key);
+  if (problem !== undefined) return { ok: false, reason: `key ${preview(key)} is not deliverable: ${problem}`, seq };
   const itemId =
     stringAttribute(image.itemId) ?? (isRecord(dynamodb.Keys) ? stringAttribute(dynamodb.Keys.itemId) : undefined);
   if (itemId === undefined) return { ok: false, reason: `${imageName} has no string attribute itemId`, seq };

@@ -89,8 +89,12 @@ function parseCommandLine(argv: string[]): { command: string; positionals: strin
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [command = 'start', ...rest] = positionals;
-  return { command, positionals: rest, flags: values as Flags };
+  // `--parameter-overrides A=1 B=2` (as sam deploy takes them): parseArgs sees B=2 as a positional.
+  const overrides = positionals.filter((p) => /^[A-Za-z][A-Za-z0-9]*=/.test(p));
+  const [command = 'start', ...rest] = positionals.filter((p) => !overrides.includes(p));
+  const flags = values as Flags;
+  flags['parameter-overrides'] = [...flags['parameter-overrides'], ...overrides];
+  return { command, positionals: rest, flags };
 }
 
 function port(flag: string, value: string | undefined, fallback: number): number {
@@ -131,6 +135,9 @@ async function start(flags: Flags): Promise<void> {
   const level: LogLevel = flags.verbose ? 'debug' : flags.quiet ? 'warn' : 'info';
   const logger = createConsoleLogger(level);
   const env = process.env;
+  // A signal during start-up exits at once; exit handlers stop DynamoDB Local (see dynamodb-local.ts).
+  let shutdown: (signal: string) => Promise<void> = async () => process.exit(130);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
   const idle = seconds('--idle-timeout', flags['idle-timeout']);
   const max = seconds('--max-connection', flags['max-connection']);
   const platform: LocalPlatform = await startLocalPlatform({
@@ -155,7 +162,7 @@ async function start(flags: Flags): Promise<void> {
   else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  shutdown = async (signal: string) => {
     if (stopping) {
       // A second Ctrl-C means "now": DynamoDB Local is a child of ours and dies with the process group.
       process.exit(130);
@@ -166,8 +173,12 @@ async function start(flags: Flags): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // If whatever started us (npm, a terminal) goes away without a signal, we are re-parented: stop too, rather
+  // than keep ports and a JVM busy with nobody watching.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown('parent exited');
+  }, 1000).unref();
 }
 
 function banner(platform: LocalPlatform, flags: Flags): string {

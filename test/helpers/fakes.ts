@@ -5,7 +5,7 @@ import type { Log } from '../../src/lib/logging';
 
 /** In-memory stand-ins for the adapters, for unit tests of the handler logic. */
 
-/** A ConnectionRepository over a Map: connectionId → set of keys (the `$connection` row is `connections`). */
+/** A ConnectionRepository over a Map: connectionId → set of keys (the connection's own row is `connections`). */
 export class MemoryConnections implements ConnectionRepository {
   readonly connections = new Map<string, NewConnection>();
   readonly subscriptions = new Map<string, Set<string>>();
@@ -34,6 +34,10 @@ export class MemoryConnections implements ConnectionRepository {
   async touch(connectionId: string) {
     this.maybeFail('touch');
     return this.connections.has(connectionId);
+  }
+  async subscriptionsOf(connectionId: string) {
+    this.maybeFail('subscriptionsOf');
+    return [...(this.subscriptions.get(connectionId) ?? [])];
   }
   async subscribersOf(key: string) {
     this.lookups++;

@@ -91,12 +91,12 @@ test('connect stores the connection row and one row per key, each with a TTL', a
   expect(result.statusCode).toBe(200);
 
   const rows = await rowsOf('life-1=');
-  expect(rows.map((row) => row.realTimeItemKey).sort()).toEqual(['$connection', '3', '4']);
+  expect(rows.map((row) => row.realTimeItemKey).sort()).toEqual(['$connection#life-1=', '3', '4']);
   for (const row of rows) {
     expect(row.expiresAt).toBeGreaterThanOrEqual(before + 7800);
     expect(row.expiresAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 7800);
   }
-  const connection = rows.find((row) => row.realTimeItemKey === '$connection');
+  const connection = rows.find((row) => row.realTimeItemKey === '$connection#life-1=');
   expect(connection).toMatchObject({ connectedAt: 1763800000000, sourceIp: '203.0.113.7', userAgent: 'jest' });
   expect(await subscribersOf('3')).toContain('life-1=');
 });
@@ -133,14 +133,14 @@ test('subscribe (with snapshot), unsubscribe and heartbeat update the rows and r
   );
   expect(await subscribersOf('5')).toEqual([]);
 
-  const seenBefore = (await rowsOf('life-2=')).find((row) => row.realTimeItemKey === '$connection')
+  const seenBefore = (await rowsOf('life-2=')).find((row) => row.realTimeItemKey === '$connection#life-2=')
     ?.lastSeenAt as number;
   await new Promise((r) => setTimeout(r, 5));
   await handlers.message(wsEvent({ routeKey: 'heartbeat', connectionId: 'life-2=', body: { action: 'heartbeat' } }));
   const seenAfter = await tables.documents.send(
     new GetCommand({
       TableName: tables.connectionsTable,
-      Key: { connectionId: 'life-2=', realTimeItemKey: '$connection' },
+      Key: { connectionId: 'life-2=', realTimeItemKey: '$connection#life-2=' },
     }),
   );
   expect(seenAfter.Item?.lastSeenAt).toBeGreaterThan(seenBefore);

@@ -106,8 +106,11 @@ describe('the function runner', () => {
     );
   });
 
-  test('a handler past its timeout times out, and the next invocation still works in the same sandbox', async () => {
-    const before = succeeded(await runner.invoke('Behaviours', { action: 'cold-starts' }, 'test'));
+  test('a handler past its timeout times out and, as on Lambda, its sandbox is reset: the next one is fresh', async () => {
+    await runner.invoke('Behaviours', { action: 'echo' }, 'test');
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).not.toEqual({
+      invocations: 1,
+    });
 
     const outcome = await runner.invoke('Behaviours', { action: 'sleep', ms: 1500 }, 'test');
 
@@ -118,9 +121,16 @@ describe('the function runner', () => {
     });
     expect(outcome.durationMs).toBeGreaterThanOrEqual(990);
     expect(outcome.durationMs).toBeLessThan(1500);
-    expect(succeeded(await runner.invoke('Behaviours', { action: 'echo', value: 1 }, 'test'))).toEqual({ value: 1 });
-    // The worker answered, so it was kept: no new cold start.
-    expect(succeeded(await runner.invoke('Behaviours', { action: 'cold-starts' }, 'test'))).toEqual(before);
+    // The timed-out handler does not keep running beside the next invocation: a new sandbox serves it.
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).toEqual({ invocations: 1 });
+  });
+
+  test('a timeout while other invocations run in the same worker fails only the one that timed out', async () => {
+    const first = runner.invoke('Behaviours', { action: 'sleep', ms: 1500 }, 'test');
+    await new Promise((r) => setTimeout(r, 200));
+    const second = runner.invoke('Behaviours', { action: 'sleep', ms: 100 }, 'test');
+    expect(failed(await first)).toMatchObject({ errorType: 'Sandbox.Timedout' });
+    expect(succeeded(await second)).toEqual({ slept: 100 });
   });
 
   test('a handler that blocks the event loop is timed out, its sandbox replaced, and the next invocation works', async () => {
@@ -130,7 +140,7 @@ describe('the function runner', () => {
     const next = await runner.invoke('Behaviours', { action: 'echo', value: 'after' }, 'test');
 
     expect(succeeded(next)).toEqual({ value: 'after' });
-    expect(logger.lines.map((line) => line.message)).toContainEqual(expect.stringMatching(/event loop blocked/));
+    expect(logger.lines.map((line) => line.message)).toContainEqual(expect.stringMatching(/sandbox reset after a timeout|event loop blocked/));
   });
 
   test('a crash outside the handler fails the invocation and the sandbox restarts on the next one', async () => {

@@ -172,7 +172,7 @@ test('$connect stores the connection and its subscriptions with a TTL; an invali
   const key = uniqueKey();
   const client = await connect(`?realTimeItemKey=${key}&realTimeItemKey=${key}-b`);
   const connectionId = await connectionIdOf(client);
-  expect(await rowsOf(connectionId)).toEqual(['$connection', key, `${key}-b`].sort());
+  expect(await rowsOf(connectionId)).toEqual([`$connection#${connectionId}`, key, `${key}-b`].sort());
   const { Items = [] } = await ddb.send(
     new QueryCommand({
       TableName: CONNECTION_TABLE,
@@ -205,14 +205,16 @@ test('subscribe, snapshot, unsubscribe and garbage frames over the real route se
   client.send({ action: 'dance' });
   expect(await client.next((m) => m.code === 'UNKNOWN_ACTION')).toMatchObject({ type: 'error' });
 
+  const sentinel = uniqueKey();
   client.send({ action: 'unsubscribe', keys: [key] });
   await client.next((m) => m.type === 'unsubscribed');
+  client.send({ action: 'subscribe', keys: [sentinel] });
+  await client.next((m) => m.type === 'subscribed' && (m.keys as string[])[0] === sentinel);
   await putItem(key, 'after');
-  client.send({ action: 'heartbeat' });
-  await client.next((m) => m.type === 'pong');
-  // Give the stream a moment: nothing for an unsubscribed key may arrive.
-  await new Promise((r) => setTimeout(r, 300));
-  expect(client.messages.filter((m) => m.type === 'item')).toEqual([]);
+  await putItem(sentinel, 'latest');
+  // The stream keeps write order: once the sentinel's item is here, the unsubscribed key's would have been too.
+  await client.next((m) => m.type === 'item' && m.key === sentinel);
+  expect(client.messages.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([sentinel]);
   expect(client.socket.readyState).toBe(WebSocket.OPEN);
   client.socket.close();
 });
@@ -253,6 +255,17 @@ test('a stale subscription (the socket is gone without $disconnect) is cleaned u
   await client.next((m) => m.type === 'item');
   for (let i = 0; i < 50 && (await rowsOf(ghost)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
   expect(await rowsOf(ghost)).toEqual([]);
+  client.socket.close();
+});
+
+test("an item keyed like the platform's own rows ($…) reaches no connection", async () => {
+  const key = uniqueKey();
+  const client = await connect(`?realTimeItemKey=${key}`);
+  const connectionId = await connectionIdOf(client);
+  await putItem(`$connection#${connectionId}`, 'latest', { secret: { S: 'not for you' } });
+  await putItem(key, 'sentinel');
+  await client.next((m) => m.type === 'item' && m.key === key);
+  expect(client.messages.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([key]);
   client.socket.close();
 });
 

@@ -31,7 +31,7 @@ describe('connection repository (DynamoDB calls)', () => {
     expect(items).toEqual([
       {
         connectionId: 'c1',
-        realTimeItemKey: '$connection',
+        realTimeItemKey: '$connection#c1',
         connectedAt: 5,
         lastSeenAt: now(),
         expiresAt: 1_763_800_000 + 7800,

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
   ApiGatewayManagementApiServiceException,
@@ -8,6 +9,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { classifyPostError, createConnectionSender } from '../../src/adapters/connection-sender';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
@@ -90,5 +92,42 @@ describe('ConnectionSender', () => {
       attempts: 1,
       retryable: false,
     });
+  });
+});
+
+describe('the deadline bounds every attempt, not only the pauses between them', () => {
+  test('a throttled post followed by a slow answer gives up at the deadline', async () => {
+    let calls = 0;
+    const server = createServer((request, response) => {
+      request.resume();
+      calls++;
+      if (calls === 1) {
+        response.writeHead(429, { 'x-amzn-ErrorType': 'LimitExceededException', 'content-type': 'application/json' });
+        response.end('{"message":"Too Many Requests"}');
+        return;
+      }
+      setTimeout(() => response.writeHead(200).end(), 2000).unref();
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
+    const { port } = server.address() as { port: number };
+    const client = createManagementApiClient({
+      endpoint: `http://127.0.0.1:${port}/develop`,
+      maxSockets: 4,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    });
+    try {
+      const started = Date.now();
+      const result = await createConnectionSender({ client }).post('c1', new Uint8Array([1]), {
+        deadline: started + 300,
+      });
+      expect(result.status).toBe('failed');
+      expect(calls).toBe(2);
+      expect(Date.now() - started).toBeLessThan(800);
+    } finally {
+      client.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

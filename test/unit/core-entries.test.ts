@@ -69,7 +69,7 @@ test('on-connect: 400 for an invalid key, 200 and a stored connection for a vali
 
 test('on-disconnect: deletes the rows it finds', async () => {
   const { handler } = await load<Entry>('../../src/handlers/on-disconnect');
-  documents.on(QueryCommand).resolves({ Items: [{ realTimeItemKey: '$connection' }, { realTimeItemKey: '3' }] });
+  documents.on(QueryCommand).resolves({ Items: [{ realTimeItemKey: '$connection#R1kmxc2VNjMCFIA=' }, { realTimeItemKey: '3' }] });
   documents.on(BatchWriteCommand).resolves({});
   const event = wsEvent({
     routeKey: '$disconnect',
@@ -103,7 +103,7 @@ test('on-receive-real-time-item: fans out, cleans up a 410 target, and publishes
     .resolves({ Items: [{ connectionId: 'alive' }, { connectionId: 'dead' }] });
   documents
     .on(QueryCommand, { KeyConditionExpression: 'connectionId = :id' })
-    .resolves({ Items: [{ realTimeItemKey: '$connection' }] });
+    .resolves({ Items: [{ realTimeItemKey: '$connection#dead' }] });
   documents.on(BatchWriteCommand).resolves({});
   management
     .on(PostToConnectionCommand, { ConnectionId: 'dead' })
@@ -122,7 +122,7 @@ test('on-receive-real-time-item: fans out, cleans up a 410 target, and publishes
   }
   const deleted =
     documents.commandCalls(BatchWriteCommand)[0]?.args[0].input.RequestItems?.['WebSocketConnectionManager-test'];
-  expect(deleted).toEqual([{ DeleteRequest: { Key: { connectionId: 'dead', realTimeItemKey: '$connection' } } }]);
+  expect(deleted).toEqual([{ DeleteRequest: { Key: { connectionId: 'dead', realTimeItemKey: '$connection#dead' } } }]);
   const emf = output
     .map((line) => line.trim())
     .filter((line) => line.includes('"_aws"'))

@@ -85,6 +85,36 @@ describe('stream fan-out', () => {
     expect(logger.lines.filter((l) => l.message === 'Stream record skipped')).toHaveLength(3);
   });
 
+  test('an item whose key is reserved ($…) reaches nobody, not even rows of the platform keyed like it', async () => {
+    // Connection rows sit in the subscribers index under `$connection#<id>`; such an item must not reach them.
+    const { sender, logger, run } = setup({ a: ['$connection#a', '3'], b: ['$anything'] });
+    const { response, summary } = await run([
+      streamRecord({ key: '$connection#a', seq: 1, item: { secret: 'for someone else' } }),
+      streamRecord({ key: '$anything', seq: 2 }),
+      streamRecord({ key: '3', seq: 3 }),
+    ]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(summary.skipped).toBe(2);
+    expect(sender.messagesTo('b')).toEqual([]);
+    expect(seqsOf(sender.messagesTo('a'))).toEqual(['000000000000000000003']);
+    expect(logger.lines.filter((l) => l.message === 'Stream record skipped')).toHaveLength(2);
+  });
+
+  test('slow cleanups of gone connections do not hold the invocation past its deadline', async () => {
+    const { connections, sender, run } = setup({ dead: ['3'], alive: ['3'] });
+    sender.script.set('dead', ['gone']);
+    const original = connections.deleteConnection.bind(connections);
+    connections.deleteConnection = async (id: string) => {
+      await new Promise((r) => setTimeout(r, 3000));
+      return original(id);
+    };
+    const started = Date.now();
+    const { response } = await run([streamRecord({ key: '3', seq: 1 })], 1000);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seqsOf(sender.messagesTo('alive'))).toHaveLength(1);
+  });
+
   test('a gone connection is cleaned up once and gets nothing more, for any key; its records count as delivered', async () => {
     const { connections, sender, run } = setup({ dead: ['3', '4'], alive: ['3'] });
     sender.script.set('dead', ['gone']);

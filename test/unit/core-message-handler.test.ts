@@ -27,6 +27,25 @@ describe('message routes', () => {
     expect(sender.messagesTo('me')).toEqual([{ type: 'subscribed', keys: ['3', 'presence:u1'] }]);
   });
 
+  test('a connection holds at most 100 subscriptions; re-subscribing to held keys is always fine', async () => {
+    const { connections, sender, send } = setup();
+    const held = Array.from({ length: 95 }, (_, i) => `k${i}`);
+    connections.subscriptions.set('me', new Set(held));
+    await send('subscribe', { action: 'subscribe', keys: held.slice(0, 10) });
+    await send('subscribe', { action: 'subscribe', keys: ['a', 'b', 'c', 'd', 'e'] });
+    await send('subscribe', { action: 'subscribe', keys: ['f'] });
+    expect(sender.messagesTo('me')).toEqual([
+      { type: 'subscribed', keys: held.slice(0, 10) },
+      { type: 'subscribed', keys: ['a', 'b', 'c', 'd', 'e'] },
+      {
+        type: 'error',
+        code: 'LIMIT_EXCEEDED',
+        message: 'a connection can hold at most 100 subscriptions; it has 100, unsubscribe from some first',
+      },
+    ]);
+    expect(connections.subscriptions.get('me')?.size).toBe(100);
+  });
+
   test("subscribe with snapshot sends the key's current items after the subscribed reply", async () => {
     const { sender, send } = setup({ '3': [{ vehicleId: '3', itemId: 'latest', lat: 52.1 }] });
     await send('subscribe', { action: 'subscribe', keys: ['3', '4'], snapshot: true });

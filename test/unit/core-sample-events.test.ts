@@ -14,18 +14,19 @@ const root = join(__dirname, '..', '..');
 const sample = (name: string) => JSON.parse(readFileSync(join(root, 'events', `${name}.json`), 'utf8'));
 const env = JSON.parse(readFileSync(join(root, 'env.json'), 'utf8')) as Record<string, Record<string, string>>;
 
-test('env.json only sets variables the template declares, and never the key attribute', () => {
-  // SAM applies env.json only to declared variables; REAL_TIME_ITEM_KEY must come from the RealTimeItemKey
-  // parameter, or the handlers would read a different attribute than the table's partition key.
+test('env.json only sets variables the template declares, and pins nothing parameters or resources decide', () => {
+  // SAM applies env.json only to declared variables. Table names, the key attribute and endpoints come from the
+  // template (and --parameter-overrides): pinning them here would silently override e.g. Environment=staging.
   const model = loadPlatformModel({ templatePath: join(root, 'template.yaml'), verifyEntryPoints: false });
-  expect(Object.keys(env).sort()).toEqual([...model.functions.keys()].sort());
-  for (const [functionId, variables] of Object.entries(env)) {
-    const declared = model.functions.get(functionId)?.environment ?? {};
-    for (const name of Object.keys(variables))
-      expect(`${functionId}.${name}: ${name in declared}`).toBe(`${functionId}.${name}: true`);
-    expect(variables.REAL_TIME_ITEM_KEY).toBeUndefined();
+  const pinned = ['TABLE_NAME', 'DATA_TABLE_NAME', 'REAL_TIME_ITEM_KEY', 'IS_QUERY_PARAM', 'WS_ENDPOINT'];
+  for (const [section, variables] of Object.entries(env)) {
+    const functions = section === 'Parameters' ? [...model.functions.values()] : [model.functions.get(section)];
+    for (const name of Object.keys(variables)) {
+      expect(`${section}.${name} pinned: ${pinned.includes(name)}`).toBe(`${section}.${name} pinned: false`);
+      for (const fn of functions)
+        expect(`${fn?.logicalId}.${name}: ${name in (fn?.environment ?? {})}`).toMatch(/: true$/);
+    }
   }
-  expect(env.OnReceiveRealTimeItem?.WS_ENDPOINT).toBe('http://localhost:3001/develop');
 });
 
 test('connect.json subscribes to vehicle 3; disconnect.json removes it', async () => {

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
@@ -64,8 +63,6 @@ interface Prepared extends ItemChange {
 }
 
 const MAX_LOGGED_FAILURES = 5;
-/** Longer than the management client's request timeout (aws-clients.ts, 5 s). */
-const ABORT_WINDOW_MS = 10_000;
 
 /**
  * One stream batch → posts to every subscriber of every record's key.
@@ -86,14 +83,9 @@ export async function runFanout(
   const started = now();
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
   const margin = deps.safetyMarginMs ?? Math.min(2000, Math.max(100, Math.floor(remaining * 0.1)));
+  // Nothing may run past the deadline: records not delivered by then are reported and re-delivered, which is far
+  // cheaper than a timeout (that fails the whole batch and re-sends it to every subscriber).
   const deadline = started + Math.max(0, remaining - margin);
-  // Posts still in flight at the deadline are aborted: their records are reported and re-delivered, instead of
-  // the whole batch timing out and being retried.
-  const abort = new AbortController();
-  // The SDK adds one abort listener per request in flight: up to `concurrency`, more than Node's default warning limit.
-  setMaxListeners(deps.concurrency + 16, abort.signal);
-  const abortTimer = setTimeout(() => abort.abort(), Math.max(0, deadline - started));
-  abortTimer.unref?.();
 
   const summary: FanoutSummary = {
     records: 0,
@@ -129,7 +121,8 @@ export async function runFanout(
   const subscribersByKey = new Map<string, string[]>();
   await runWithConcurrency(keys, deps.concurrency, async (key) => {
     try {
-      const subscribers = await deps.connections.subscribersOf(key);
+      const subscribers = await beforeDeadline(deps.connections.subscribersOf(key), deadline, now);
+      if (subscribers === undefined) throw new Error('the subscriber lookup did not finish before the deadline');
       subscribersByKey.set(key, subscribers);
       summary.subscribers += subscribers.length;
     } catch (error) {
@@ -158,10 +151,8 @@ export async function runFanout(
 
   const post = async (connectionId: string, data: Uint8Array): Promise<PostResult> => {
     summary.posts++;
-    // Only posts that start close to the deadline carry the abort signal: earlier ones end by the client's request
-    // timeout anyway, and a listener per request on one shared signal costs measurable CPU at 1,000s of posts.
-    const signal = deadline - now() < ABORT_WINDOW_MS ? abort.signal : undefined;
-    const result = await deps.sender.post(connectionId, data, signal ? { deadline, signal } : { deadline });
+    // The sender bounds every attempt (and its retries) by the deadline.
+    const result = await deps.sender.post(connectionId, data, { deadline });
     summary.retries += result.attempts - 1;
     return result;
   };
@@ -207,8 +198,9 @@ export async function runFanout(
       }
     }
   });
-  clearTimeout(abortTimer);
-  await Promise.all(cleanups);
+  // Cleanups are best effort: what is not done by the deadline is left to TTL or to the next 410.
+  const cleaned = await beforeDeadline(Promise.all(cleanups), deadline, now);
+  if (cleaned === undefined) deps.logger.warn('Gone-connection cleanups still running at the deadline; left to TTL');
 
   const failed = plan.failedChanges();
   summary.failed = failed.length;
@@ -229,6 +221,19 @@ function prepare(change: ItemChange): Prepared {
   const full = encodeMessage(itemMessage(change));
   if (full.byteLength <= MAX_MESSAGE_BYTES) return { ...change, data: full, truncated: false };
   return { ...change, data: encodeMessage(truncatedItemMessage(change)), truncated: true };
+}
+
+/** The promise's value, or undefined when the deadline comes first (the promise is left to settle on its own). */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number, now: () => number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - now()));
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function recordsOf(event: unknown): unknown[] | undefined {

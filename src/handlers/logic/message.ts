@@ -8,6 +8,7 @@ import {
   unsubscribeFrameSchema,
   validateFrame,
 } from '../../domain/frames';
+import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../domain/keys';
 import {
   encodeMessage,
   errorMessage,
@@ -81,6 +82,19 @@ export function createMessageHandler(
         if (!frame.ok) return badRequest(frame.message);
         const { keys, snapshot } = frame.frame;
         try {
+          const current = await deps.connections.subscriptionsOf(connectionId);
+          const total = new Set([...current, ...keys]).size;
+          if (total > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+            deps.logger.info('Subscription limit', { connectionId, current: current.length, requested: keys.length });
+            await reply(
+              errorMessage(
+                'LIMIT_EXCEEDED',
+                `a connection can hold at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions; it has ${current.length}, ` +
+                  'unsubscribe from some first',
+              ),
+            );
+            return OK;
+          }
           await deps.connections.subscribe(connectionId, keys);
         } catch (error) {
           deps.logger.error('Could not subscribe', { connectionId, keys, error: describeError(error), cause: error });

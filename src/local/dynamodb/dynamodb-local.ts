@@ -36,14 +36,18 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     path: options.persistDir ? resolve(options.persistDir) : null,
     stdio: 'pipe',
   });
+  // Java's start-up output explains a failed start; once it answers, the output is drained and dropped.
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const collect = (chunk: Buffer) => {
+    if (output.length < 64 * 1024) output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // However this process ends (a crash, process.exit, a second Ctrl-C), the JVM must not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
 
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
@@ -59,6 +63,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
       }
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
+        child.stdout?.off('data', collect).resume();
+        child.stderr?.off('data', collect).resume();
         break;
       } catch {
         if (Date.now() > deadline) {

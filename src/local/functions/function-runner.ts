@@ -32,6 +32,13 @@ export interface FunctionRunnerOptions {
   initTimeoutMs?: number;
   /** Start every worker now instead of on its first invocation. */
   prewarm?: boolean;
+  /**
+   * Invocations handed to one worker at a time (default 128); more wait in the parent, unstarted. Lambda would
+   * give each its own sandbox; one worker thread running thousands at once (10,000 clients connecting together)
+   * lets every one of them time out and queues the health-check ping behind them, so a busy worker was taken for
+   * a blocked one and restarted, failing them all.
+   */
+  maxConcurrentInvocations?: number;
 }
 
 /** Builds the functions' bundles and returns an Invoker that runs each function in its own worker thread. */
@@ -122,6 +129,9 @@ class Sandbox {
   private readonly timeoutMs: number;
   private closed = false;
   private readonly pongWaiters = new Set<() => void>();
+  /** Invocations waiting for a free slot (maxConcurrentInvocations); the function's timeout starts at dispatch. */
+  private readonly queued: (() => void)[] = [];
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly spec: FunctionSpec,
@@ -131,6 +141,7 @@ class Sandbox {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.timeoutMs = spec.timeoutSeconds * 1000;
+    this.maxInFlight = Math.max(1, options.maxConcurrentInvocations ?? 128);
   }
 
   invoke(event: unknown, trigger: string): Promise<InvocationOutcome> {
@@ -182,6 +193,10 @@ class Sandbox {
     eventJson: string,
     resolve: (outcome: InvocationOutcome) => void,
   ): void {
+    if (this.pending.size >= this.maxInFlight) {
+      this.queued.push(() => this.dispatch(id, trigger, startedAt, eventJson, resolve));
+      return;
+    }
     const worker = this.worker;
     if (!worker) {
       resolve(
@@ -293,6 +308,7 @@ class Sandbox {
     if (!pending) return;
     this.pending.delete(message.id);
     clearTimeout(pending.timer);
+    this.dispatchQueued();
     if (message.ok) {
       const durationMs = performance.now() - pending.startedAt;
       this.logger.info(`${this.spec.logicalId} ← ${pending.trigger}  ${durationMs.toFixed(1)} ms  ok`, {
@@ -310,6 +326,7 @@ class Sandbox {
     if (!pending || !worker) return;
     this.pending.delete(id);
     this.post(worker, { type: 'cancel', id });
+    this.dispatchQueued();
     pending.resolve(
       this.settle(id, pending.trigger, pending.startedAt, {
         errorType: 'Sandbox.Timedout',
@@ -317,6 +334,14 @@ class Sandbox {
         timedOut: true,
       }),
     );
+    // Lambda resets the sandbox after a timeout, so the timed-out handler does not keep running beside the retry
+    // (duplicates, reordering). Do the same when nothing else runs in this worker; otherwise the others would fail
+    // with it, so the worker is kept unless its event loop is blocked.
+    if (this.pending.size === 0) {
+      this.logger.debug(`${this.spec.logicalId}: sandbox reset after a timeout; the next invocation cold-starts`);
+      this.reset(worker, undefined);
+      return;
+    }
     this.checkResponsive(worker);
   }
 
@@ -359,6 +384,13 @@ class Sandbox {
       pending.resolve(this.settle(pending.id, pending.trigger, pending.startedAt, failure));
     }
     this.pending.clear();
+    // Not started yet, but they were meant for this worker: they fail with it, as its in-flight ones do.
+    this.dispatchQueued();
+  }
+
+  /** Starts queued invocations while slots are free (with no worker they fail at once in dispatch). */
+  private dispatchQueued(): void {
+    while (this.queued.length > 0 && this.pending.size < this.maxInFlight) this.queued.shift()?.();
   }
 
   /** Builds a failed outcome and writes its log line. */
