@@ -69,7 +69,9 @@ test('on-connect: 400 for an invalid key, 200 and a stored connection for a vali
 
 test('on-disconnect: deletes the rows it finds', async () => {
   const { handler } = await load<Entry>('../../src/handlers/on-disconnect');
-  documents.on(QueryCommand).resolves({ Items: [{ realTimeItemKey: '$connection#R1kmxc2VNjMCFIA=' }, { realTimeItemKey: '3' }] });
+  documents
+    .on(QueryCommand)
+    .resolves({ Items: [{ realTimeItemKey: '$connection#R1kmxc2VNjMCFIA=' }, { realTimeItemKey: '3' }] });
   documents.on(BatchWriteCommand).resolves({});
   const event = wsEvent({
     routeKey: '$disconnect',
