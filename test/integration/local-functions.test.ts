@@ -140,7 +140,9 @@ describe('the function runner', () => {
     const next = await runner.invoke('Behaviours', { action: 'echo', value: 'after' }, 'test');
 
     expect(succeeded(next)).toEqual({ value: 'after' });
-    expect(logger.lines.map((line) => line.message)).toContainEqual(expect.stringMatching(/sandbox reset after a timeout|event loop blocked/));
+    expect(logger.lines.map((line) => line.message)).toContainEqual(
+      expect.stringMatching(/sandbox reset after a timeout|event loop blocked/),
+    );
   });
 
   test('a crash outside the handler fails the invocation and the sandbox restarts on the next one', async () => {
