@@ -8,10 +8,14 @@ test('every function bundles to <Handler module>.js exporting its handler', asyn
   const outDir = mkdtempSync(join(tmpdir(), 'rtp-build-'));
   const outputs = await buildDeployBundles('template.yaml', outDir);
   expect([...outputs.keys()].sort()).toEqual([
+    'ItemsApiFunction',
     'OnConnectLambdaFunction',
     'OnDisconnectLambdaFunction',
     'OnMessageLambdaFunction',
     'OnReceiveRealTimeItem',
+    'S3IngestFunction',
+    'SnsIngestFunction',
+    'SqsIngestFunction',
   ]);
   const env = {
     TABLE_NAME: 'connections',
@@ -23,7 +27,7 @@ test('every function bundles to <Handler module>.js exporting its handler', asyn
   };
   Object.assign(process.env, env);
   for (const [logicalId, file] of outputs) {
-    expect(`${logicalId}: ${basename(file)}`).toMatch(/: on-[a-z-]+\.js$/);
+    expect(`${logicalId}: ${basename(file)}`).toMatch(/: [a-z0-9-]+\.js$/);
     const loaded = jest.requireActual(file) as { handler?: unknown };
     expect(`${logicalId}: ${typeof loaded.handler}`).toBe(`${logicalId}: function`);
   }
