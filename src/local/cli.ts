@@ -29,6 +29,8 @@ Options (environment variable in brackets):
   --ws-port N                  WebSocket API and @connections management API [RTP_WS_PORT] (3001)
   --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
   --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
+  --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
+  --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
   --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
@@ -52,6 +54,8 @@ type Flags = {
   'ws-port'?: string;
   'http-port'?: string;
   'dynamodb-port'?: string;
+  's3-port'?: string;
+  'mqtt-port'?: string;
   'dynamodb-endpoint'?: string;
   persist?: string;
   region?: string;
@@ -79,6 +83,8 @@ function parseCommandLine(argv: string[]): { command: string; positionals: strin
       'ws-port': { type: 'string' },
       'http-port': { type: 'string' },
       'dynamodb-port': { type: 'string' },
+      's3-port': { type: 'string' },
+      'mqtt-port': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
       persist: { type: 'string' },
       region: { type: 'string' },
@@ -148,6 +154,8 @@ async function start(flags: Flags): Promise<void> {
     wsPort: port('--ws-port', flags['ws-port'] ?? env.RTP_WS_PORT, 3001),
     httpPort: port('--http-port', flags['http-port'] ?? env.RTP_HTTP_PORT, 3000),
     dynamodbPort: port('--dynamodb-port', flags['dynamodb-port'] ?? env.RTP_DYNAMODB_PORT, 8000),
+    s3Port: port('--s3-port', flags['s3-port'] ?? env.RTP_S3_PORT, 4569),
+    mqttPort: port('--mqtt-port', flags['mqtt-port'] ?? env.RTP_MQTT_PORT, 1883),
     dynamodbEndpoint: flags['dynamodb-endpoint'] ?? env.RTP_DYNAMODB_ENDPOINT,
     persistDir: flags.persist ?? env.RTP_PERSIST,
     region: flags.region ?? env.AWS_REGION ?? 'us-east-1',
@@ -199,6 +207,10 @@ function banner(platform: LocalPlatform, flags: Flags): string {
     `  @connections      ${urls.management}/@connections/{connectionId}`,
     `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
     `  DynamoDB Local    ${urls.dynamodb}      ${flags['dynamodb-endpoint'] ? 'external' : flags.persist ? `data in ${flags.persist}` : 'in memory'}`,
+    ...(urls.s3
+      ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
+      : []),
+    ...(urls.mqtt ? [`  MQTT (IoT rules)  ${urls.mqtt}      ${model.iotRules.map((r) => r.ruleName).join(', ')}`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
     `  Streams           ${streams}`,
     `  Dead letters      ${platform.deadLetterDir}`,
@@ -209,6 +221,9 @@ function banner(platform: LocalPlatform, flags: Flags): string {
     `    --table-name ${dataTable?.tableName ?? 'RealTimeData'} --item '{"${keyName}":{"S":"3"},"itemId":{"S":"latest"},"speed":{"N":"42"}}'`,
     `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
     `    post-to-connection --connection-id <connectionId from {"action":"heartbeat"}> --data '{"hello":"world"}'`,
+    ...(model.httpRoutes.some((r) => r.path === '/items')
+      ? [`  npm run produce -- '{"${keyName}":"3","speed":42}'      # POST ${urls.httpApi}/items`]
+      : []),
     '',
     `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
     '',

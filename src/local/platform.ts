@@ -8,6 +8,8 @@ import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from 
 import { ensureTables } from './dynamodb/tables';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { type RunningHttpApi, startHttpApi } from './http';
+import { startIotBroker } from './iot/broker';
+import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
 import {
   type OnFailureDestination,
@@ -30,6 +32,10 @@ export interface LocalPlatformOptions {
   httpPort: number;
   /** Port for DynamoDB Local; ignored with dynamodbEndpoint. */
   dynamodbPort: number;
+  /** The local S3 (path-style) for the template's buckets; 0 picks a free port. */
+  s3Port?: number;
+  /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
+  mqttPort?: number;
   /** Use a DynamoDB that already runs (e.g. the tests' shared DynamoDB Local) instead of starting one. */
   dynamodbEndpoint?: string;
   /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
@@ -48,7 +54,7 @@ export interface LocalPlatformOptions {
 
 export interface LocalPlatform {
   model: PlatformModel;
-  urls: { webSocket: string; management: string; httpApi: string; dynamodb: string };
+  urls: { webSocket: string; management: string; httpApi: string; dynamodb: string; s3?: string; mqtt?: string };
   /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
   deadLetterDir: string;
   runner: FunctionRunner;
@@ -90,6 +96,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await assertPortsFree([
       { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
       { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
+      { port: options.s3Port ?? 4569, host, what: 'the local S3', flag: '--s3-port' },
+      { port: options.mqttPort ?? 1883, host, what: 'the MQTT broker', flag: '--mqtt-port' },
       ...(options.dynamodbEndpoint
         ? []
         : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
@@ -97,6 +105,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const publicHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
+    // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
+    const s3Port = options.s3Port === 0 ? await pickFreePort(host) : (options.s3Port ?? 4569);
     const model = loadPlatformModel({
       templatePath: options.templatePath,
       envJsonPath: options.envJsonPath,
@@ -104,7 +114,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       region,
       accountId,
       stackName: options.stackName,
-      endpoints: { dynamodb: dynamodbEndpoint, webSocketManagement: `http://${publicHost}:${options.wsPort}` },
+      endpoints: {
+        dynamodb: dynamodbEndpoint,
+        webSocketManagement: `http://${publicHost}:${options.wsPort}`,
+        s3: `http://${publicHost}:${s3Port}`,
+      },
       logger,
     });
 
@@ -216,6 +230,39 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     stoppers.push(() => httpApi.close());
 
+    let s3Url: string | undefined;
+    if (model.buckets.length > 0) {
+      const s3 = await startLocalS3({
+        host,
+        port: s3Port,
+        dataDir: join(workDir, 's3'),
+        buckets: model.buckets,
+        s3Events: model.s3Events,
+        invoker: runner,
+        logger,
+        region,
+        accountId,
+        deadLetterDir,
+      });
+      stoppers.push(() => s3.close());
+      s3Url = s3.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
+    let mqttUrl: string | undefined;
+    if (model.iotRules.length > 0) {
+      const broker = await startIotBroker({
+        host,
+        port: options.mqttPort ?? 1883,
+        rules: model.iotRules,
+        dynamodb: ddb,
+        invoker: runner,
+        logger,
+        deadLetterDir,
+      });
+      stoppers.push(() => broker.close());
+      mqttUrl = broker.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
     const gateway = gateways[0];
     return {
       model,
@@ -224,6 +271,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         management: gateway ? gateway.managementEndpoint.replace(`//${host}:`, `//${publicHost}:`) : '',
         httpApi: `http://${publicHost}:${options.httpPort}`,
         dynamodb: dynamodbEndpoint,
+        ...(s3Url ? { s3: s3Url } : {}),
+        ...(mqttUrl ? { mqtt: mqttUrl } : {}),
       },
       deadLetterDir,
       runner,
@@ -235,6 +284,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
+}
+
+function pickFreePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolvePort(port));
+    });
+  });
 }
 
 async function assertPortsFree(ports: { port: number; host: string; what: string; flag: string }[]): Promise<void> {

@@ -41,12 +41,16 @@ describe('the real template.yaml', () => {
   // Handlers are written by other parts of the project; the model's shape does not depend on them.
   const model = loadPlatformModel({ templatePath: realTemplate, verifyEntryPoints: false });
 
-  test('has the four functions with entry points, timeouts and memory from Globals and their own properties', () => {
+  test('has the eight functions with entry points, timeouts and memory from Globals and their own properties', () => {
     expect([...model.functions.keys()].sort()).toEqual([
+      'ItemsApiFunction',
       'OnConnectLambdaFunction',
       'OnDisconnectLambdaFunction',
       'OnMessageLambdaFunction',
       'OnReceiveRealTimeItem',
+      'S3IngestFunction',
+      'SnsIngestFunction',
+      'SqsIngestFunction',
     ]);
     const connect = model.functions.get('OnConnectLambdaFunction');
     expect(connect).toMatchObject({
@@ -173,12 +177,12 @@ describe('the real template.yaml', () => {
         enabled: true,
       },
     ]);
-    expect(model.queues).toEqual([
-      {
-        logicalId: 'FanoutDeadLetterQueue',
-        queueName: expect.stringMatching(/^local-FanoutDeadLetterQueue-[A-Z0-9]{12}$/),
-      },
-    ]);
+    expect(model.queues).toEqual(
+      ['FanoutDeadLetterQueue', 'IngestQueue', 'IngestDeadLetterQueue'].map((logicalId) => ({
+        logicalId,
+        queueName: expect.stringMatching(new RegExp(`^local-${logicalId}-[A-Z0-9]{12}$`)),
+      })),
+    );
   });
 
   test('parameter overrides flow into table names, the stage and the environment', () => {
@@ -300,7 +304,7 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
     expect(load({ Retries: '0' }).functions.get('Worker')?.environment.ANY).toBe('false');
   });
 
-  test('finds stream, HTTP and schedule events with their defaults, and ignores SQS with a note', () => {
+  test('finds stream, HTTP and schedule events with their defaults, and skips an SQS queue of another stack', () => {
     const logger = recordingLogger();
     const model = loadPlatformModel({ templatePath: join(templates, 'intrinsics.yaml'), logger });
     expect(model.streamSources).toEqual([
@@ -322,14 +326,29 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
     ]);
     expect(model.streamSources[0]?.onFailure).toBeUndefined();
     expect(model.httpRoutes).toEqual([
-      { functionId: 'Worker', eventId: 'Api', method: 'GET', path: '/things/{id}', payloadFormatVersion: '2.0' },
-      { functionId: 'Worker', eventId: 'Catchall', method: 'ANY', path: '$default', payloadFormatVersion: '2.0' },
+      {
+        functionId: 'Worker',
+        eventId: 'Api',
+        method: 'GET',
+        path: '/things/{id}',
+        payloadFormatVersion: '2.0',
+        authorizationType: 'NONE',
+      },
+      {
+        functionId: 'Worker',
+        eventId: 'Catchall',
+        method: 'ANY',
+        path: '$default',
+        payloadFormatVersion: '2.0',
+        authorizationType: 'NONE',
+      },
     ]);
     expect(model.schedules).toEqual([
       { functionId: 'Worker', eventId: 'Tick', expression: 'rate(1 minute)', input: { tick: true }, enabled: true },
       { functionId: 'Worker', eventId: 'TickV2', expression: 'cron(0/5 * * * ? *)', enabled: false },
     ]);
-    expect(logger.debugs.join('\n')).toMatch(/Worker event FromQueue \(SQS\) is not emulated locally yet/);
+    expect(model.sqsEvents).toEqual([]);
+    expect(logger.warnings.join('\n')).toMatch(/Worker, event FromQueue \(SQS\): Queue .*elsewhere.* is not a queue/);
   });
 
   test('env.json applies only to variables the template declares (as SAM does) and says what it ignored', () => {

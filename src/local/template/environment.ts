@@ -9,12 +9,18 @@ export interface LocalEndpoints {
   dynamodb?: string;
   /** Base URL of the local management API without the stage, e.g. "http://localhost:3001" (WS_ENDPOINT adds it). */
   webSocketManagement?: string;
+  /** The local S3, e.g. "http://localhost:4569" (AWS_ENDPOINT_URL_S3; clients must use path-style addressing). */
+  s3?: string;
 }
 
-/** The documented local ports (PRODUCT.md): DynamoDB Local on 8000, WebSocket + management API on 3001. */
+/**
+ * The documented local ports (PRODUCT.md): DynamoDB Local on 8000, WebSocket + management API on 3001; the local S3
+ * on 4569 (the port s3rver and serverless-s3-local use).
+ */
 export const DEFAULT_ENDPOINTS: Required<LocalEndpoints> = {
   dynamodb: 'http://localhost:8000',
   webSocketManagement: 'http://localhost:3001',
+  s3: 'http://localhost:4569',
 };
 
 /** Dummy credentials: DynamoDB Local wants alphanumeric keys; with -sharedDb any value reaches the same tables. */
@@ -69,6 +75,7 @@ export function composeEnvironment(spec: FunctionSpec, inputs: EnvironmentInputs
     AWS_ACCESS_KEY_ID: LOCAL_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
     AWS_ENDPOINT_URL_DYNAMODB: inputs.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: inputs.endpoints.s3,
     AWS_LAMBDA_FUNCTION_NAME: spec.functionName ?? spec.logicalId,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

@@ -1,28 +1,36 @@
 import type { z } from 'zod';
-import type { HttpRouteSpec, ScheduleSpec, StreamSourceSpec } from '../types';
+import type { HttpRouteSpec, S3EventSpec, ScheduleSpec, SnsEventSpec, SqsEventSpec, StreamSourceSpec } from '../types';
 import type { TemplateContext } from './context';
 import { TemplateError } from './errors';
+import { mergeGlobals } from './globals';
 import {
   anyProperties,
   dynamoDbEventProperties,
   httpApiEventProperties,
   parseProperties,
+  s3EventProperties,
   scheduleEventProperties,
+  serverlessHttpApiProperties,
+  snsEventProperties,
+  sqsEventProperties,
 } from './schemas';
 
 type Props = Record<string, unknown>;
 
-/** Event types that are recognised but not emulated yet: producers on AWS, nothing to trigger locally. */
-const IGNORED_EVENT_TYPES = new Set(['SQS', 'SNS', 'S3']);
-const SUPPORTED_EVENT_TYPES = ['DynamoDB', 'HttpApi', 'Schedule', 'ScheduleV2'];
+const SUPPORTED_EVENT_TYPES = ['DynamoDB', 'HttpApi', 'Schedule', 'ScheduleV2', 'SQS', 'SNS', 'S3'];
 
-/** Collects a function's Events: DynamoDB streams, HTTP API routes and schedules; SQS/SNS/S3 are noted and skipped. */
-export function functionEvents(
-  ctx: TemplateContext,
-  functionId: string,
-  props: Props,
-  out: { streamSources: StreamSourceSpec[]; httpRoutes: HttpRouteSpec[]; schedules: ScheduleSpec[] },
-): void {
+/** Where functionEvents puts what it finds, one list per kind of event source. */
+export interface FunctionEventsOut {
+  streamSources: StreamSourceSpec[];
+  httpRoutes: HttpRouteSpec[];
+  schedules: ScheduleSpec[];
+  sqsEvents: SqsEventSpec[];
+  snsEvents: SnsEventSpec[];
+  s3Events: S3EventSpec[];
+}
+
+/** Collects a function's Events: DynamoDB streams, HTTP API routes, schedules and SQS / SNS / S3 sources. */
+export function functionEvents(ctx: TemplateContext, functionId: string, props: Props, out: FunctionEventsOut): void {
   const events = props.Events;
   if (events === undefined) return;
   if (events === null || typeof events !== 'object') {
@@ -45,7 +53,32 @@ export function functionEvents(
         break;
       case 'HttpApi':
         out.httpRoutes.push(
-          httpRoute(functionId, eventId, parseProperties(httpApiEventProperties, resolved, where, functionId)),
+          httpRoute(ctx, functionId, eventId, parseProperties(httpApiEventProperties, resolved, where, functionId)),
+        );
+        break;
+      case 'SQS': {
+        const spec = sqsEvent(
+          ctx,
+          functionId,
+          eventId,
+          parseProperties(sqsEventProperties, resolved, where, functionId),
+        );
+        if (spec) out.sqsEvents.push(spec);
+        break;
+      }
+      case 'SNS': {
+        const spec = snsEvent(
+          ctx,
+          functionId,
+          eventId,
+          parseProperties(snsEventProperties, resolved, where, functionId),
+        );
+        if (spec) out.snsEvents.push(spec);
+        break;
+      }
+      case 'S3':
+        out.s3Events.push(
+          s3Event(ctx, functionId, eventId, parseProperties(s3EventProperties, resolved, where, functionId)),
         );
         break;
       case 'Schedule':
@@ -55,14 +88,10 @@ export function functionEvents(
         );
         break;
       default:
-        if (typeof type === 'string' && IGNORED_EVENT_TYPES.has(type)) {
-          ctx.logger.debug(`${functionId} event ${eventId} (${type}) is not emulated locally yet; ignored`);
-          break;
-        }
         throw new TemplateError(
           `Function ${functionId}: event ${eventId} has Type ${JSON.stringify(type)}, which the local runtime does ` +
-            `not emulate (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}; ${[...IGNORED_EVENT_TYPES].join(', ')} ` +
-            'are accepted and ignored). Remove the event from the template or use a supported type.',
+            `not emulate (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}). Remove the event from the template or ` +
+            'use a supported type.',
           functionId,
         );
     }
@@ -171,7 +200,12 @@ function onFailure(
   );
 }
 
-function httpRoute(functionId: string, eventId: string, p: z.output<typeof httpApiEventProperties>): HttpRouteSpec {
+function httpRoute(
+  ctx: TemplateContext,
+  functionId: string,
+  eventId: string,
+  p: z.output<typeof httpApiEventProperties>,
+): HttpRouteSpec {
   const method = typeof p.Method === 'string' ? p.Method.toUpperCase() : 'ANY';
   const version = p.PayloadFormatVersion === undefined ? '2.0' : String(p.PayloadFormatVersion);
   if (version !== '1.0' && version !== '2.0') {
@@ -187,7 +221,153 @@ function httpRoute(functionId: string, eventId: string, p: z.output<typeof httpA
     method: method === 'X-AMAZON-APIGATEWAY-ANY-METHOD' ? 'ANY' : method,
     path: typeof p.Path === 'string' ? p.Path : '$default',
     payloadFormatVersion: version,
+    authorizationType: httpApiEventAuthorization(ctx, functionId, eventId, p),
   };
+}
+
+type AuthorizationType = NonNullable<HttpRouteSpec['authorizationType']>;
+
+/**
+ * What API Gateway will check on a SAM HttpApi event's route: the event's Auth.Authorizer, else the API's
+ * DefaultAuthorizer (the API named by ApiId, or the implicit API configured through Globals.HttpApi), else NONE.
+ */
+function httpApiEventAuthorization(
+  ctx: TemplateContext,
+  functionId: string,
+  eventId: string,
+  p: z.output<typeof httpApiEventProperties>,
+): AuthorizationType {
+  let apiProps: Props = (ctx.template.Globals?.HttpApi ?? {}) as Props;
+  let apiLogicalId = 'ServerlessHttpApi';
+  if (p.ApiId !== undefined) {
+    const found = [...ctx.active].find(
+      ([id, resource]) => resource.Type === 'AWS::Serverless::HttpApi' && ctx.ref(id) === p.ApiId,
+    );
+    if (found) {
+      apiLogicalId = found[0];
+      apiProps = mergeGlobals(apiProps, found[1].Properties ?? {}) as Props;
+    }
+  }
+  const api = parseProperties(
+    serverlessHttpApiProperties,
+    ctx.resolver.resolve(apiProps, `${apiLogicalId}.Properties`),
+    `HTTP API ${apiLogicalId}`,
+    apiLogicalId,
+  );
+  const name = p.Auth?.Authorizer ?? api.Auth?.DefaultAuthorizer;
+  if (name === undefined || name === 'NONE') return 'NONE';
+  if (name === 'AWS_IAM') {
+    if (p.Auth?.Authorizer === 'AWS_IAM' && api.Auth?.EnableIamAuthorizer !== true) {
+      // SAM refuses AWS_IAM on an event unless the API enables it; say so now rather than at deploy time.
+      ctx.logger.warn(
+        `Function ${functionId}, event ${eventId}: Auth.Authorizer AWS_IAM needs Auth.EnableIamAuthorizer: true on ${apiLogicalId}`,
+      );
+    }
+    return 'AWS_IAM';
+  }
+  const authorizer = api.Auth?.Authorizers?.[name];
+  if (!authorizer) {
+    throw new TemplateError(
+      `Function ${functionId}, event ${eventId}: authorizer ${JSON.stringify(name)} is not in ${apiLogicalId}'s ` +
+        'Auth.Authorizers. Declare it there, or use AWS_IAM or NONE.',
+      functionId,
+    );
+  }
+  return 'JwtConfiguration' in authorizer ? 'JWT' : 'CUSTOM';
+}
+
+function sqsEvent(
+  ctx: TemplateContext,
+  functionId: string,
+  eventId: string,
+  p: z.output<typeof sqsEventProperties>,
+): SqsEventSpec | undefined {
+  const where = `Function ${functionId}, event ${eventId} (SQS)`;
+  const queueLogicalId = logicalIdOf(ctx, 'AWS::SQS::Queue', (id) => ctx.getAtt(id, 'Arn'), p.Queue);
+  if (!queueLogicalId) {
+    // A queue of another stack: nothing sends to it locally, but the rest of the template still runs.
+    ctx.logger.warn(`${where}: Queue ${JSON.stringify(p.Queue)} is not a queue of this template; ignored locally`);
+    return undefined;
+  }
+  const batchSize = p.BatchSize === undefined ? 10 : Number(p.BatchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+    throw new TemplateError(`${where}: BatchSize is ${JSON.stringify(p.BatchSize)}; allowed 1–10000.`, functionId);
+  }
+  return {
+    functionId,
+    eventId,
+    queueLogicalId,
+    batchSize,
+    reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+  };
+}
+
+function snsEvent(
+  ctx: TemplateContext,
+  functionId: string,
+  eventId: string,
+  p: z.output<typeof snsEventProperties>,
+): SnsEventSpec | undefined {
+  const topicLogicalId = logicalIdOf(ctx, 'AWS::SNS::Topic', (id) => ctx.ref(id), p.Topic);
+  if (!topicLogicalId) {
+    ctx.logger.warn(
+      `Function ${functionId}, event ${eventId} (SNS): Topic ${JSON.stringify(p.Topic)} is not a topic of this ` +
+        'template; ignored locally',
+    );
+    return undefined;
+  }
+  return { functionId, eventId, topicLogicalId };
+}
+
+function s3Event(
+  ctx: TemplateContext,
+  functionId: string,
+  eventId: string,
+  p: z.output<typeof s3EventProperties>,
+): S3EventSpec {
+  const fail = (what: string) =>
+    new TemplateError(`Function ${functionId}, event ${eventId} (S3): ${what}`, functionId);
+  // SAM itself requires the bucket to be in the same template (it adds the notification to the bucket).
+  const bucketLogicalId = logicalIdOf(ctx, 'AWS::S3::Bucket', (id) => ctx.ref(id), p.Bucket);
+  if (!bucketLogicalId) throw fail('Bucket must be !Ref <Bucket> of an AWS::S3::Bucket in this template.');
+  const events = p.Events === undefined ? [] : typeof p.Events === 'string' ? [p.Events] : p.Events;
+  if (events.length === 0) throw fail('Events is required, e.g. s3:ObjectCreated:*.');
+  for (const event of events) {
+    if (!/^s3:[A-Za-z]+(:[A-Za-z*]+)*$/.test(event))
+      throw fail(`Events has ${JSON.stringify(event)}, not an S3 event.`);
+  }
+  let prefix: string | undefined;
+  let suffix: string | undefined;
+  for (const rule of p.Filter?.S3Key?.Rules ?? []) {
+    // S3 accepts the rule names in either case ("prefix" / "Prefix").
+    const name = rule.Name.toLowerCase();
+    if (name === 'prefix') prefix = rule.Value;
+    else if (name === 'suffix') suffix = rule.Value;
+    else throw fail(`Filter.S3Key.Rules has Name ${JSON.stringify(rule.Name)}; use prefix or suffix.`);
+  }
+  return {
+    functionId,
+    eventId,
+    bucketLogicalId,
+    bucketName: String(ctx.ref(bucketLogicalId)),
+    events,
+    ...(prefix !== undefined ? { prefix } : {}),
+    ...(suffix !== undefined ? { suffix } : {}),
+  };
+}
+
+/** The logical id of the active resource of `type` whose value (ARN, name, URL) equals the resolved reference. */
+export function logicalIdOf(
+  ctx: TemplateContext,
+  type: string,
+  valueOfResource: (logicalId: string) => unknown,
+  reference: unknown,
+): string | undefined {
+  if (reference === undefined) return undefined;
+  for (const [logicalId, resource] of ctx.active) {
+    if (resource.Type === type && valueOfResource(logicalId) === reference) return logicalId;
+  }
+  return undefined;
 }
 
 function schedule(

@@ -1,12 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
 import {
+  type BucketSpec,
   type FunctionSpec,
-  type HttpRouteSpec,
   type LocalLogger,
   type PlatformModel,
-  type ScheduleSpec,
-  type StreamSourceSpec,
   silentLogger,
   type TableSpec,
 } from '../types';
@@ -14,13 +12,16 @@ import { type CfnResource, type CfnTemplate, readCfnTemplate } from './cfn-yaml'
 import type { TemplateContext } from './context';
 import { composeEnvironment, DEFAULT_ENDPOINTS, type LocalEndpoints, readEnvJson } from './environment';
 import { TemplateError } from './errors';
-import { functionEvents } from './events';
+import { type FunctionEventsOut, functionEvents } from './events';
 import { mergeGlobals } from './globals';
+import { rawHttpApiRoutes } from './http-apis';
 import { IntrinsicResolver, NO_VALUE, type ResourceResolver } from './intrinsics';
+import { iotRules } from './iot-rules';
 import { resolveParameters } from './parameters';
 import {
   apiGatewayChildId,
   apiGatewayId,
+  generatedBucketName,
   generatedPhysicalName,
   PLACEHOLDER_STREAM_LABEL,
   seededUuid,
@@ -121,19 +122,28 @@ class ModelBuilder implements TemplateContext {
     }
 
     const functions = new Map<string, FunctionSpec>();
-    const streamSources: StreamSourceSpec[] = [];
-    const httpRoutes: HttpRouteSpec[] = [];
-    const schedules: ScheduleSpec[] = [];
+    const events: FunctionEventsOut = {
+      streamSources: [],
+      httpRoutes: [],
+      schedules: [],
+      sqsEvents: [],
+      snsEvents: [],
+      s3Events: [],
+    };
     const tables: TableSpec[] = [];
     const queues: PlatformModel['queues'] = [];
+    const buckets: BucketSpec[] = [];
     for (const [logicalId, resource] of this.active) {
       switch (resource.Type) {
         case 'AWS::Serverless::Function': {
           const props = this.functionProps(resource);
           functions.set(logicalId, this.functionSpec(logicalId, resource, props));
-          functionEvents(this, logicalId, props, { streamSources, httpRoutes, schedules });
+          functionEvents(this, logicalId, props, events);
           break;
         }
+        case 'AWS::S3::Bucket':
+          buckets.push({ logicalId, bucketName: this.bucketName(logicalId) });
+          break;
         case 'AWS::DynamoDB::Table':
           tables.push(this.tableSpec(logicalId, resource));
           break;
@@ -155,6 +165,8 @@ class ModelBuilder implements TemplateContext {
       }
     }
     const webSocketApis = [...samWebSocketApis(this, functions), ...rawWebSocketApis(this, functions)];
+    const httpRoutes = [...events.httpRoutes, ...rawHttpApiRoutes(this, functions)];
+    const rules = iotRules(this, functions);
     const envJson = readEnvJson(this.options.envJsonPath);
     const endpoints = { ...DEFAULT_ENDPOINTS, ...this.options.endpoints };
     for (const spec of functions.values()) {
@@ -176,15 +188,15 @@ class ModelBuilder implements TemplateContext {
       functions,
       tables,
       webSocketApis,
-      streamSources,
+      streamSources: events.streamSources,
       httpRoutes,
-      schedules,
+      schedules: events.schedules,
       queues,
-      buckets: [],
-      s3Events: [],
-      sqsEvents: [],
-      snsEvents: [],
-      iotRules: [],
+      buckets,
+      s3Events: events.s3Events,
+      sqsEvents: events.sqsEvents,
+      snsEvents: events.snsEvents,
+      iotRules: rules,
     };
   }
 
@@ -239,10 +251,7 @@ class ModelBuilder implements TemplateContext {
           this.explicitName(logicalId, resource, 'RoleName') ?? generatedPhysicalName(this.stackName, logicalId, 64)
         );
       case 'AWS::S3::Bucket':
-        return (
-          this.explicitName(logicalId, resource, 'BucketName') ??
-          generatedPhysicalName(this.stackName, logicalId, 63).toLowerCase()
-        );
+        return this.explicitName(logicalId, resource, 'BucketName') ?? generatedBucketName(this.stackName, logicalId);
       default:
         return generatedPhysicalName(this.stackName, logicalId);
     }
@@ -298,6 +307,21 @@ class ModelBuilder implements TemplateContext {
     if (raw === undefined) return undefined;
     const value = this.resolver.resolve(raw, `${logicalId}.Properties.${property}`);
     return value === NO_VALUE || value === undefined ? undefined : String(value);
+  }
+
+  /** The bucket's name, checked against S3's naming rules (the local S3 also uses it as a folder name). */
+  private bucketName(logicalId: string): string {
+    const name = String(this.ref(logicalId));
+    const valid =
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) && !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name);
+    if (!valid) {
+      throw new TemplateError(
+        `Bucket ${logicalId}: BucketName ${JSON.stringify(name)} is not a valid S3 bucket name (3–63 characters: ` +
+          'lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit). Fix BucketName.',
+        logicalId,
+      );
+    }
+    return name;
   }
 
   private queueName(logicalId: string): string {

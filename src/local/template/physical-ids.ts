@@ -32,6 +32,23 @@ export function generatedPhysicalName(stackName: string, logicalId: string, maxL
   return `${prefix}-${suffix}`;
 }
 
+/**
+ * The bucket name CloudFormation generates without BucketName: `{stack}-{logicalid}-{suffix}`, lower case and
+ * DNS-safe (letters, digits, hyphens; at most 63 characters; no leading or trailing hyphen).
+ */
+export function generatedBucketName(stackName: string, logicalId: string): string {
+  const suffix = seededChars(`${stackName}/${logicalId}/bucket`, LOWER_ALNUM, 12);
+  const safe = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/-+/g, '-');
+  const prefix = safe(`${stackName}-${logicalId}`)
+    .slice(0, 63 - suffix.length - 1)
+    .replace(/^-+|-+$/g, '');
+  return prefix ? `${prefix}-${suffix}` : suffix;
+}
+
 /** A deterministic UUID-shaped string (stack ids). */
 export function seededUuid(seed: string): string {
   const hex = createHash('sha256').update(seed).digest('hex');

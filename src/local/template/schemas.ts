@@ -48,6 +48,43 @@ export const httpApiEventProperties = z.looseObject({
   Method: z.string().optional(),
   Path: z.string().optional(),
   PayloadFormatVersion: z.union([z.string(), z.number()]).optional(),
+  ApiId: z.unknown().optional(),
+  Auth: z.looseObject({ Authorizer: z.string().optional() }).optional(),
+});
+
+export const sqsEventProperties = z.looseObject({
+  Queue: z.unknown().optional(),
+  BatchSize: z.union([z.number(), z.string()]).optional(),
+  FunctionResponseTypes: z.array(z.string()).optional(),
+});
+
+export const snsEventProperties = z.looseObject({ Topic: z.unknown().optional() });
+
+const s3FilterRule = z.object({ Name: z.string(), Value: z.string() });
+export const s3EventProperties = z.looseObject({
+  Bucket: z.unknown().optional(),
+  Events: z.union([z.string(), z.array(z.string())]).optional(),
+  Filter: z.object({ S3Key: z.object({ Rules: z.array(s3FilterRule).optional() }).optional() }).optional(),
+});
+
+export const serverlessHttpApiProperties = z.looseObject({
+  Auth: z
+    .looseObject({
+      DefaultAuthorizer: z.string().optional(),
+      EnableIamAuthorizer: flag.optional(),
+      Authorizers: z.record(z.string(), z.looseObject({})).optional(),
+    })
+    .optional(),
+});
+
+export const topicRuleProperties = z.looseObject({
+  RuleName: z.string().optional(),
+  TopicRulePayload: z.looseObject({
+    Sql: z.string(),
+    RuleDisabled: flag.optional(),
+    Actions: z.array(z.record(z.string(), z.unknown())),
+    ErrorAction: z.record(z.string(), z.unknown()).optional(),
+  }),
 });
 
 export const scheduleEventProperties = z.looseObject({

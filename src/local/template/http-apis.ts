@@ -1,0 +1,119 @@
+import type { FunctionSpec, HttpRouteSpec } from '../types';
+import type { TemplateContext } from './context';
+import { TemplateError } from './errors';
+import { anyProperties, parseProperties } from './schemas';
+
+type Props = Record<string, unknown>;
+type AuthorizationType = NonNullable<HttpRouteSpec['authorizationType']>;
+const AUTHORIZATION_TYPES: readonly string[] = ['NONE', 'AWS_IAM', 'CUSTOM', 'JWT'];
+
+/**
+ * Routes of HTTP APIs declared with raw AWS::ApiGatewayV2 resources (Api with ProtocolType HTTP, Route, Integration).
+ * Each route becomes an HttpRouteSpec whose eventId is the route's logical id.
+ */
+export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, FunctionSpec>): HttpRouteSpec[] {
+  const byType = (type: string) =>
+    [...ctx.active]
+      .filter(([, resource]) => resource.Type === type)
+      .map(([id, resource]) => ({
+        logicalId: id,
+        props: parseProperties(
+          anyProperties,
+          ctx.resolver.resolve(resource.Properties ?? {}, `${id}.Properties`),
+          `${id}.Properties`,
+          id,
+        ) as Props,
+      }));
+  const apis = byType('AWS::ApiGatewayV2::Api').filter((api) => api.props.ProtocolType === 'HTTP');
+  if (apis.length === 0) return [];
+  const routes = byType('AWS::ApiGatewayV2::Route');
+  const integrations = byType('AWS::ApiGatewayV2::Integration');
+  const out: HttpRouteSpec[] = [];
+  for (const api of apis) {
+    const apiId = ctx.ref(api.logicalId);
+    if (api.props.Target !== undefined) {
+      // Quick create: the API's Target makes a "$default" route and integration that are not resources.
+      const functionId = ctx.functionIdOf(api.props.Target, functions);
+      if (!functionId) {
+        throw new TemplateError(
+          `HTTP API ${api.logicalId}: Target ${JSON.stringify(api.props.Target)} is not a function of this template.`,
+          api.logicalId,
+        );
+      }
+      out.push({
+        functionId,
+        eventId: api.logicalId,
+        method: 'ANY',
+        path: '$default',
+        payloadFormatVersion: '2.0',
+        authorizationType: 'NONE',
+      });
+    }
+    for (const route of routes.filter((r) => r.props.ApiId === apiId)) {
+      const fail = (what: string) =>
+        new TemplateError(
+          `HTTP API ${api.logicalId}, route ${route.logicalId} (${String(route.props.RouteKey)}): ${what}`,
+          route.logicalId,
+        );
+      const { method, path } = parseRouteKey(route.props.RouteKey, fail);
+      const target = typeof route.props.Target === 'string' ? route.props.Target : undefined;
+      const integrationRef = target && /^integrations\/(.+)$/.exec(target)?.[1];
+      if (!integrationRef) {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows the template's !Sub syntax.
+        throw fail('Target must be integrations/<IntegrationId> (Target: !Sub integrations/${MyIntegration}).');
+      }
+      const integration = integrations.find(
+        (i) => ctx.ref(i.logicalId) === integrationRef || i.logicalId === integrationRef,
+      );
+      if (!integration) throw fail(`Target ${target} is not an AWS::ApiGatewayV2::Integration of this template.`);
+      const type = integration.props.IntegrationType;
+      if (type !== 'AWS_PROXY') {
+        throw fail(
+          `its integration ${integration.logicalId} has IntegrationType ${JSON.stringify(type)}; the local runtime ` +
+            'runs Lambda proxy integrations only (IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt <Function>.Arn).',
+        );
+      }
+      if (integration.props.IntegrationSubtype !== undefined) {
+        throw fail(
+          `its integration ${integration.logicalId} is an AWS service integration ` +
+            `(IntegrationSubtype ${JSON.stringify(integration.props.IntegrationSubtype)}), which is not emulated locally.`,
+        );
+      }
+      const functionId = ctx.functionIdOf(integration.props.IntegrationUri, functions);
+      if (!functionId) {
+        throw fail(
+          `its integration ${integration.logicalId} has IntegrationUri ${JSON.stringify(integration.props.IntegrationUri)}, ` +
+            'which is not a function of this template. Use !GetAtt <Function>.Arn.',
+        );
+      }
+      // API Gateway requires PayloadFormatVersion on HTTP API Lambda integrations; 2.0 is what the console picks.
+      const version =
+        integration.props.PayloadFormatVersion === undefined ? '2.0' : String(integration.props.PayloadFormatVersion);
+      if (version !== '1.0' && version !== '2.0') {
+        throw fail(`its integration ${integration.logicalId} has PayloadFormatVersion ${version}; use "1.0" or "2.0".`);
+      }
+      const authorization = route.props.AuthorizationType === undefined ? 'NONE' : route.props.AuthorizationType;
+      if (typeof authorization !== 'string' || !AUTHORIZATION_TYPES.includes(authorization)) {
+        throw fail(
+          `AuthorizationType ${JSON.stringify(authorization)} is not one of ${AUTHORIZATION_TYPES.join(', ')}.`,
+        );
+      }
+      out.push({
+        functionId,
+        eventId: route.logicalId,
+        method,
+        path,
+        payloadFormatVersion: version,
+        authorizationType: authorization as AuthorizationType,
+      });
+    }
+  }
+  return out;
+}
+
+function parseRouteKey(routeKey: unknown, fail: (what: string) => TemplateError): { method: string; path: string } {
+  if (routeKey === '$default') return { method: 'ANY', path: '$default' };
+  const match = typeof routeKey === 'string' ? /^([A-Za-z]+) (\/\S*)$/.exec(routeKey) : null;
+  if (!match?.[1] || !match[2]) throw fail('RouteKey must be "$default" or "METHOD /path", e.g. "GET /items/{key}".');
+  return { method: match[1].toUpperCase(), path: match[2] };
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import mqtt from 'mqtt';
+import WebSocket from 'ws';
+import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
+import { silentLogger } from '../../src/local/types';
+import { freePort } from '../helpers/free-port';
+
+// Producers end to end through the local runtime, as `npm start -- --parameter-overrides RealTimeItemKey=vehicleId`
+// runs them: HTTP POST /items, and the SQS and SNS functions invoked with their sample events → DynamoDB Local →
+// the stream fan-out → a subscribed ws client receives the item.
+
+jest.setTimeout(60_000);
+
+let platform: LocalPlatform;
+
+beforeAll(async () => {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
+  platform = await startLocalPlatform({
+    templatePath: 'template.yaml',
+    // prod: table names of its own on the run's shared DynamoDB Local (other files use develop and staging).
+    parameterOverrides: { Environment: 'prod', RealTimeItemKey: 'vehicleId' },
+    wsPort: await freePort(),
+    httpPort: await freePort(),
+    dynamodbPort: 0,
+    s3Port: 0,
+    mqttPort: 0,
+    dynamodbEndpoint: endpoint,
+    quietFunctions: true,
+    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
+    logger: silentLogger,
+  });
+});
+afterAll(async () => platform?.stop());
+
+type Frame = Record<string, unknown>;
+
+/** A ws client subscribed to `keys` that collects every frame. */
+async function subscriber(...keys: string[]) {
+  const query = keys.map((key) => `vehicleId=${encodeURIComponent(key)}`).join('&');
+  const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
+  const frames: Frame[] = [];
+  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    frames,
+    close: () => socket.close(),
+    /** Waits until an item frame of `key` satisfies `match`. */
+    async item(key: string, match: (item: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = frames.find((f) => f.type === 'item' && f.key === key && match(f.item as Frame));
+        if (hit) return hit;
+        if (Date.now() > deadline) throw new Error(`no item frame for ${key}; got ${JSON.stringify(frames)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+const sample = (name: string) =>
+  JSON.parse(readFileSync(join(__dirname, '..', '..', 'events', `${name}.json`), 'utf8'));
+
+test('HTTP: POST /items reaches the subscriber; GET reads it back; mixed input is answered 207', async () => {
+  const client = await subscriber('e2e-http');
+  try {
+    const response = await fetch(`${platform.urls.httpApi}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { vehicleId: 'e2e-http', lat: 52.1 },
+        { lat: 1 },
+        { vehicleId: 'e2e-http', itemId: 'big', blob: 'x'.repeat(410_000) },
+      ]),
+    });
+    expect(response.status).toBe(207);
+    const { results } = (await response.json()) as { results: { status: string; reason?: string }[] };
+    expect(results.map((r) => r.status)).toEqual(['written', 'rejected', 'rejected']);
+    expect(results[1]?.reason).toBe('the key attribute "vehicleId" is missing');
+    expect(results[2]?.reason).toMatch(/the limit is 409600/);
+
+    const frame = await client.item('e2e-http');
+    expect(frame).toMatchObject({ event: 'INSERT', itemId: 'latest', item: { vehicleId: 'e2e-http', lat: 52.1 } });
+
+    const got = await fetch(`${platform.urls.httpApi}/items/e2e-http/latest`);
+    expect(got.status).toBe(200);
+    expect(await got.json()).toEqual({ vehicleId: 'e2e-http', itemId: 'latest', lat: 52.1 });
+    const missing = await fetch(`${platform.urls.httpApi}/items/e2e-http/big`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  } finally {
+    client.close();
+  }
+});
+
+test('SQS: the sample batch delivers its valid items and names exactly the poison message', async () => {
+  const client = await subscriber('3', '7', '9');
+  try {
+    const event = sample('sqs-batch');
+    const outcome = await platform.runner.invoke('SqsIngestFunction', event, 'sqs IngestQueue');
+    expect(outcome).toMatchObject({
+      ok: true,
+      result: { batchItemFailures: [{ itemIdentifier: event.Records[2].messageId }] },
+    });
+    await client.item('3', (item) => item.speedKmh === 38);
+    await client.item('7', (item) => item.status === 'idle');
+    await client.item('9', (item) => item.itemId === 'battery');
+  } finally {
+    client.close();
+  }
+});
+
+test('SNS: the sample message delivers its items; a poison message fails the invocation (→ DLQ on AWS)', async () => {
+  const client = await subscriber('12');
+  try {
+    const outcome = await platform.runner.invoke('SnsIngestFunction', sample('sns-message'), 'sns IngestTopic');
+    expect(outcome.ok).toBe(true);
+    await client.item('12', (item) => item.lat === 51.5);
+
+    const poison = sample('sns-message');
+    poison.Records[0].Sns.Message = 'not json';
+    const failed = await platform.runner.invoke('SnsIngestFunction', poison, 'sns IngestTopic');
+    expect(failed).toMatchObject({ ok: false, error: { errorType: 'MalformedEventError' } });
+  } finally {
+    client.close();
+  }
+});
+
+test('S3: an NDJSON upload under incoming/ reaches subscribers; bad lines land in errors/<object>.json', async () => {
+  const client = await subscriber('s3-a', 's3-b');
+  const s3 = new S3Client({
+    endpoint: platform.urls.s3,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    const bucket = platform.model.buckets[0]?.bucketName ?? '';
+    const lines = [
+      JSON.stringify({ vehicleId: 's3-a', speed: 10 }),
+      '{"vehicleId": "s3-b", broken',
+      JSON.stringify({ speed: 3 }),
+      JSON.stringify({ vehicleId: 's3-b', itemId: 'pos', lat: 48.8 }),
+    ];
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'incoming/e2e.ndjson', Body: `${lines.join('\n')}\n` }));
+    await client.item('s3-a', (item) => item.speed === 10);
+    await client.item('s3-b', (item) => item.lat === 48.8);
+
+    const report = await waitForObject(s3, bucket, 'errors/e2e.ndjson.json');
+    expect(report).toMatchObject({ written: 2, rejected: 2 });
+    expect((report.errors as { line: number }[]).map((e) => e.line)).toEqual([2, 3]);
+  } finally {
+    s3.destroy();
+    client.close();
+  }
+});
+
+test('IoT: a device message published over MQTT to rtp/items/<key> reaches subscribers through the topic rule', async () => {
+  const client = await subscriber('iot-7');
+  const device = await mqtt.connectAsync(platform.urls.mqtt ?? '', { protocolVersion: 4 });
+  try {
+    await device.publishAsync('rtp/items/iot-7', JSON.stringify({ speed: 77 }), { qos: 1 });
+    const frame = await client.item('iot-7', (item) => item.speed === 77);
+    expect(frame).toMatchObject({ itemId: 'latest', item: { vehicleId: 'iot-7', itemId: 'latest', speed: 77 } });
+  } finally {
+    await device.endAsync();
+    client.close();
+  }
+});
+
+async function waitForObject(s3: S3Client, bucket: string, key: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return JSON.parse((await object.Body?.transformToString()) ?? '{}') as Record<string, unknown>;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
