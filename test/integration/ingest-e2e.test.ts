@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
@@ -186,3 +188,32 @@ async function waitForObject(s3: S3Client, bucket: string, key: string): Promise
     }
   }
 }
+
+test('CLI: npm run produce against the running platform writes through the HTTP API to the subscriber', async () => {
+  const client = await subscriber('cli-1');
+  try {
+    const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+    // Asynchronously: the platform runs in this process, so a blocking spawn would stop it from answering.
+    const result = await promisify(execFile)(
+      tsx,
+      [
+        'scripts/produce.ts',
+        '--url',
+        platform.urls.httpApi,
+        '--key-attribute',
+        'vehicleId',
+        '--quiet',
+        JSON.stringify([{ vehicleId: 'cli-1', speed: 5 }, { speed: 1 }]),
+      ],
+      { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 60_000 },
+    ).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code?: number; stdout?: string }) => ({ code: error.code, stdout: error.stdout ?? '' }),
+    );
+    expect(result.code).toBe(2); // one written, one rejected
+    expect(result.stdout).toMatch(/written\D+1/);
+    await client.item('cli-1', (item) => item.speed === 5);
+  } finally {
+    client.close();
+  }
+});
