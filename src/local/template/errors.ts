@@ -12,3 +12,13 @@ export class TemplateError extends Error {
     this.resource = resource;
   }
 }
+
+/** A template value for an error message. Not String(): YAML can yield objects without a prototype, and it throws. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { HttpRouteSpec, S3EventSpec, ScheduleSpec, SnsEventSpec, SqsEventSpec, StreamSourceSpec } from '../types';
 import type { TemplateContext } from './context';
-import { TemplateError } from './errors';
+import { show, TemplateError } from './errors';
 import { mergeGlobals } from './globals';
 import {
   anyProperties,
@@ -43,7 +43,7 @@ export function functionEvents(ctx: TemplateContext, functionId: string, props: 
       `Function ${functionId}, event ${eventId}`,
       functionId,
     );
-    const where = `Function ${functionId}, event ${eventId} (${String(type)})`;
+    const where = `Function ${functionId}, event ${eventId} (${show(type)})`;
     const resolved = raw === undefined ? {} : ctx.resolver.resolve(raw, `${functionId}.Events.${eventId}.Properties`);
     switch (type) {
       case 'DynamoDB':

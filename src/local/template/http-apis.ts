@@ -1,6 +1,6 @@
 import type { FunctionSpec, HttpRouteSpec } from '../types';
 import type { TemplateContext } from './context';
-import { TemplateError } from './errors';
+import { show, TemplateError } from './errors';
 import { anyProperties, parseProperties } from './schemas';
 
 type Props = Record<string, unknown>;
@@ -52,7 +52,7 @@ export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, Fu
     for (const route of routes.filter((r) => r.props.ApiId === apiId)) {
       const fail = (what: string) =>
         new TemplateError(
-          `HTTP API ${api.logicalId}, route ${route.logicalId} (${String(route.props.RouteKey)}): ${what}`,
+          `HTTP API ${api.logicalId}, route ${route.logicalId} (${show(route.props.RouteKey)}): ${what}`,
           route.logicalId,
         );
       const { method, path } = parseRouteKey(route.props.RouteKey, fail);

@@ -11,7 +11,7 @@ import {
 import { type CfnResource, type CfnTemplate, readCfnTemplate } from './cfn-yaml';
 import type { TemplateContext } from './context';
 import { composeEnvironment, DEFAULT_ENDPOINTS, type LocalEndpoints, readEnvJson } from './environment';
-import { TemplateError } from './errors';
+import { show, TemplateError } from './errors';
 import { type FunctionEventsOut, functionEvents } from './events';
 import { mergeGlobals } from './globals';
 import { rawHttpApiRoutes } from './http-apis';
@@ -113,8 +113,8 @@ class ModelBuilder implements TemplateContext {
       if (!resource || typeof resource !== 'object' || typeof resource.Type !== 'string') {
         throw new TemplateError(`Resources.${logicalId} has no Type.`, logicalId);
       }
-      if (resource.Condition !== undefined && !this.resolver.condition(String(resource.Condition))) {
-        this.logger.debug(`${logicalId} skipped: its condition ${String(resource.Condition)} is false`);
+      if (resource.Condition !== undefined && !this.resolver.condition(show(resource.Condition))) {
+        this.logger.debug(`${logicalId} skipped: its condition ${show(resource.Condition)} is false`);
         continue;
       }
       parseProperties(anyProperties, resource.Properties, `${logicalId}.Properties`, logicalId);

@@ -1,4 +1,4 @@
-import { TemplateError } from './errors';
+import { show, TemplateError } from './errors';
 
 /** Resolved template parameters: `values` as strings (for the model), `refValues` as Ref sees them (lists split). */
 export interface ResolvedParameters {
@@ -61,20 +61,20 @@ function checkConstraints(name: string, type: string, value: string, definition:
     if (!pattern.test(value)) throw fail(`does not match the AllowedPattern ${definition.AllowedPattern}`);
   }
   if (definition.MinLength !== undefined && value.length < Number(definition.MinLength)) {
-    throw fail(`is shorter than MinLength ${String(definition.MinLength)}`);
+    throw fail(`is shorter than MinLength ${show(definition.MinLength)}`);
   }
   if (definition.MaxLength !== undefined && value.length > Number(definition.MaxLength)) {
-    throw fail(`is longer than MaxLength ${String(definition.MaxLength)}`);
+    throw fail(`is longer than MaxLength ${show(definition.MaxLength)}`);
   }
   if (type === 'Number' || type === 'List<Number>') {
     for (const item of value.split(',')) {
       const number = Number(item.trim());
       if (item.trim() === '' || !Number.isFinite(number)) throw fail('is not a number');
       if (definition.MinValue !== undefined && number < Number(definition.MinValue)) {
-        throw fail(`is below MinValue ${String(definition.MinValue)}`);
+        throw fail(`is below MinValue ${show(definition.MinValue)}`);
       }
       if (definition.MaxValue !== undefined && number > Number(definition.MaxValue)) {
-        throw fail(`is above MaxValue ${String(definition.MaxValue)}`);
+        throw fail(`is above MaxValue ${show(definition.MaxValue)}`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { FunctionSpec, WebSocketApiSpec } from '../types';
 import type { TemplateContext } from './context';
-import { TemplateError } from './errors';
+import { show, TemplateError } from './errors';
 import { mergeGlobals } from './globals';
 import { anyProperties, parseProperties, webSocketApiProperties } from './schemas';
 
@@ -122,7 +122,7 @@ export function rawWebSocketApis(ctx: TemplateContext, functions: Map<string, Fu
         authorizer = { functionId: authFunction, identitySource: identitySources(found.props.IdentitySource) };
       } else if (route.props.AuthorizationType !== undefined && route.props.AuthorizationType !== 'NONE') {
         throw fail(
-          `route ${routeKey} has AuthorizationType ${String(route.props.AuthorizationType)}; use CUSTOM or NONE.`,
+          `route ${routeKey} has AuthorizationType ${show(route.props.AuthorizationType)}; use CUSTOM or NONE.`,
         );
       }
       return { routeKey, functionId };
