@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ensureTables } from '../../src/local/dynamodb/tables';
+import { loadPlatformModel } from '../../src/local/template';
 
 /** DynamoDB Local refuses access key ids with anything but letters and digits. */
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -33,8 +31,8 @@ export function localDynamoDb(): DynamoDBClient {
 }
 
 /**
- * Creates the two tables exactly as template.yaml defines them (keys, the subscribersByKey KEYS_ONLY GSI, the
- * NEW_AND_OLD_IMAGES stream, TTL on expiresAt), under names unique to the caller so test files run in parallel.
+ * Creates the two tables as template.yaml defines them (read from the template), under names unique to the caller
+ * so test files never share rows.
  */
 export async function createTestTables(prefix: string, keyAttribute = 'vehicleId'): Promise<TestTables> {
   const dynamodb = localDynamoDb();
@@ -55,53 +53,21 @@ export async function createTestTables(prefix: string, keyAttribute = 'vehicleId
   const connectionsTable = `WebSocketConnectionManager-${prefix}-${suffix}`;
   const dataTable = `RealTimeData-${prefix}-${suffix}`;
 
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: connectionsTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'connectionId', AttributeType: 'S' },
-        { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'connectionId', KeyType: 'HASH' },
-        { AttributeName: 'realTimeItemKey', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'subscribersByKey',
-          KeySchema: [
-            { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-            { AttributeName: 'connectionId', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-      ],
-    }),
-  );
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: dataTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: keyAttribute, AttributeType: 'S' },
-        { AttributeName: 'itemId', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: keyAttribute, KeyType: 'HASH' },
-        { AttributeName: 'itemId', KeyType: 'RANGE' },
-      ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  for (const table of [connectionsTable, dataTable]) {
-    await dynamodb.send(
-      new UpdateTimeToLiveCommand({
-        TableName: table,
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      }),
-    );
-  }
+  // The tables come from template.yaml itself (keys, the subscribersByKey GSI, the stream, TTL), renamed per test.
+  const model = loadPlatformModel({
+    templatePath: join(__dirname, '..', '..', 'template.yaml'),
+    parameterOverrides: { RealTimeItemKey: keyAttribute },
+    verifyEntryPoints: false,
+  });
+  const names: Record<string, string> = {
+    WebSocketConnectionManagerTable: connectionsTable,
+    RealTimeDataTable: dataTable,
+  };
+  const specs = model.tables.flatMap((table) => {
+    const tableName = names[table.logicalId];
+    return tableName ? [{ ...table, tableName }] : [];
+  });
+  await ensureTables(dynamodb, specs);
   requests.clear();
 
   return {
