@@ -93,16 +93,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
-    await assertPortsFree([
-      { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
-      { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
-      { port: options.s3Port ?? 4569, host, what: 'the local S3', flag: '--s3-port' },
-      { port: options.mqttPort ?? 1883, host, what: 'the MQTT broker', flag: '--mqtt-port' },
-      ...(options.dynamodbEndpoint
-        ? []
-        : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
-    ]);
-
     const publicHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
     const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
@@ -121,6 +111,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       },
       logger,
     });
+    // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
+    await assertPortsFree([
+      { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
+      { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
+      ...(model.buckets.length > 0 ? [{ port: s3Port, host, what: 'the local S3', flag: '--s3-port' }] : []),
+      ...(model.iotRules.length > 0
+        ? [{ port: options.mqttPort ?? 1883, host, what: 'the MQTT broker', flag: '--mqtt-port' }]
+        : []),
+      ...(options.dynamodbEndpoint
+        ? []
+        : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
+    ]);
 
     // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
     const runnerPromise = createFunctionRunner(model.functions.values(), {
