@@ -1,6 +1,7 @@
 import type { FunctionSpec, LocalLogger } from '../types';
 import type { CfnResource, CfnTemplate } from './cfn-yaml';
 import type { IntrinsicResolver } from './intrinsics';
+import { anyProperties, parseProperties } from './schemas';
 
 /** What the parts of the model builder (events, WebSocket APIs) need from the template being read. */
 export interface TemplateContext {
@@ -16,4 +17,22 @@ export interface TemplateContext {
   getAtt(logicalId: string, attribute: string): unknown;
   /** Maps a resolved function reference (ARN, qualified ARN, name or invocation URI) back to its logical id. */
   functionIdOf(reference: unknown, functions: Map<string, FunctionSpec>): string | undefined;
+}
+
+/** The active resources of one type, with their properties resolved (raw AWS::ApiGatewayV2 APIs, for example). */
+export function resourcesOfType(
+  ctx: TemplateContext,
+  type: string,
+): { logicalId: string; props: Record<string, unknown> }[] {
+  return [...ctx.active]
+    .filter(([, resource]) => resource.Type === type)
+    .map(([id, resource]) => ({
+      logicalId: id,
+      props: parseProperties(
+        anyProperties,
+        ctx.resolver.resolve(resource.Properties ?? {}, `${id}.Properties`),
+        `${id}.Properties`,
+        id,
+      ) as Record<string, unknown>,
+    }));
 }

@@ -1,9 +1,7 @@
 import type { FunctionSpec, HttpRouteSpec } from '../types';
-import type { TemplateContext } from './context';
+import { resourcesOfType, type TemplateContext } from './context';
 import { show, TemplateError } from './errors';
-import { anyProperties, parseProperties } from './schemas';
 
-type Props = Record<string, unknown>;
 type AuthorizationType = NonNullable<HttpRouteSpec['authorizationType']>;
 const AUTHORIZATION_TYPES: readonly string[] = ['NONE', 'AWS_IAM', 'CUSTOM', 'JWT'];
 
@@ -12,18 +10,7 @@ const AUTHORIZATION_TYPES: readonly string[] = ['NONE', 'AWS_IAM', 'CUSTOM', 'JW
  * Each route becomes an HttpRouteSpec whose eventId is the route's logical id.
  */
 export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, FunctionSpec>): HttpRouteSpec[] {
-  const byType = (type: string) =>
-    [...ctx.active]
-      .filter(([, resource]) => resource.Type === type)
-      .map(([id, resource]) => ({
-        logicalId: id,
-        props: parseProperties(
-          anyProperties,
-          ctx.resolver.resolve(resource.Properties ?? {}, `${id}.Properties`),
-          `${id}.Properties`,
-          id,
-        ) as Props,
-      }));
+  const byType = (type: string) => resourcesOfType(ctx, type);
   const apis = byType('AWS::ApiGatewayV2::Api').filter((api) => api.props.ProtocolType === 'HTTP');
   if (apis.length === 0) return [];
   const routes = byType('AWS::ApiGatewayV2::Route');

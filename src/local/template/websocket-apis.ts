@@ -1,8 +1,8 @@
 import type { FunctionSpec, WebSocketApiSpec } from '../types';
-import type { TemplateContext } from './context';
+import { resourcesOfType, type TemplateContext } from './context';
 import { show, TemplateError } from './errors';
 import { mergeGlobals } from './globals';
-import { anyProperties, parseProperties, webSocketApiProperties } from './schemas';
+import { parseProperties, webSocketApiProperties } from './schemas';
 
 type Props = Record<string, unknown>;
 
@@ -63,18 +63,7 @@ export function samWebSocketApis(ctx: TemplateContext, functions: Map<string, Fu
 
 /** WebSocket APIs declared with raw AWS::ApiGatewayV2 Api / Route / Integration / Authorizer / Stage resources. */
 export function rawWebSocketApis(ctx: TemplateContext, functions: Map<string, FunctionSpec>): WebSocketApiSpec[] {
-  const byType = (type: string) =>
-    [...ctx.active]
-      .filter(([, resource]) => resource.Type === type)
-      .map(([id, resource]) => ({
-        logicalId: id,
-        props: parseProperties(
-          anyProperties,
-          ctx.resolver.resolve(resource.Properties ?? {}, `${id}.Properties`),
-          `${id}.Properties`,
-          id,
-        ),
-      }));
+  const byType = (type: string) => resourcesOfType(ctx, type);
   const apis = byType('AWS::ApiGatewayV2::Api').filter((api) => api.props.ProtocolType === 'WEBSOCKET');
   if (apis.length === 0) return [];
   const routes = byType('AWS::ApiGatewayV2::Route');
