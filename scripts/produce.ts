@@ -3,11 +3,12 @@
  * RealTimeData table, with progress and a summary. `npm run produce -- --help` for the flags.
  */
 import { validateItem } from '../src/domain/items';
-import { runMain, UsageError } from './lib/cli-support';
+import { runMain } from './lib/cli-support';
 import { openInput, PRODUCE_HELP, parseProduceArgs } from './lib/produce-cli';
 import { exitCodeOf, formatSummary, produce } from './lib/produce-core';
 import { createProgress, silentProgress } from './lib/progress';
-import { createTransport, HTTP_MAX_BATCH_BYTES, TransportAbort } from './lib/transport';
+import { HTTP_MAX_BATCH_BYTES } from './lib/transport';
+import { openTransport } from './lib/transport-flags';
 
 // The SDK warns once per process that Node 20 support ends in 2027; this tool supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,13 +19,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(PRODUCE_HELP);
     return 0;
   }
-  let transport: ReturnType<typeof createTransport>;
-  try {
-    transport = createTransport(command.transport);
-  } catch (error) {
-    if (error instanceof TransportAbort) throw new UsageError(error.message);
-    throw error;
-  }
+  const transport = openTransport(command.transport);
   const input = await openInput(command.input, process.stdin, command.transport.keyAttribute);
   const progress =
     command.quiet || command.json

@@ -2,7 +2,7 @@
  * npm run simulate — moving vehicles written to the platform at a steady rate, for demos and benchmarks.
  * `npm run simulate -- --help` for the flags.
  */
-import { runMain, UsageError } from './lib/cli-support';
+import { runMain } from './lib/cli-support';
 import {
   formatSimulationSummary,
   formatStatus,
@@ -12,7 +12,7 @@ import {
   type SimulationStats,
   simulationExitCode,
 } from './lib/simulator';
-import { createTransport, TransportAbort } from './lib/transport';
+import { openTransport } from './lib/transport-flags';
 
 // The SDK warns once per process that Node 20 support ends in 2027; this tool supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -23,13 +23,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(SIMULATE_HELP);
     return 0;
   }
-  let transport: ReturnType<typeof createTransport>;
-  try {
-    transport = createTransport(command.transport);
-  } catch (error) {
-    if (error instanceof TransportAbort) throw new UsageError(error.message);
-    throw error;
-  }
+  const transport = openTransport(command.transport);
   if (!command.quiet && !command.json) {
     const length = command.durationS === undefined ? 'until Ctrl-C' : `for ${command.durationS} s`;
     process.stderr.write(

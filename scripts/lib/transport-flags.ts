@@ -3,7 +3,7 @@
  * --key-attribute, --region, --retries), their help text and their validation.
  */
 import { nonNegativeInt, UsageError } from './cli-support';
-import type { TransportConfig } from './transport';
+import { createTransport, type Transport, TransportAbort, type TransportConfig } from './transport';
 
 /** parseArgs option specs of the shared destination flags. */
 export const transportFlagSpecs = {
@@ -64,4 +64,14 @@ export function transportConfigOf(
     keyAttribute,
     retries: nonNegativeInt('--retries', values.retries as string | undefined, 5),
   };
+}
+
+/** The transport a command line asked for; a destination it cannot use is a usage error (exit 1 with the reason). */
+export function openTransport(config: TransportConfig): Transport {
+  try {
+    return createTransport(config);
+  } catch (error) {
+    if (error instanceof TransportAbort) throw new UsageError(error.message);
+    throw error;
+  }
 }
