@@ -1,9 +1,9 @@
 // Two projects: fast unit tests, and integration tests against real DynamoDB Local and the local runtime.
-// @middy/* is ESM-only, so it goes through the same SWC transform as our TypeScript.
+// @middy/* and jose are ESM-only, so it goes through the same SWC transform as our TypeScript.
 const transform = {
   '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
 };
-const transformIgnorePatterns = ['/node_modules/(?!(@middy)/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(@middy|jose)/)'];
 // The SDK warns once per process that Node 20 support ends in 2027; tests and the runtime run on Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 

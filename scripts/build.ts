@@ -11,7 +11,11 @@ import { loadPlatformModel } from '../src/local/template';
 
 /** Builds the deployable bundles of a template; returns the output file of each function. */
 export async function buildDeployBundles(templatePath: string, outDir: string): Promise<Map<string, string>> {
-  const model = loadPlatformModel({ templatePath });
+  // `sam build` builds every function, whatever its Condition; these overrides switch the conditional ones on.
+  const model = loadPlatformModel({
+    templatePath,
+    parameterOverrides: { AuthMode: 'jwt', PresenceEventBusName: 'build' },
+  });
   await rm(outDir, { recursive: true, force: true });
   const outputs = new Map<string, string>();
   await Promise.all(

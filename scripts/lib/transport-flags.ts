@@ -21,7 +21,7 @@ export const transportFlagSpecs = {
 /** Help lines of the shared destination flags. */
 export const transportFlagsHelp = `Destination:
   --to http|dynamodb           the HTTP API's POST /items (default), or straight into the table
-  --url URL                    HTTP API base URL [RTP_URL] (http://localhost:3000); on AWS the ItemsHttpApi URL,
+  --url URL                    HTTP API base URL [RTP_URL] (http://localhost:3000); on AWS the HttpApiUrl output,
                                e.g. https://abc123.execute-api.eu-west-1.amazonaws.com
   --sign / --no-sign           SigV4-sign HTTP requests with your AWS credentials (default: on for
                                *.execute-api.*.amazonaws.com URLs, whose POST /items uses IAM auth by default)

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
@@ -12,10 +14,27 @@ import { type BatchWriteOptions, batchWriteAll } from './batch-write';
  * The WebSocketConnectionManager table: partition key `connectionId`, sort key `realTimeItemKey`. Each connection
  * has one row with sort key `$connection#<connectionId>` (connectedAt, lastSeenAt, expiresAt, sourceIp, userAgent) and one row per
  * subscribed key; the `subscribersByKey` GSI (realTimeItemKey → connectionId) finds a key's subscribers.
+ * Connection rows of signed-in users also carry `userId` and `sweepShard`, which put them in two sparse GSIs:
+ * `connectionsByUser` (a user's connections) and `silentConnections` (sweepShard, lastSeenAt: the presence sweep's
+ * "who has been silent too long", without a Scan).
  */
 
 /** Name of the GSI that lists a key's subscribers. */
 export const SUBSCRIBERS_INDEX = 'subscribersByKey';
+/** Name of the sparse GSI that lists a user's connections. */
+export const CONNECTIONS_BY_USER_INDEX = 'connectionsByUser';
+/** Name of the sparse GSI (sweepShard, lastSeenAt) that finds silent connections. */
+export const SILENT_CONNECTIONS_INDEX = 'silentConnections';
+/**
+ * Shards of silentConnections: every signed-in connection row sits in one, chosen by a hash of its id, so heartbeat
+ * writes spread over a few index partitions instead of one; the sweep queries each.
+ */
+export const SWEEP_SHARDS = 4;
+
+/** The sweep shard of a connection ("0" … "3"), stable for its id. */
+export function sweepShardOf(connectionId: string, shards = SWEEP_SHARDS): string {
+  return String(createHash('sha256').update(connectionId).digest().readUInt32BE(0) % shards);
+}
 
 export interface NewConnection {
   connectionId: string;
@@ -25,6 +44,22 @@ export interface NewConnection {
   userAgent?: string;
   /** The authenticated user, when an authorizer ran. */
   userId?: string;
+}
+
+/** A connection's own row, as the presence lifecycle reads it. */
+export interface StoredConnection {
+  connectionId: string;
+  /** Set for signed-in users only. */
+  userId?: string;
+  /** Epoch ms of the last heartbeat (or the connect). */
+  lastSeenAt?: number;
+}
+
+/** A connection the silentConnections index lists. */
+export interface SilentConnection {
+  connectionId: string;
+  userId?: string;
+  lastSeenAt: number;
 }
 
 /** Connection and subscription storage, as the handlers see it. */
@@ -43,6 +78,45 @@ export interface ConnectionRepository {
   subscribersOf(key: string): Promise<string[]>;
   /** Deletes every row of the connection; returns how many there were. Idempotent. */
   deleteConnection(connectionId: string): Promise<number>;
+  /** The connection's own row (a consistent read), or undefined when it is gone. */
+  connectionOf(connectionId: string): Promise<StoredConnection | undefined>;
+  /** The ids of a user's connections (connectionsByUser, eventually consistent). */
+  connectionsOfUser(userId: string): Promise<string[]>;
+  /**
+   * Signed-in connections of one sweep shard silent since before `before` (epoch ms), oldest first, at most
+   * `limit` (silentConnections, eventually consistent: re-read a row before acting on it).
+   */
+  silentConnections(shard: string, before: number, limit: number): Promise<SilentConnection[]>;
+}
+
+/**
+ * A connection's own row. Signed-in users' rows carry userId and sweepShard (the two sparse indexes); anonymous rows
+ * carry neither, so the presence sweep never closes them (they have no presence to keep right).
+ */
+export function connectionRowItem(connection: NewConnection, at: number, ttlSeconds: number): Record<string, unknown> {
+  return {
+    connectionId: connection.connectionId,
+    realTimeItemKey: connectionRowKey(connection.connectionId),
+    connectedAt: connection.connectedAt ?? at,
+    lastSeenAt: at,
+    expiresAt: Math.floor(at / 1000) + ttlSeconds,
+    // Absent fields are left out rather than written as undefined (which the marshaller refuses).
+    ...(connection.sourceIp === undefined ? {} : { sourceIp: connection.sourceIp }),
+    ...(connection.userAgent === undefined ? {} : { userAgent: connection.userAgent }),
+    ...(connection.userId === undefined
+      ? {}
+      : { userId: connection.userId, sweepShard: sweepShardOf(connection.connectionId) }),
+  };
+}
+
+/** A subscription row. */
+export function subscriptionRowItem(
+  connectionId: string,
+  key: string,
+  at: number,
+  ttlSeconds: number,
+): Record<string, unknown> {
+  return { connectionId, realTimeItemKey: key, subscribedAt: at, expiresAt: Math.floor(at / 1000) + ttlSeconds };
 }
 
 export interface ConnectionRepositoryDeps {
@@ -58,9 +132,8 @@ export interface ConnectionRepositoryDeps {
 export function createConnectionRepository(deps: ConnectionRepositoryDeps): ConnectionRepository {
   const { ddb, tableName, ttlSeconds } = deps;
   const now = deps.now ?? Date.now;
-  const expiresAt = (at: number) => Math.floor(at / 1000) + ttlSeconds;
   const subscriptionRow = (connectionId: string, key: string, at: number) => ({
-    PutRequest: { Item: { connectionId, realTimeItemKey: key, subscribedAt: at, expiresAt: expiresAt(at) } },
+    PutRequest: { Item: subscriptionRowItem(connectionId, key, at, ttlSeconds) },
   });
   const write = (requests: Parameters<typeof batchWriteAll>[2]) =>
     batchWriteAll(ddb, tableName, requests, deps.batchWrite);
@@ -93,17 +166,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
     saveConnection: (connection, keys) =>
       storage('store the connection', async () => {
         const at = now();
-        const row = {
-          connectionId: connection.connectionId,
-          realTimeItemKey: connectionRowKey(connection.connectionId),
-          connectedAt: connection.connectedAt ?? at,
-          lastSeenAt: at,
-          expiresAt: expiresAt(at),
-          // Absent fields are left out rather than written as undefined (which the marshaller refuses).
-          ...(connection.sourceIp === undefined ? {} : { sourceIp: connection.sourceIp }),
-          ...(connection.userAgent === undefined ? {} : { userAgent: connection.userAgent }),
-          ...(connection.userId === undefined ? {} : { userId: connection.userId }),
-        };
+        const row = connectionRowItem(connection, at, ttlSeconds);
         // One BatchWriteItem for the common case (connection row + up to 20 keys ≤ 25 requests).
         await write([
           { PutRequest: { Item: row } },
@@ -176,6 +239,75 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
         const keys = await rowKeysOf(connectionId);
         await write(keys.map((key) => ({ DeleteRequest: { Key: { connectionId, realTimeItemKey: key } } })));
         return keys.length;
+      }),
+
+    connectionOf: (connectionId) =>
+      storage('read the connection', async () => {
+        const { Item } = await ddb.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
+            ProjectionExpression: 'connectionId, userId, lastSeenAt',
+            // $disconnect may follow $connect within milliseconds: a stale read would miss the row.
+            ConsistentRead: true,
+          }),
+        );
+        if (Item === undefined) return undefined;
+        return {
+          connectionId,
+          ...(typeof Item.userId === 'string' ? { userId: Item.userId } : {}),
+          ...(typeof Item.lastSeenAt === 'number' ? { lastSeenAt: Item.lastSeenAt } : {}),
+        };
+      }),
+
+    connectionsOfUser: (userId) =>
+      storage("look up a user's connections", async () => {
+        const ids: string[] = [];
+        let startKey: QueryCommandOutput['LastEvaluatedKey'];
+        do {
+          const page = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: CONNECTIONS_BY_USER_INDEX,
+              KeyConditionExpression: 'userId = :user',
+              ExpressionAttributeValues: { ':user': userId },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (typeof item.connectionId === 'string') ids.push(item.connectionId);
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined);
+        return ids;
+      }),
+
+    silentConnections: (shard, before, limit) =>
+      storage('look up silent connections', async () => {
+        const found: SilentConnection[] = [];
+        let startKey: QueryCommandOutput['LastEvaluatedKey'];
+        do {
+          const page = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: SILENT_CONNECTIONS_INDEX,
+              KeyConditionExpression: 'sweepShard = :shard AND lastSeenAt < :before',
+              ExpressionAttributeValues: { ':shard': shard, ':before': before },
+              Limit: limit - found.length,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (typeof item.connectionId !== 'string' || typeof item.lastSeenAt !== 'number') continue;
+            found.push({
+              connectionId: item.connectionId,
+              lastSeenAt: item.lastSeenAt,
+              ...(typeof item.userId === 'string' ? { userId: item.userId } : {}),
+            });
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined && found.length < limit);
+        return found;
       }),
   };
 }

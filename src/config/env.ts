@@ -28,6 +28,10 @@ const schema = z.object({
     .transform((value) => value.toLowerCase() === 'true'),
   CONNECTION_TTL_SECONDS: positiveInt(7800, 366 * 24 * 3600),
   FANOUT_CONCURRENCY: positiveInt(64, 1024),
+  AUTH_MODE: z.enum(['none', 'jwt'], { error: 'must be "none" or "jwt"' }).default('none'),
+  PRESENCE_TIMEOUT_SECONDS: positiveInt(180, 7 * 24 * 3600),
+  PRESENCE_VISIBILITY: z.enum(['all', 'friends'], { error: 'must be "all" or "friends"' }).default('all'),
+  EVENT_BUS_NAME: required,
   WS_ENDPOINT: required.pipe(
     z.url({
       protocol: /^https?$/,
@@ -55,6 +59,14 @@ export interface Config {
   fanoutConcurrency: number;
   /** Management API base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/develop. */
   wsEndpoint: string;
+  /** none: anonymous connections and requests; jwt: the JWT authorizer names a user. */
+  authMode: 'none' | 'jwt';
+  /** A connection silent for longer than this is closed by the presence sweep. */
+  presenceTimeoutSeconds: number;
+  /** all: anyone signed in sees anyone's presence; friends: only accepted friends (and the user). */
+  presenceVisibility: 'all' | 'friends';
+  /** EventBridge bus for presence events. */
+  eventBusName: string;
 }
 
 const fieldOf = {
@@ -65,6 +77,10 @@ const fieldOf = {
   CONNECTION_TTL_SECONDS: 'connectionTtlSeconds',
   FANOUT_CONCURRENCY: 'fanoutConcurrency',
   WS_ENDPOINT: 'wsEndpoint',
+  AUTH_MODE: 'authMode',
+  PRESENCE_TIMEOUT_SECONDS: 'presenceTimeoutSeconds',
+  PRESENCE_VISIBILITY: 'presenceVisibility',
+  EVENT_BUS_NAME: 'eventBusName',
 } as const satisfies Record<EnvName, keyof Config>;
 
 /** The Config fields that the given environment variables fill. */

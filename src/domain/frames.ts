@@ -7,7 +7,14 @@ import { keyProblem, MAX_KEYS_PER_REQUEST } from './keys';
 export const MAX_FRAME_BODY_BYTES = 64 * 1024;
 
 /** The actions a client can send. */
-export const CLIENT_ACTIONS = ['subscribe', 'unsubscribe', 'heartbeat'] as const;
+export const CLIENT_ACTIONS = [
+  'subscribe',
+  'unsubscribe',
+  'heartbeat',
+  'update-presence',
+  'send-message',
+  'read-messages',
+] as const;
 export type ClientAction = (typeof CLIENT_ACTIONS)[number];
 
 const KEYS_MESSAGE = 'keys must be a non-empty array of strings';

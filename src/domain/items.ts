@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { keyProblem, preview } from './keys';
+import { preview, producerKeyProblem } from './keys';
 
 /**
  * The rules every producer (HTTP, SQS, SNS, S3, the CLI) applies to an item before it is written to RealTimeData,
@@ -63,7 +63,7 @@ const buildKeySchema = (attribute: string) =>
           : `the key attribute "${attribute}" must be a string; got ${typeName(issue.input)}`,
     })
     .superRefine((key, ctx) => {
-      const problem = keyProblem(key);
+      const problem = producerKeyProblem(key);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `invalid "${attribute}": ${problem}` });
     });
 

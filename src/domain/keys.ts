@@ -20,6 +20,36 @@ export function connectionRowKey(connectionId: string): string {
   return `$connection#${connectionId}`;
 }
 
+/**
+ * Key prefixes owned by the platform's own domains. Their items keep invariants (presence counters, calendar
+ * versions, chat sequence numbers) and access rules that only the domain APIs enforce, so the generic producers (the
+ * items API, SQS, SNS, S3) may neither write nor read them. Clients still subscribe to them, subject to per-key
+ * authorization.
+ */
+export const PLATFORM_KEY_PREFIXES = {
+  'presence:': 'the presence API (update-presence, GET /presence)',
+  'friends:': 'the friends API (PUT /friends/{userId})',
+  'inbox:': 'the chat API',
+  'calendar:': 'the calendar API (/calendars/{userId}/events)',
+  'chat:': 'the chat API (/conversations, send-message)',
+} as const;
+
+/** Which domain owns `key`, when a platform domain does (see PLATFORM_KEY_PREFIXES). */
+export function platformKeyOwner(key: string): string | undefined {
+  for (const [prefix, owner] of Object.entries(PLATFORM_KEY_PREFIXES)) {
+    if (key.startsWith(prefix)) return owner;
+  }
+  return undefined;
+}
+
+/** keyProblem, plus: producers cannot use the platform domains' keys. */
+export function producerKeyProblem(key: string): string | undefined {
+  const problem = keyProblem(key);
+  if (problem !== undefined) return problem;
+  const owner = platformKeyOwner(key);
+  return owner === undefined ? undefined : `keys like ${preview(key)} belong to ${owner}; producers cannot write them`;
+}
+
 // In a `u` regex a lone surrogate is a code point of category Cs; a valid pair is one astral code point instead.
 // DynamoDB refuses strings that are not valid UTF-8, so a lone surrogate (possible from JSON "\ud800") is refused here.
 const LONE_SURROGATE = /\p{Cs}/u;

@@ -1,4 +1,5 @@
 import { CLIENT_ACTIONS } from './frames';
+import type { PresenceMessage, PresenceUpdatedMessage } from './presence';
 
 /** Server → client messages: JSON, one per frame, each with a `type` (the PRODUCT.md envelope). */
 
@@ -29,7 +30,17 @@ export interface SnapshotMessage {
   items: PlainItem[];
 }
 
-export type ErrorCode = 'BAD_REQUEST' | 'UNKNOWN_ACTION' | 'LIMIT_EXCEEDED' | 'INTERNAL_ERROR';
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNKNOWN_ACTION'
+  | 'LIMIT_EXCEEDED'
+  | 'INTERNAL_ERROR'
+  /** The action needs a signed-in user (AuthMode=jwt). */
+  | 'UNAUTHORIZED'
+  /** The signed-in user may not do this (a key they cannot read, a conversation they are not in …). */
+  | 'FORBIDDEN'
+  /** The conversation (or other named thing) does not exist. */
+  | 'NOT_FOUND';
 
 export type ServerMessage =
   | ItemMessage
@@ -37,7 +48,9 @@ export type ServerMessage =
   | { type: 'subscribed'; keys: string[] }
   | { type: 'unsubscribed'; keys: string[] }
   | { type: 'pong'; at: number; connectionId: string }
-  | { type: 'error'; code: ErrorCode; message: string };
+  | { type: 'error'; code: ErrorCode; message: string }
+  | PresenceMessage
+  | PresenceUpdatedMessage;
 
 export interface ItemChange {
   event: ItemEvent;

@@ -1,6 +1,7 @@
 /**
- * The message routes ($default, subscribe, unsubscribe, heartbeat); `requestContext.routeKey` picks the action.
- * Replies go to the caller through the @connections management API at WS_ENDPOINT.
+ * The message routes ($default, subscribe, unsubscribe, heartbeat, update-presence); `requestContext.routeKey`
+ * picks the action. Subscriptions are authorized per key; update-presence sets the caller's own page. Replies go to
+ * the caller through the @connections management API at WS_ENDPOINT.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -8,9 +9,11 @@ import middy from '@middy/core';
 import { createDynamoDbClients, createManagementApiClient } from '../adapters/aws-clients';
 import { createConnectionRepository } from '../adapters/connection-repository';
 import { createConnectionSender } from '../adapters/connection-sender';
+import { createPresenceStore } from '../adapters/presence-store';
 import { createRealTimeDataReader } from '../adapters/real-time-data-reader';
 import { loadConfig } from '../config/env';
 import { createMessageHandler } from './logic/message';
+import { createPlatformKeyAccess } from './wiring/key-access';
 
 const config = loadConfig([
   'TABLE_NAME',
@@ -18,6 +21,7 @@ const config = loadConfig([
   'REAL_TIME_ITEM_KEY',
   'CONNECTION_TTL_SECONDS',
   'WS_ENDPOINT',
+  'PRESENCE_VISIBILITY',
 ]);
 const logger = new Logger();
 const { dynamodb, documents } = createDynamoDbClients();
@@ -36,6 +40,19 @@ const onMessage = createMessageHandler({
     keyAttribute: config.realTimeItemKey,
   }),
   sender: createConnectionSender({ client: management }),
+  keyAccess: createPlatformKeyAccess({
+    documents,
+    dataTableName: config.dataTableName,
+    keyAttribute: config.realTimeItemKey,
+    presenceVisibility: config.presenceVisibility,
+  }),
+  presence: createPresenceStore({
+    ddb: documents,
+    connectionsTable: config.tableName,
+    dataTable: config.dataTableName,
+    keyAttribute: config.realTimeItemKey,
+    ttlSeconds: config.connectionTtlSeconds,
+  }),
   logger,
 });
 

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
 import { FunctionBuildError } from './functions';
 import { invokeOnce } from './invoke';
@@ -25,6 +26,14 @@ Options (environment variable in brackets):
   --template FILE              the SAM template (template.yaml)
   --env-vars FILE              per-function environment, as sam local's env.json (env.json when present)
   --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
+  --auth none|jwt              AuthMode: jwt checks a token on $connect (?token=) and on the user routes
+                               (Authorization: Bearer) [RTP_AUTH] (none)
+  --jwt-secret SECRET          HS256 secret, at least 32 bytes [RTP_JWT_SECRET]; without it (and without
+                               --jwt-jwks-url) a development secret is generated and kept in .local/jwt-secret
+  --jwt-issuer ISS             required iss of tokens (JwtIssuer)
+  --jwt-audience AUD           required aud of tokens (JwtAudience)
+  --jwt-jwks-url URL           JWKS for RS256/ES256 tokens, e.g. Cognito's (JwtJwksUrl)
+  --jwt-user-claim CLAIM       the claim naming the user (JwtUserIdClaim): sub, or cognito:username
   --host HOST                  interface to listen on [RTP_HOST] (127.0.0.1)
   --ws-port N                  WebSocket API and @connections management API [RTP_WS_PORT] (3001)
   --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
@@ -43,6 +52,7 @@ Options (environment variable in brackets):
 Examples:
   npm start
   npm start -- --parameter-overrides RealTimeItemKey=vehicleId --persist .local/data
+  npm start -- --auth jwt                         then: npm run token -- --user u1
   npm run invoke -- OnConnectLambdaFunction events/connect.json
 `;
 
@@ -50,6 +60,12 @@ type Flags = {
   template: string;
   'env-vars'?: string;
   'parameter-overrides': string[];
+  auth?: string;
+  'jwt-secret'?: string;
+  'jwt-issuer'?: string;
+  'jwt-audience'?: string;
+  'jwt-jwks-url'?: string;
+  'jwt-user-claim'?: string;
   host?: string;
   'ws-port'?: string;
   'http-port'?: string;
@@ -79,6 +95,12 @@ function parseCommandLine(argv: string[]): { command: string; positionals: strin
       template: { type: 'string', default: 'template.yaml' },
       'env-vars': { type: 'string' },
       'parameter-overrides': { type: 'string', multiple: true, default: [] },
+      auth: { type: 'string' },
+      'jwt-secret': { type: 'string' },
+      'jwt-issuer': { type: 'string' },
+      'jwt-audience': { type: 'string' },
+      'jwt-jwks-url': { type: 'string' },
+      'jwt-user-claim': { type: 'string' },
       host: { type: 'string' },
       'ws-port': { type: 'string' },
       'http-port': { type: 'string' },
@@ -146,10 +168,12 @@ async function start(flags: Flags): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
   const idle = seconds('--idle-timeout', flags['idle-timeout']);
   const max = seconds('--max-connection', flags['max-connection']);
+  const auth = await localAuth(flags);
   const platform: LocalPlatform = await startLocalPlatform({
     templatePath: flags.template,
     envJsonPath: envJsonPath(flags),
-    parameterOverrides: parameterOverrides(flags['parameter-overrides']),
+    parameterOverrides: auth.parameterOverrides,
+    ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
     host: flags.host ?? env.RTP_HOST,
     wsPort: port('--ws-port', flags['ws-port'] ?? env.RTP_WS_PORT, 3001),
     httpPort: port('--http-port', flags['http-port'] ?? env.RTP_HTTP_PORT, 3000),
@@ -166,7 +190,7 @@ async function start(flags: Flags): Promise<void> {
     quietFunctions: flags.quiet,
     logger,
   });
-  if (!flags.quiet) process.stdout.write(banner(platform, flags));
+  if (!flags.quiet) process.stdout.write(banner(platform, flags, auth));
   else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
 
   let stopping = false;
@@ -189,7 +213,43 @@ async function start(flags: Flags): Promise<void> {
   }, 1000).unref();
 }
 
-function banner(platform: LocalPlatform, flags: Flags): string {
+/** AuthMode and the authorizer's secret, from --auth / --jwt-* / --parameter-overrides and RTP_AUTH / RTP_JWT_SECRET. */
+function localAuth(flags: Flags): Promise<LocalAuth> {
+  return resolveLocalAuth({
+    auth: flags.auth,
+    secret: flags['jwt-secret'],
+    issuer: flags['jwt-issuer'],
+    audience: flags['jwt-audience'],
+    jwksUrl: flags['jwt-jwks-url'],
+    userIdClaim: flags['jwt-user-claim'],
+    parameterOverrides: parameterOverrides(flags['parameter-overrides']),
+    env: process.env,
+  });
+}
+
+/** The banner's auth lines: the mode, where the secret is, and how to get a token. */
+function authLines(auth: LocalAuth): string[] {
+  if (auth.mode === 'none') return ['  Auth              none (anonymous; npm start -- --auth jwt to require tokens)'];
+  const secret = auth.secret;
+  const origins = {
+    flag: `HS256 secret from --jwt-secret, kept in ${secret?.file}`,
+    environment: `HS256 secret from RTP_JWT_SECRET, kept in ${secret?.file}`,
+    file: `HS256 development secret from ${secret?.file}`,
+    generated: `HS256 development secret generated into ${secret?.file}`,
+  };
+  const keys = [
+    ...(secret ? [origins[secret.origin]] : []),
+    ...(auth.jwksUrl ? [`RS256/ES256 keys from ${auth.jwksUrl}`] : []),
+  ];
+  return [
+    `  Auth              jwt: ${keys.join('; ')}`,
+    secret
+      ? '  Token             npm run -s token -- --user u1      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)'
+      : '  Token             from your identity provider      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)',
+  ];
+}
+
+function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
   const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
@@ -211,12 +271,18 @@ function banner(platform: LocalPlatform, flags: Flags): string {
       ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
       : []),
     ...(urls.mqtt ? [`  MQTT (IoT rules)  ${urls.mqtt}      ${model.iotRules.map((r) => r.ruleName).join(', ')}`] : []),
+    ...(urls.eventBridge ? [`  EventBridge       ${urls.eventBridge}      PutEvents, each event logged`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
     `  Streams           ${streams}`,
     `  Dead letters      ${platform.deadLetterDir}`,
+    ...authLines(auth),
     '',
     'Try it (in other terminals):',
-    `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
+    auth.secret
+      ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=$(npm run -s token -- --user u1)"`
+      : auth.mode === 'jwt'
+        ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=<jwt>"`
+        : `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
     `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
     `    --table-name ${dataTable?.tableName ?? 'RealTimeData'} --item '{"${keyName}":{"S":"3"},"itemId":{"S":"latest"},"speed":{"N":"42"}}'`,
     `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
@@ -237,10 +303,13 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
   const logger = createConsoleLogger(flags.verbose ? 'debug' : 'warn');
   const dynamodbPort = port('--dynamodb-port', flags['dynamodb-port'] ?? process.env.RTP_DYNAMODB_PORT, 8000);
   const wsPort = port('--ws-port', flags['ws-port'] ?? process.env.RTP_WS_PORT, 3001);
+  // The same AuthMode handling as start, so `--auth jwt` invokes JwtAuthorizerFunction with the local secret.
+  const auth = await localAuth(flags);
   const outcome = await invokeOnce({
     templatePath: flags.template,
     envJsonPath: envJsonPath(flags),
-    parameterOverrides: parameterOverrides(flags['parameter-overrides']),
+    parameterOverrides: auth.parameterOverrides,
+    ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
     region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
     endpoints: {
       dynamodb: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT ?? `http://localhost:${dynamodbPort}`,
@@ -280,6 +349,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const known =
       error instanceof UsageError ||
+      error instanceof AuthOptionError ||
       error instanceof TemplateError ||
       error instanceof FunctionBuildError ||
       error instanceof PortInUseError ||

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
 import { ensureTables } from './dynamodb/tables';
+import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { startIotBroker } from './iot/broker';
@@ -26,6 +27,11 @@ export interface LocalPlatformOptions {
   /** SAM's env.json (per-function variables); skipped when absent. */
   envJsonPath?: string;
   parameterOverrides?: Record<string, string>;
+  /**
+   * Variables forced into single functions, by logical id, e.g. `{JwtAuthorizerFunction: {JWT_SECRET: '…'}}` for
+   * AuthMode=jwt (on AWS the secret comes from Secrets Manager). They need not be declared in the template.
+   */
+  functionEnvironment?: Record<string, Record<string, string>>;
   /** Interface the WebSocket and HTTP servers listen on (default 127.0.0.1). */
   host?: string;
   wsPort: number;
@@ -36,6 +42,13 @@ export interface LocalPlatformOptions {
   s3Port?: number;
   /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
   mqttPort?: number;
+  /**
+   * The local EventBridge (PutEvents, logged), started when a function publishes events (EVENT_BUS_NAME, e.g.
+   * PresenceEventsFunction with PresenceEventBusName set); 0 (the default) picks a free port.
+   */
+  eventBridgePort?: number;
+  /** Virtual clock speed of the schedules, for tests and demos: 60 runs `rate(1 minute)` every second. Default 1. */
+  scheduleSpeed?: number;
   /** Use a DynamoDB that already runs (e.g. the tests' shared DynamoDB Local) instead of starting one. */
   dynamodbEndpoint?: string;
   /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
@@ -54,7 +67,15 @@ export interface LocalPlatformOptions {
 
 export interface LocalPlatform {
   model: PlatformModel;
-  urls: { webSocket: string; management: string; httpApi: string; dynamodb: string; s3?: string; mqtt?: string };
+  urls: {
+    webSocket: string;
+    management: string;
+    httpApi: string;
+    dynamodb: string;
+    s3?: string;
+    mqtt?: string;
+    eventBridge?: string;
+  };
   /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
   deadLetterDir: string;
   runner: FunctionRunner;
@@ -97,10 +118,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
     const s3Port = options.s3Port === 0 ? await pickFreePort(host) : (options.s3Port ?? 4569);
+    const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await pickFreePort(host);
     const model = loadPlatformModel({
       templatePath: options.templatePath,
       envJsonPath: options.envJsonPath,
       parameterOverrides: options.parameterOverrides,
+      functionEnvironment: options.functionEnvironment,
       region,
       accountId,
       stackName: options.stackName,
@@ -108,6 +131,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         dynamodb: dynamodbEndpoint,
         webSocketManagement: `http://${publicHost}:${options.wsPort}`,
         s3: `http://${publicHost}:${s3Port}`,
+        eventbridge: `http://${publicHost}:${eventBridgePort}`,
       },
       logger,
     });
@@ -208,6 +232,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
 
     const schedules: RunningSchedules = startSchedules({
+      speed: options.scheduleSpeed,
       schedules: model.schedules,
       invoker: runner,
       logger,
@@ -250,6 +275,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       s3Url = s3.url.replace(`//${host}:`, `//${publicHost}:`);
     }
 
+    let eventBridgeUrl: string | undefined;
+    if ([...model.functions.values()].some((fn) => (fn.environment.EVENT_BUS_NAME ?? '') !== '')) {
+      const eventBridge = await startLocalEventBridge({ host, port: eventBridgePort, logger });
+      stoppers.push(() => eventBridge.close());
+      eventBridgeUrl = eventBridge.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
@@ -275,6 +307,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
+        ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
       },
       deadLetterDir,
       runner,

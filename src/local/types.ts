@@ -131,6 +131,21 @@ export interface HttpRouteSpec {
   payloadFormatVersion?: '1.0' | '2.0';
   /** The route's AuthorizationType on AWS (the local HTTP API does not check AWS_IAM signatures). */
   authorizationType?: 'NONE' | 'AWS_IAM' | 'CUSTOM' | 'JWT';
+  /** The Lambda REQUEST authorizer of a CUSTOM route, which the local HTTP API runs before the integration. */
+  authorizer?: HttpAuthorizerSpec;
+}
+
+/** An HTTP API Lambda authorizer (AWS::ApiGatewayV2::Authorizer, AuthorizerType REQUEST). */
+export interface HttpAuthorizerSpec {
+  /** The authorizer's logical id (for log lines). */
+  logicalId: string;
+  functionId: string;
+  /** e.g. ["$request.header.Authorization"]; a request missing any of them gets 401 without a call. */
+  identitySource: string[];
+  /** The event format sent to the function, and for 1.0 the IAM-policy answer it must give. */
+  payloadFormatVersion: '1.0' | '2.0';
+  /** 2.0 only: the function answers {isAuthorized, context} instead of an IAM policy. */
+  enableSimpleResponses: boolean;
 }
 
 export interface BucketSpec {

@@ -1,4 +1,9 @@
-import type { ConnectionRepository, NewConnection } from '../../src/adapters/connection-repository';
+import type {
+  ConnectionRepository,
+  NewConnection,
+  SilentConnection,
+  StoredConnection,
+} from '../../src/adapters/connection-repository';
 import type { ConnectionSender, PostResult } from '../../src/adapters/connection-sender';
 import type { RealTimeDataReader } from '../../src/adapters/real-time-data-reader';
 import type { Log } from '../../src/lib/logging';
@@ -52,6 +57,20 @@ export class MemoryConnections implements ConnectionRepository {
     this.subscriptions.delete(connectionId);
     this.connections.delete(connectionId);
     return rows;
+  }
+  async connectionOf(connectionId: string): Promise<StoredConnection | undefined> {
+    this.maybeFail('connectionOf');
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined) return undefined;
+    return { connectionId, ...(connection.userId === undefined ? {} : { userId: connection.userId }) };
+  }
+  async connectionsOfUser(userId: string) {
+    this.maybeFail('connectionsOfUser');
+    return [...this.connections.values()].filter((c) => c.userId === userId).map((c) => c.connectionId);
+  }
+  async silentConnections(): Promise<SilentConnection[]> {
+    this.maybeFail('silentConnections');
+    return [];
   }
   /** Subscribes each connection to the keys. */
   seed(entries: Record<string, string[]>) {

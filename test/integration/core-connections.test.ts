@@ -3,6 +3,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
+import { createPresenceStore } from '../../src/adapters/presence-store';
 import { createRealTimeDataReader } from '../../src/adapters/real-time-data-reader';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
@@ -10,6 +11,7 @@ import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
 import { type ManagementApiStub, startManagementApiStub } from '../helpers/management-api-stub';
+import { publicKeys } from '../helpers/presence-fakes';
 import { createTestTables, localCredentials, type TestTables } from '../helpers/tables';
 
 // Connection lifecycle against the real DynamoDB Local and a real HTTP stand-in for the @connections API.
@@ -40,14 +42,30 @@ beforeAll(async () => {
     tableName: tables.connectionsTable,
     ttlSeconds: 7800,
   });
+  const presence = createPresenceStore({
+    ddb: tables.documents,
+    connectionsTable: tables.connectionsTable,
+    dataTable: tables.dataTable,
+    keyAttribute: 'vehicleId',
+    ttlSeconds: 7800,
+  });
   const logger = captureLog();
   handlers = {
-    connect: createConnectHandler({ connections, keyName: 'vehicleId', isQueryParam: true, logger }),
-    disconnect: createDisconnectHandler({ connections, logger }),
+    connect: createConnectHandler({
+      connections,
+      presence,
+      keyAccess: publicKeys,
+      keyName: 'vehicleId',
+      isQueryParam: true,
+      logger,
+    }),
+    disconnect: createDisconnectHandler({ connections, presence, logger }),
     message: createMessageHandler({
       connections,
       data: createRealTimeDataReader({ ddb: tables.dynamodb, tableName: tables.dataTable, keyAttribute: 'vehicleId' }),
       sender: createConnectionSender({ client: management }),
+      keyAccess: publicKeys,
+      presence,
       logger,
     }),
   };
@@ -156,7 +174,8 @@ test('subscribe (with snapshot), unsubscribe and heartbeat update the rows and r
     {
       type: 'error',
       code: 'UNKNOWN_ACTION',
-      message: 'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat',
+      message:
+        'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat, update-presence, send-message, read-messages',
     },
   ]);
 });

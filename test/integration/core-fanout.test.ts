@@ -2,11 +2,13 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
+import { createPresenceStore } from '../../src/adapters/presence-store';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { lambdaContext, streamEvent, streamRecord } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
 import { type ManagementApiStub, startManagementApiStub } from '../helpers/management-api-stub';
+import { publicKeys } from '../helpers/presence-fakes';
 import { createTestTables, localCredentials, type TestTables } from '../helpers/tables';
 
 // One 100-record batch over 5 keys to 50 connections, through real DynamoDB Local and a real HTTP server standing in
@@ -76,7 +78,20 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
     tableName: tables.connectionsTable,
     ttlSeconds: 7800,
   });
-  const connect = createConnectHandler({ connections, keyName: 'vehicleId', isQueryParam: true, logger: captureLog() });
+  const connect = createConnectHandler({
+    connections,
+    presence: createPresenceStore({
+      ddb: tables.documents,
+      connectionsTable: tables.connectionsTable,
+      dataTable: tables.dataTable,
+      keyAttribute: 'vehicleId',
+      ttlSeconds: 7800,
+    }),
+    keyAccess: publicKeys,
+    keyName: 'vehicleId',
+    isQueryParam: true,
+    logger: captureLog(),
+  });
   const connected = await Promise.all(
     CONNECTIONS.map((connectionId, i) =>
       connect({

@@ -63,7 +63,28 @@ describe('ensureTables', () => {
     const connections = (
       await client.send(new DescribeTableCommand({ TableName: 'WebSocketConnectionManager-staging-tablesTest' }))
     ).Table;
-    expect(connections?.GlobalSecondaryIndexes).toEqual([
+    // DynamoDB Local lists indexes in no particular order.
+    const indexes = [...(connections?.GlobalSecondaryIndexes ?? [])].sort((a, b) =>
+      String(a.IndexName).localeCompare(String(b.IndexName)),
+    );
+    expect(indexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'connectionsByUser',
+        KeySchema: [
+          { AttributeName: 'userId', KeyType: 'HASH' },
+          { AttributeName: 'connectionId', KeyType: 'RANGE' },
+        ],
+        IndexStatus: 'ACTIVE',
+      }),
+      expect.objectContaining({
+        IndexName: 'silentConnections',
+        KeySchema: [
+          { AttributeName: 'sweepShard', KeyType: 'HASH' },
+          { AttributeName: 'lastSeenAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId'] },
+        IndexStatus: 'ACTIVE',
+      }),
       expect.objectContaining({
         IndexName: 'subscribersByKey',
         KeySchema: [
@@ -74,6 +95,7 @@ describe('ensureTables', () => {
         IndexStatus: 'ACTIVE',
       }),
     ]);
+    expect(data?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['itemsByStart']);
     expect(connections?.StreamSpecification).toBeUndefined();
     expect(ensured.get('WebSocketConnectionManagerTable')?.latestStreamArn).toBeUndefined();
 

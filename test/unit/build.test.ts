@@ -7,12 +7,20 @@ import { buildDeployBundles } from '../../scripts/build';
 test('every function bundles to <Handler module>.js exporting its handler', async () => {
   const outDir = mkdtempSync(join(tmpdir(), 'rtp-build-'));
   const outputs = await buildDeployBundles('template.yaml', outDir);
+  // Conditional functions (JwtAuthorizerFunction, PresenceEventsFunction) are built too, as `sam build` does.
   expect([...outputs.keys()].sort()).toEqual([
+    'CalendarApiFunction',
+    'ChatApiFunction',
+    'ChatMessageFunction',
     'ItemsApiFunction',
+    'JwtAuthorizerFunction',
     'OnConnectLambdaFunction',
     'OnDisconnectLambdaFunction',
     'OnMessageLambdaFunction',
     'OnReceiveRealTimeItem',
+    'PresenceApiFunction',
+    'PresenceEventsFunction',
+    'PresenceSweepFunction',
     'S3IngestFunction',
     'SnsIngestFunction',
     'SqsIngestFunction',
@@ -24,6 +32,8 @@ test('every function bundles to <Handler module>.js exporting its handler', asyn
     IS_QUERY_PARAM: 'true',
     WS_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/develop',
     AWS_REGION: 'eu-west-1',
+    EVENT_BUS_NAME: 'presence',
+    JWT_JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
   };
   Object.assign(process.env, env);
   for (const [logicalId, file] of outputs) {

@@ -3,12 +3,15 @@ import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { StorageError } from '../../src/lib/errors';
 import { wsEvent } from '../helpers/events';
 import { captureLog, MemoryConnections } from '../helpers/fakes';
+import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 function connectWith(options: { isQueryParam?: boolean } = {}) {
   const connections = new MemoryConnections();
   const logger = captureLog();
   const connect = createConnectHandler({
     connections,
+    presence: new MemoryPresence(connections),
+    keyAccess: publicKeys,
     keyName: 'vehicleId',
     isQueryParam: options.isQueryParam ?? true,
     logger,
@@ -102,7 +105,7 @@ describe('$disconnect', () => {
   test('deletes every row, logs the close code and reason, and is idempotent', async () => {
     const connections = new MemoryConnections().seed({ c1: ['3', '4'], c2: ['3'] });
     const logger = captureLog();
-    const disconnect = createDisconnectHandler({ connections, logger });
+    const disconnect = createDisconnectHandler({ connections, presence: new MemoryPresence(connections), logger });
     const event = wsEvent({
       routeKey: '$disconnect',
       connectionId: 'c1',
@@ -127,7 +130,7 @@ describe('$disconnect', () => {
     const connections = new MemoryConnections();
     connections.failOn.deleteConnection = new Error('boom');
     const logger = captureLog();
-    const disconnect = createDisconnectHandler({ connections, logger });
+    const disconnect = createDisconnectHandler({ connections, presence: new MemoryPresence(connections), logger });
     expect((await disconnect(wsEvent({ routeKey: '$disconnect' }))).statusCode).toBe(500);
     expect(logger.lines.at(-1)?.level).toBe('error');
     expect((await disconnect({} as never)).statusCode).toBe(400);

@@ -3,7 +3,13 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { lambdaContext, streamEvent, streamRecord, wsEvent } from '../helpers/events';
 
@@ -69,6 +75,8 @@ test('on-connect: 400 for an invalid key, 200 and a stored connection for a vali
 
 test('on-disconnect: deletes the rows it finds', async () => {
   const { handler } = await load<Entry>('../../src/handlers/on-disconnect');
+  // An anonymous connection's row (no userId): no presence to settle.
+  documents.on(GetCommand).resolves({ Item: { connectionId: 'c1' } });
   documents
     .on(QueryCommand)
     .resolves({ Items: [{ realTimeItemKey: '$connection#R1kmxc2VNjMCFIA=' }, { realTimeItemKey: '3' }] });
@@ -106,6 +114,7 @@ test('on-receive-real-time-item: fans out, cleans up a 410 target, and publishes
   documents
     .on(QueryCommand, { KeyConditionExpression: 'connectionId = :id' })
     .resolves({ Items: [{ realTimeItemKey: '$connection#dead' }] });
+  documents.on(GetCommand).resolves({ Item: { connectionId: 'dead' } });
   documents.on(BatchWriteCommand).resolves({});
   management
     .on(PostToConnectionCommand, { ConnectionId: 'dead' })

@@ -3,6 +3,7 @@ import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { streamRecord, wsEvent } from '../helpers/events';
 import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 // Properties: nothing a client sends and nothing a stream delivers makes a handler throw; every frame body gets
 // exactly one reply, and every record is either delivered, skipped or reported — never lost silently.
@@ -12,7 +13,7 @@ const jsonish = fc.oneof(
   fc.json(),
   fc
     .record({
-      action: fc.constantFrom('subscribe', 'unsubscribe', 'heartbeat', 'x'),
+      action: fc.constantFrom('subscribe', 'unsubscribe', 'heartbeat', 'update-presence', 'x'),
       keys: fc.anything(),
       snapshot: fc.anything(),
     })
@@ -24,14 +25,17 @@ describe('robustness properties', () => {
   test('no frame body on any route makes the message handler throw; each gets one reply', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('$default', 'subscribe', 'unsubscribe', 'heartbeat', 'other'),
+        fc.constantFrom('$default', 'subscribe', 'unsubscribe', 'heartbeat', 'update-presence', 'other'),
         fc.option(jsonish),
         async (routeKey, body) => {
           const sender = new RecordingSender();
+          const connections = new MemoryConnections();
           const handle = createMessageHandler({
-            connections: new MemoryConnections(),
+            connections,
             data: memoryData({}),
             sender,
+            keyAccess: publicKeys,
+            presence: new MemoryPresence(connections),
             logger: captureLog(),
           });
           const event = wsEvent({ routeKey, connectionId: 'me' });

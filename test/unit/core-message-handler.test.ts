@@ -1,6 +1,7 @@
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
 import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 function setup(items: Record<string, Record<string, unknown>[]> = {}, failingReads: string[] = []) {
   const connections = new MemoryConnections().seed({ me: [] });
@@ -10,6 +11,8 @@ function setup(items: Record<string, Record<string, unknown>[]> = {}, failingRea
     connections,
     data: memoryData(items, failingReads),
     sender,
+    keyAccess: publicKeys,
+    presence: new MemoryPresence(connections),
     logger,
     now: () => 1763800000123,
   });
@@ -98,7 +101,8 @@ describe('message routes', () => {
       {
         type: 'error',
         code: 'UNKNOWN_ACTION',
-        message: 'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat',
+        message:
+          'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat, update-presence, send-message, read-messages',
       },
     ]);
   });

@@ -53,10 +53,12 @@ describe('the server envelope (PRODUCT.md)', () => {
     expect(unknownActionMessage('dance')).toEqual({
       type: 'error',
       code: 'UNKNOWN_ACTION',
-      message: 'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat',
+      message:
+        'unknown action "dance"; valid actions: subscribe, unsubscribe, heartbeat, update-presence, send-message, read-messages',
     });
     expect(unknownActionMessage(undefined)).toMatchObject({
-      message: 'missing action; valid actions: subscribe, unsubscribe, heartbeat',
+      message:
+        'missing action; valid actions: subscribe, unsubscribe, heartbeat, update-presence, send-message, read-messages',
     });
   });
 

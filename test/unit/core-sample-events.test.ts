@@ -6,6 +6,7 @@ import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { loadPlatformModel } from '../../src/local/template';
 import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 // The sample events in events/ (for `npm run invoke` and `sam local invoke`) must drive the handlers the way the
 // docs say. The samples use vehicleId, as a deployment with RealTimeItemKey=vehicleId (samconfig.toml) receives them.
@@ -31,10 +32,21 @@ test('env.json only sets variables the template declares, and pins nothing param
 
 test('connect.json subscribes to vehicle 3; disconnect.json removes it', async () => {
   const connections = new MemoryConnections();
-  const connect = createConnectHandler({ connections, keyName: 'vehicleId', isQueryParam: true, logger: captureLog() });
+  const connect = createConnectHandler({
+    connections,
+    presence: new MemoryPresence(connections),
+    keyAccess: publicKeys,
+    keyName: 'vehicleId',
+    isQueryParam: true,
+    logger: captureLog(),
+  });
   expect((await connect(sample('connect'))).statusCode).toBe(200);
   expect([...(connections.subscriptions.get('R1kmxc2VNjMCFIA=') ?? [])]).toEqual(['3']);
-  const disconnect = createDisconnectHandler({ connections, logger: captureLog() });
+  const disconnect = createDisconnectHandler({
+    connections,
+    presence: new MemoryPresence(connections),
+    logger: captureLog(),
+  });
   expect((await disconnect(sample('disconnect'))).statusCode).toBe(200);
   expect(connections.deleted).toEqual(['R1kmxc2VNjMCFIA=']);
 });
@@ -48,10 +60,13 @@ test.each([
   ['message-invalid-json', { type: 'error', code: 'BAD_REQUEST' }],
 ])('%s gets its documented first reply', async (name, reply) => {
   const sender = new RecordingSender();
+  const connections = new MemoryConnections().seed({ 'R1kmxc2VNjMCFIA=': [] });
   const handle = createMessageHandler({
-    connections: new MemoryConnections().seed({ 'R1kmxc2VNjMCFIA=': [] }),
+    connections,
     data: memoryData({ '3': [{ vehicleId: '3', itemId: 'latest' }] }),
     sender,
+    keyAccess: publicKeys,
+    presence: new MemoryPresence(connections),
     logger: captureLog(),
   });
   await handle(sample(name));

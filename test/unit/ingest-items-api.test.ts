@@ -214,6 +214,31 @@ describe('GET and DELETE', () => {
     expect(bodyOf(result).error).toEqual({ code: 'BAD_REQUEST', message });
   });
 
+  test.each([
+    ['GET /items/{key}', { key: 'chat:c1' }],
+    ['GET /items/{key}/{itemId}', { key: 'presence:u1', itemId: 'state' }],
+    ['DELETE /items/{key}/{itemId}', { key: 'calendar:u1', itemId: 'e1' }],
+  ])('%s on a platform domain key (%j) → 403 FORBIDDEN, nothing read or deleted', async (routeKey, pathParameters) => {
+    reader.items.set('calendar:u1/e1', { vehicleId: 'calendar:u1', itemId: 'e1' });
+    const result = await api({ routeKey, pathParameters });
+    expect(result.statusCode).toBe(403);
+    expect(bodyOf(result).error.code).toBe('FORBIDDEN');
+    expect(reader.items.has('calendar:u1/e1')).toBe(true);
+    expect(reader.lastList).toBeUndefined();
+  });
+
+  test('POST of an item under a platform domain key is rejected, the others written', async () => {
+    const result = await post([
+      { vehicleId: 'presence:u1', itemId: 'state', status: 'online' },
+      { vehicleId: '7', lat: 1 },
+    ]);
+    expect(result.statusCode).toBe(207);
+    const [forged, fine] = bodyOf(result).results;
+    expect(forged).toMatchObject({ index: 0, status: 'rejected' });
+    expect(forged.reason).toContain('producers cannot write them');
+    expect(fine).toMatchObject({ index: 1, status: 'written' });
+  });
+
   test('an oversize itemId → 400', async () => {
     const result = await api({
       routeKey: 'GET /items/{key}/{itemId}',

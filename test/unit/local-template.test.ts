@@ -41,17 +41,30 @@ describe('the real template.yaml', () => {
   // Handlers are written by other parts of the project; the model's shape does not depend on them.
   const model = loadPlatformModel({ templatePath: realTemplate, verifyEntryPoints: false });
 
-  test('has the eight functions with entry points, timeouts and memory from Globals and their own properties', () => {
+  test('has its functions (the conditional ones only when enabled) with entry points, timeouts and memory', () => {
+    // JwtAuthorizerFunction (AuthMode=jwt) and PresenceEventsFunction (PresenceEventBusName) are off by default.
     expect([...model.functions.keys()].sort()).toEqual([
+      'CalendarApiFunction',
+      'ChatApiFunction',
+      'ChatMessageFunction',
       'ItemsApiFunction',
       'OnConnectLambdaFunction',
       'OnDisconnectLambdaFunction',
       'OnMessageLambdaFunction',
       'OnReceiveRealTimeItem',
+      'PresenceApiFunction',
+      'PresenceSweepFunction',
       'S3IngestFunction',
       'SnsIngestFunction',
       'SqsIngestFunction',
     ]);
+    const enabled = loadPlatformModel({
+      templatePath: realTemplate,
+      verifyEntryPoints: false,
+      parameterOverrides: { AuthMode: 'jwt', PresenceEventBusName: 'presence' },
+    });
+    expect(enabled.functions.has('JwtAuthorizerFunction')).toBe(true);
+    expect(enabled.functions.has('PresenceEventsFunction')).toBe(true);
     const connect = model.functions.get('OnConnectLambdaFunction');
     expect(connect).toMatchObject({
       handler: 'on-connect.handler',
@@ -99,10 +112,21 @@ describe('the real template.yaml', () => {
         attributeDefinitions: [
           { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
           { AttributeName: 'itemId', AttributeType: 'S' },
+          { AttributeName: 'startsAt', AttributeType: 'S' },
         ],
         keySchema: [
           { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
           { AttributeName: 'itemId', KeyType: 'RANGE' },
+        ],
+        globalSecondaryIndexes: [
+          {
+            IndexName: 'itemsByStart',
+            KeySchema: [
+              { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
+              { AttributeName: 'startsAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         streamViewType: 'NEW_AND_OLD_IMAGES',
         ttlAttribute: 'expiresAt',
@@ -113,6 +137,9 @@ describe('the real template.yaml', () => {
         attributeDefinitions: [
           { AttributeName: 'connectionId', AttributeType: 'S' },
           { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
+          { AttributeName: 'userId', AttributeType: 'S' },
+          { AttributeName: 'sweepShard', AttributeType: 'S' },
+          { AttributeName: 'lastSeenAt', AttributeType: 'N' },
         ],
         keySchema: [
           { AttributeName: 'connectionId', KeyType: 'HASH' },
@@ -127,13 +154,29 @@ describe('the real template.yaml', () => {
             ],
             Projection: { ProjectionType: 'KEYS_ONLY' },
           },
+          {
+            IndexName: 'connectionsByUser',
+            KeySchema: [
+              { AttributeName: 'userId', KeyType: 'HASH' },
+              { AttributeName: 'connectionId', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+          {
+            IndexName: 'silentConnections',
+            KeySchema: [
+              { AttributeName: 'sweepShard', KeyType: 'HASH' },
+              { AttributeName: 'lastSeenAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId'] },
+          },
         ],
         ttlAttribute: 'expiresAt',
       },
     ]);
   });
 
-  test('has the WebSocket API with its six routes, stage develop and an AWS-looking id', () => {
+  test('has the WebSocket API with its nine routes, stage develop and an AWS-looking id', () => {
     expect(model.webSocketApis).toHaveLength(1);
     const [api] = model.webSocketApis;
     expect(api).toMatchObject({
@@ -150,7 +193,20 @@ describe('the real template.yaml', () => {
       { routeKey: 'subscribe', functionId: 'OnMessageLambdaFunction' },
       { routeKey: 'unsubscribe', functionId: 'OnMessageLambdaFunction' },
       { routeKey: 'heartbeat', functionId: 'OnMessageLambdaFunction' },
+      { routeKey: 'update-presence', functionId: 'OnMessageLambdaFunction' },
+      { routeKey: 'send-message', functionId: 'ChatMessageFunction' },
+      { routeKey: 'read-messages', functionId: 'ChatMessageFunction' },
     ]);
+    // AuthMode=jwt puts the JWT authorizer on $connect, with the token from the query string.
+    const jwt = loadPlatformModel({
+      templatePath: realTemplate,
+      verifyEntryPoints: false,
+      parameterOverrides: { AuthMode: 'jwt' },
+    });
+    expect(jwt.webSocketApis[0]?.authorizer).toEqual({
+      functionId: 'JwtAuthorizerFunction',
+      identitySource: ['route.request.querystring.token'],
+    });
     // Deterministic: the same stack gives the same id on every start.
     expect(loadPlatformModel({ templatePath: realTemplate, verifyEntryPoints: false }).webSocketApis[0]?.apiId).toBe(
       api?.apiId,

@@ -1,11 +1,24 @@
-import type { ConnectionRepository } from '../../adapters/connection-repository';
+import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
+import type { PresenceStore } from '../../adapters/presence-store';
+import { firstDenied, type KeyAccessPolicy } from '../../domain/key-access';
 import { checkKeys } from '../../domain/keys';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import { callerOfWebSocketEvent } from './caller';
 import { connectionIdOf, stringField, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
+/** The key every signed-in connection is subscribed to at $connect: the user's own feed (chat messages, receipts). */
+export function inboxKey(userId: string): string {
+  return `inbox:${userId}`;
+}
+
 export interface ConnectDeps {
-  connections: ConnectionRepository;
+  /** Anonymous connections (AuthMode=none). */
+  connections: Pick<ConnectionRepository, 'saveConnection'>;
+  /** Signed-in connections: the row, the subscriptions and the user's presence in one transaction. */
+  presence: Pick<PresenceStore, 'openConnection'>;
+  /** Who may read which key (src/handlers/wiring/key-access.ts). */
+  keyAccess: KeyAccessPolicy;
   /** REAL_TIME_ITEM_KEY: the query parameter (or header) that carries keys, e.g. vehicleId. */
   keyName: string;
   /** IS_QUERY_PARAM: keys from the query string (true) or from the header of the same name (false). */
@@ -31,7 +44,14 @@ export function keysFromConnectEvent(event: WebSocketEvent, keyName: string, isQ
   return raw.flatMap((value) => value.split(',').map((part) => part.trim()));
 }
 
-/** The $connect logic: validate the keys, then store the connection and its subscriptions. */
+/**
+ * The $connect logic:
+ * 1. validate the keys (400, nothing stored);
+ * 2. authorize every key for the caller with the key access policy (401 when a key needs a signed-in user, 403
+ *    when the caller may not read it; the body names the key and why; nothing stored);
+ * 3. store the connection and its subscriptions. A signed-in user's connection also subscribes to their own
+ *    `inbox:<userId>` and counts in their presence, all in one transaction (see PresenceStore.openConnection).
+ */
 export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
   return async (event) => {
     const connectionId = connectionIdOf(event);
@@ -45,25 +65,38 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
       deps.logger.info('Connection refused: invalid keys', { connectionId, reason: checked.message });
       return { statusCode: 400, body: `Bad request: ${checked.message}` };
     }
+    const caller = callerOfWebSocketEvent(event);
     const context = event.requestContext;
     const connectedAt = context?.connectedAt;
+    const connection: NewConnection = {
+      connectionId,
+      ...(typeof connectedAt === 'number' ? { connectedAt } : {}),
+      ...optional('sourceIp', stringField(context?.identity, 'sourceIp')),
+      ...optional('userAgent', stringField(context?.identity, 'userAgent')),
+    };
     try {
-      await deps.connections.saveConnection(
-        {
-          connectionId,
-          ...(typeof connectedAt === 'number' ? { connectedAt } : {}),
-          ...optional('sourceIp', stringField(context?.identity, 'sourceIp')),
-          ...optional('userAgent', stringField(context?.identity, 'userAgent')),
-          ...optional('userId', stringField(context?.authorizer, 'principalId')),
-        },
-        checked.keys,
-      );
+      const denied = await firstDenied(deps.keyAccess, caller, checked.keys);
+      if (denied !== undefined) {
+        const { code, message } = denied.decision;
+        deps.logger.info('Connection refused: key not allowed', { connectionId, key: denied.key, code });
+        return code === 'UNAUTHORIZED'
+          ? { statusCode: 401, body: `Unauthorized: ${message}` }
+          : { statusCode: 403, body: `Forbidden: ${message}` };
+      }
+      if (caller === undefined) {
+        await deps.connections.saveConnection(connection, checked.keys);
+      } else {
+        const keys = [...new Set([...checked.keys, inboxKey(caller.userId)])];
+        const opened = await deps.presence.openConnection({ ...connection, userId: caller.userId }, keys);
+        if (!opened.opened)
+          deps.logger.warn('$connect repeated for a stored connection; nothing changed', { connectionId });
+      }
     } catch (error) {
       deps.logger.error('Could not store the connection', { connectionId, error: describeError(error), cause: error });
       // What API Gateway itself shows for a failed integration; the cause stays in our logs.
       return { statusCode: 500, body: 'Internal server error' };
     }
-    deps.logger.info('Connected', { connectionId, keys: checked.keys });
+    deps.logger.info('Connected', { connectionId, keys: checked.keys, ...(caller ? { userId: caller.userId } : {}) });
     return { statusCode: 200, body: 'Connected' };
   };
 }

@@ -1,18 +1,24 @@
 import type { ConnectionRepository } from '../../adapters/connection-repository';
+import type { PresenceStore } from '../../adapters/presence-store';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import { createConnectionEnder } from './end-connection';
 import { connectionIdOf, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
 export interface DisconnectDeps {
-  connections: ConnectionRepository;
+  connections: Pick<ConnectionRepository, 'connectionOf' | 'deleteConnection'>;
+  presence: Pick<PresenceStore, 'closeConnection'>;
   logger: Log;
 }
 
 /**
- * The $disconnect logic: delete every row of the connection. Idempotent, and best effort on AWS's side too
- * ($disconnect can be missed), which is why the fan-out also cleans up on 410 and rows carry a TTL.
+ * The $disconnect logic: end the connection (src/handlers/logic/end-connection.ts) — delete its rows and, for a
+ * signed-in user, settle their presence (offline only when this was their last connection). Idempotent, and best
+ * effort on AWS's side too ($disconnect can be missed), which is why the fan-out also ends connections on 410, the
+ * presence sweep ends silent ones, and rows carry a TTL.
  */
 export function createDisconnectHandler(deps: DisconnectDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const end = createConnectionEnder(deps);
   return async (event) => {
     const connectionId = connectionIdOf(event);
     if (connectionId === undefined) {
@@ -26,12 +32,19 @@ export function createDisconnectHandler(deps: DisconnectDeps): (event: WebSocket
       disconnectReason: context?.disconnectReason,
     };
     try {
-      const rows = await deps.connections.deleteConnection(connectionId);
-      deps.logger.info('Disconnected', { ...fields, rowsDeleted: rows });
+      const ended = await end(connectionId);
+      deps.logger.info('Disconnected', {
+        ...fields,
+        rowsDeleted: ended.rowsDeleted,
+        presence: ended.presence,
+        ...(ended.userId === undefined ? {} : { userId: ended.userId }),
+        ...(ended.transition === undefined ? {} : { transition: ended.transition }),
+      });
       return { statusCode: 200, body: 'Disconnected' };
     } catch (error) {
-      // The rows expire by TTL and the fan-out deletes them on its first 410, so this is logged, not retried.
-      deps.logger.error('Could not delete the connection rows', {
+      // The rows expire by TTL, the fan-out ends the connection on its first 410 and the presence sweep ends it once
+      // it is silent for PresenceTimeoutSeconds, so this is logged, not retried.
+      deps.logger.error('Could not end the connection', {
         ...fields,
         error: describeError(error),
         cause: error,

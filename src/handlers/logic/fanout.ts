@@ -8,6 +8,7 @@ import {
   type ItemChange,
   itemMessage,
   MAX_MESSAGE_BYTES,
+  type ServerMessage,
   truncatedItemMessage,
 } from '../../domain/messages';
 import { parseStreamRecord } from '../../domain/stream-changes';
@@ -28,6 +29,18 @@ export interface FanoutDeps {
   now?: () => number;
   /** Time kept back from the invocation's remaining time to report failures before Lambda's timeout. */
   safetyMarginMs?: number;
+  /**
+   * Extra keys whose subscribers also receive a key's changes, e.g. `chat:<id>` → the participants' `inbox:<userId>`
+   * keys, so a participant gets every conversation without subscribing to each. Default: none.
+   */
+  audienceOf?: (key: string) => Promise<readonly string[]>;
+  /** The frame a change becomes (e.g. presence changes as `presence` frames). Default: an `item` frame. */
+  messageOf?: (change: ItemChange) => ServerMessage;
+  /**
+   * Cleans up a connection found gone (410). Default: delete its rows; the presence domain also settles the user's
+   * presence.
+   */
+  endConnection?: (connectionId: string) => Promise<unknown>;
 }
 
 export interface BatchResponse {
@@ -112,7 +125,7 @@ export async function runFanout(
       deps.logger.warn('Stream record skipped', { reason: parsed.reason, seq: parsed.seq });
       continue;
     }
-    changes.push(prepare(parsed.change));
+    changes.push(prepare(parsed.change, deps.messageOf ?? itemMessage));
   }
   const plan = new FanoutPlan(changes);
   const keys = plan.keysLongestFirst();
@@ -121,7 +134,7 @@ export async function runFanout(
   const subscribersByKey = new Map<string, string[]>();
   await runWithConcurrency(keys, deps.concurrency, async (key) => {
     try {
-      const subscribers = await beforeDeadline(deps.connections.subscribersOf(key), deadline, now);
+      const subscribers = await beforeDeadline(subscribersWithAudience(deps, key), deadline, now);
       if (subscribers === undefined) throw new Error('the subscriber lookup did not finish before the deadline');
       subscribersByKey.set(key, subscribers);
       summary.subscribers += subscribers.length;
@@ -138,8 +151,9 @@ export async function runFanout(
     if (gone.has(connectionId)) return;
     gone.add(connectionId);
     summary.gone++;
+    const endConnection = deps.endConnection ?? ((id: string) => deps.connections.deleteConnection(id));
     cleanups.push(
-      deps.connections.deleteConnection(connectionId).then(
+      endConnection(connectionId).then(
         () => undefined,
         // TTL removes the rows eventually; the next 410 retries the cleanup.
         (error: unknown) =>
@@ -217,8 +231,16 @@ export function createFanoutHandler(
   return async (event, context) => (await runFanout(deps, event, context)).response;
 }
 
-function prepare(change: ItemChange): Prepared {
-  const full = encodeMessage(itemMessage(change));
+/** The key's subscribers plus those of its audience keys, each connection once. */
+async function subscribersWithAudience(deps: FanoutDeps, key: string): Promise<string[]> {
+  const audience = deps.audienceOf === undefined ? [] : await deps.audienceOf(key);
+  if (audience.length === 0) return deps.connections.subscribersOf(key);
+  const lists = await Promise.all([key, ...audience].map((k) => deps.connections.subscribersOf(k)));
+  return [...new Set(lists.flat())];
+}
+
+function prepare(change: ItemChange, messageOf: (change: ItemChange) => ServerMessage): Prepared {
+  const full = encodeMessage(messageOf(change));
   if (full.byteLength <= MAX_MESSAGE_BYTES) return { ...change, data: full, truncated: false };
   return { ...change, data: encodeMessage(truncatedItemMessage(change)), truncated: true };
 }

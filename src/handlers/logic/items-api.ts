@@ -1,6 +1,6 @@
 import type { ItemIngestor, ItemOutcome, ItemReader } from '../../adapters/item-store';
 import { itemIdProblem } from '../../domain/items';
-import { keyProblem } from '../../domain/keys';
+import { keyProblem, platformKeyOwner } from '../../domain/keys';
 import { AppError, describeError, ValidationError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 
@@ -23,6 +23,8 @@ import type { Log } from '../../lib/logging';
  *   limit or nextToken.
  * GET /items/{key}/{itemId} — 200 the item; 404 NOT_FOUND.
  * DELETE /items/{key}/{itemId} — 204; 404 NOT_FOUND when there was nothing to delete.
+ * Keys of the platform's domains (presence:, friends:, inbox:, calendar:, chat:) — 403 FORBIDDEN on GET and DELETE,
+ *   and rejected items on POST: their own APIs enforce their rules.
  * Any other route — 404 NOT_FOUND. Our failures: 503 SERVICE_UNAVAILABLE when retrying may help, else 500
  * INTERNAL_ERROR; the cause is logged, never returned.
  */
@@ -61,6 +63,11 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
 const RETRY_AFTER_SECONDS = '1';
+
+/** A key of a platform domain (presence, calendars, chat): not readable or deletable through the items API. */
+class ForbiddenKeyError extends ValidationError {
+  override name = 'ForbiddenKeyError';
+}
 
 /** Builds the items API handler (see the response table above). Never throws. */
 export function createItemsApiHandler(deps: ItemsApiDeps): (event: HttpApiEvent) => Promise<HttpApiResult> {
@@ -160,6 +167,8 @@ export function createItemsApiHandler(deps: ItemsApiDeps): (event: HttpApiEvent)
     try {
       return await route(event);
     } catch (cause) {
+      // Before ValidationError, which it extends.
+      if (cause instanceof ForbiddenKeyError) return error(403, 'FORBIDDEN', cause.message);
       if (cause instanceof ValidationError) return error(400, 'BAD_REQUEST', cause.message);
       const retryable = cause instanceof AppError && cause.retryable;
       deps.logger.error('Items API request failed', {
@@ -189,6 +198,9 @@ function pathKey(event: HttpApiEvent): string {
   if (typeof key !== 'string') throw new ValidationError('the path must name a key: /items/{key}');
   const problem = keyProblem(key);
   if (problem !== undefined) throw new ValidationError(`invalid key: ${problem}`);
+  const owner = platformKeyOwner(key);
+  // Presence, calendars and chat have access rules the items API cannot check (it serves producers, not users).
+  if (owner !== undefined) throw new ForbiddenKeyError(`${JSON.stringify(key.slice(0, 100))} is served by ${owner}`);
   return key;
 }
 

@@ -1,5 +1,6 @@
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { ConnectionSender } from '../../adapters/connection-sender';
+import type { PresenceStore } from '../../adapters/presence-store';
 import type { RealTimeDataReader } from '../../adapters/real-time-data-reader';
 import {
   heartbeatFrameSchema,
@@ -8,6 +9,7 @@ import {
   unsubscribeFrameSchema,
   validateFrame,
 } from '../../domain/frames';
+import { firstDenied, type KeyAccessPolicy } from '../../domain/key-access';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../domain/keys';
 import {
   encodeMessage,
@@ -19,14 +21,20 @@ import {
   unknownActionMessage,
   unsubscribedMessage,
 } from '../../domain/messages';
+import { pageOf, updatePresenceFrameSchema } from '../../domain/presence';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import { callerOfWebSocketEvent } from './caller';
 import { connectionIdOf, type InvocationContext, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
 export interface MessageDeps {
   connections: ConnectionRepository;
   data: RealTimeDataReader;
   sender: ConnectionSender;
+  /** Who may read which key: checked before a subscription is stored (src/handlers/wiring/key-access.ts). */
+  keyAccess: KeyAccessPolicy;
+  /** The caller's page (update-presence). */
+  presence: Pick<PresenceStore, 'setPage'>;
   logger: Log;
   now?: () => number;
   /** Most items in one key's snapshot. */
@@ -39,9 +47,11 @@ const OK: WebSocketResult = { statusCode: 200 };
 const INTERNAL: WebSocketResult = { statusCode: 500 };
 
 /**
- * The message routes (subscribe, unsubscribe, heartbeat, $default), chosen by `requestContext.routeKey`. Replies go
- * to the caller through the management API. Bad input gets an `error` frame and a 200, so the connection stays
- * open; nothing the client sends can make this throw.
+ * The message routes (subscribe, unsubscribe, heartbeat, update-presence, $default), chosen by
+ * `requestContext.routeKey`. Replies go to the caller through the management API. Bad input gets an `error` frame
+ * and a 200, so the connection stays open; nothing the client sends can make this throw. Subscriptions are
+ * authorized per key (FORBIDDEN / UNAUTHORIZED naming the key, nothing stored); update-presence sets the caller's
+ * own page and answers `{"type":"presence-updated","changed","page"}`.
  */
 export function createMessageHandler(
   deps: MessageDeps,
@@ -82,6 +92,13 @@ export function createMessageHandler(
         if (!frame.ok) return badRequest(frame.message);
         const { keys, snapshot } = frame.frame;
         try {
+          // Nothing is stored unless every key is allowed; the frame names the first refused key and why.
+          const denied = await firstDenied(deps.keyAccess, callerOfWebSocketEvent(event), keys);
+          if (denied !== undefined) {
+            deps.logger.info('Subscription refused', { connectionId, key: denied.key, code: denied.decision.code });
+            await reply(errorMessage(denied.decision.code, denied.decision.message));
+            return OK;
+          }
           const current = await deps.connections.subscriptionsOf(connectionId);
           const total = new Set([...current, ...keys]).size;
           if (total > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
@@ -135,6 +152,45 @@ export function createMessageHandler(
           });
         }
         await reply(pongMessage(now(), connectionId));
+        return OK;
+      }
+      case 'update-presence': {
+        const frame = validateFrame(updatePresenceFrameSchema, decoded.frame);
+        if (!frame.ok) return badRequest(frame.message);
+        const caller = callerOfWebSocketEvent(event);
+        if (caller === undefined) {
+          await reply(errorMessage('UNAUTHORIZED', 'update-presence needs a signed-in user (AuthMode=jwt, ?token=)'));
+          return OK;
+        }
+        // The caller's identity is the only input: a frame naming someone else is refused, never applied to them.
+        if (frame.frame.userId !== undefined && frame.frame.userId !== caller.userId) {
+          deps.logger.warn('update-presence for another user refused', { connectionId, userId: caller.userId });
+          await reply(errorMessage('FORBIDDEN', 'a user can only set their own presence; leave out userId'));
+          return OK;
+        }
+        const page = pageOf(frame.frame);
+        // A page change is activity: it keeps the connection out of the presence sweep like a heartbeat does.
+        const touched = deps.connections.touch(connectionId).catch((error: unknown) => {
+          deps.logger.warn('Could not record activity', { connectionId, error: describeError(error) });
+          return true;
+        });
+        let outcome: Awaited<ReturnType<MessageDeps['presence']['setPage']>>;
+        try {
+          outcome = await deps.presence.setPage(caller.userId, page);
+        } catch (error) {
+          deps.logger.error('Could not update presence', { connectionId, error: describeError(error), cause: error });
+          await reply(errorMessage('INTERNAL_ERROR', 'could not update presence right now; please retry'));
+          return INTERNAL;
+        } finally {
+          await touched;
+        }
+        if (outcome === 'offline') {
+          // Only possible when the connection was just ended (e.g. by the presence sweep): nothing was written.
+          await reply(errorMessage('NOT_FOUND', 'you are offline: this connection has ended; reconnect'));
+          return OK;
+        }
+        deps.logger.info('Presence updated', { connectionId, userId: caller.userId, changed: outcome === 'changed' });
+        await reply({ type: 'presence-updated', changed: outcome === 'changed', page: page ?? null });
         return OK;
       }
       default:

@@ -21,6 +21,8 @@ export interface HttpApiEventV2 {
     stage: string;
     time: string;
     timeEpoch: number;
+    /** What a Lambda authorizer allowed the request with: `{lambda: <its context>}`. */
+    authorizer?: { lambda: Record<string, unknown> };
   };
   body?: string;
   isBase64Encoded: boolean;
@@ -216,6 +218,8 @@ export interface HttpApiEventV1 {
     resourceId: string;
     resourcePath: string;
     stage: string;
+    /** What a Lambda authorizer allowed the request with (the same shape as format 2.0's). */
+    authorizer?: { lambda: Record<string, unknown> };
   };
   pathParameters: Record<string, string> | null;
   stageVariables: null;

@@ -1,4 +1,12 @@
 /** The API Gateway HTTP API (payload format 2.0) emulation for the local runtime. */
+export {
+  AUTHORIZER_TIMEOUT_MS,
+  type AuthorizeHttpRequestOptions,
+  authorizeHttpRequest,
+  type HttpAuthorizerDecision,
+  identityValues,
+  routeArnOf,
+} from './authorizer';
 export type { CorsConfig } from './cors';
 export {
   buildHttpApiEvent,

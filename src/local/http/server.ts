@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../types';
+import { authorizeHttpRequest, routeArnOf } from './authorizer';
 import { type CorsConfig, isPreflight, preflightHeaders, responseCorsHeaders } from './cors';
 import { buildHttpApiEvent, buildHttpApiEventV1, newRequestId } from './event';
 import { gatewayErrors, type HttpReply, mapOutcome } from './response';
@@ -129,19 +130,41 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     }
     const { route, pathParameters } = match;
     const version = route.spec.payloadFormatVersion ?? '2.0';
-    const event = (version === '1.0' ? buildHttpApiEventV1 : buildHttpApiEvent)(
-      {
-        method,
-        url,
-        rawHeaders: req.rawHeaders,
-        httpVersion: req.httpVersion,
-        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
-        localPort: req.socket.localPort ?? options.port,
-        body,
-        receivedAt,
-      },
-      { accountId: options.accountId, apiId, stage, routeKey: route.routeKey, requestId, pathParameters },
-    );
+    const request = {
+      method,
+      url,
+      rawHeaders: req.rawHeaders,
+      httpVersion: req.httpVersion,
+      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+      localPort: req.socket.localPort ?? options.port,
+      body,
+      receivedAt,
+    };
+    const eventContext = {
+      accountId: options.accountId,
+      apiId,
+      stage,
+      routeKey: route.routeKey,
+      requestId,
+      pathParameters,
+    };
+    const event = (version === '1.0' ? buildHttpApiEventV1 : buildHttpApiEvent)(request, eventContext);
+
+    if (route.spec.authorizer) {
+      const decision = await authorizeHttpRequest({
+        invoker: options.invoker,
+        logger: options.logger,
+        authorizer: route.spec.authorizer,
+        event: event.version === '2.0' ? event : buildHttpApiEvent(request, eventContext),
+        eventV1: () => (event.version === '1.0' ? event : buildHttpApiEventV1(request, eventContext)),
+        routeArn: routeArnOf({ region: options.region, accountId: options.accountId, apiId, stage, method, path }),
+      });
+      if (!decision.allowed) {
+        send(decision.reply);
+        return;
+      }
+      event.requestContext.authorizer = decision.authorizer;
+    }
 
     const outcome = await withTimeout(
       options.invoker.invoke(route.spec.functionId, event, route.routeKey),

@@ -11,16 +11,19 @@ export interface LocalEndpoints {
   webSocketManagement?: string;
   /** The local S3, e.g. "http://localhost:4569" (AWS_ENDPOINT_URL_S3; clients must use path-style addressing). */
   s3?: string;
+  /** The local EventBridge PutEvents endpoint, e.g. "http://localhost:4571" (AWS_ENDPOINT_URL_EVENTBRIDGE). */
+  eventbridge?: string;
 }
 
 /**
  * The documented local ports (PRODUCT.md): DynamoDB Local on 8000, WebSocket + management API on 3001; the local S3
- * on 4569 (the port s3rver and serverless-s3-local use).
+ * on 4569 (the port s3rver and serverless-s3-local use); the local EventBridge on 4571.
  */
 export const DEFAULT_ENDPOINTS: Required<LocalEndpoints> = {
   dynamodb: 'http://localhost:8000',
   webSocketManagement: 'http://localhost:3001',
   s3: 'http://localhost:4569',
+  eventbridge: 'http://localhost:4571',
 };
 
 /** Dummy credentials: DynamoDB Local wants alphanumeric keys; with -sharedDb any value reaches the same tables. */
@@ -39,6 +42,8 @@ export interface EnvironmentInputs {
   /** The variables Lambda derives from LoggingConfig (AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL). */
   lambdaLogging: Record<string, string>;
   extraEnvironment: Record<string, string> | undefined;
+  /** Variables forced into this function only (e.g. the JWT authorizer's local secret); they win over everything. */
+  functionEnvironment?: Record<string, string>;
   logger: LocalLogger;
 }
 
@@ -76,6 +81,7 @@ export function composeEnvironment(spec: FunctionSpec, inputs: EnvironmentInputs
     AWS_SECRET_ACCESS_KEY: LOCAL_SECRET_ACCESS_KEY,
     AWS_ENDPOINT_URL_DYNAMODB: inputs.endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: inputs.endpoints.s3,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: inputs.endpoints.eventbridge,
     AWS_LAMBDA_FUNCTION_NAME: spec.functionName ?? spec.logicalId,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
@@ -92,6 +98,7 @@ export function composeEnvironment(spec: FunctionSpec, inputs: EnvironmentInputs
       ? { WS_ENDPOINT: `${inputs.endpoints.webSocketManagement.replace(/\/$/, '')}/${inputs.webSocketStage}` }
       : {}),
     ...inputs.extraEnvironment,
+    ...inputs.functionEnvironment,
   });
   return env;
 }

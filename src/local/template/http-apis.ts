@@ -1,4 +1,4 @@
-import type { FunctionSpec, HttpRouteSpec } from '../types';
+import type { FunctionSpec, HttpAuthorizerSpec, HttpRouteSpec } from '../types';
 import { resourcesOfType, type TemplateContext } from './context';
 import { show, TemplateError } from './errors';
 
@@ -15,6 +15,7 @@ export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, Fu
   if (apis.length === 0) return [];
   const routes = byType('AWS::ApiGatewayV2::Route');
   const integrations = byType('AWS::ApiGatewayV2::Integration');
+  const authorizers = byType('AWS::ApiGatewayV2::Authorizer');
   const out: HttpRouteSpec[] = [];
   for (const api of apis) {
     const apiId = ctx.ref(api.logicalId);
@@ -85,6 +86,10 @@ export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, Fu
           `AuthorizationType ${JSON.stringify(authorization)} is not one of ${AUTHORIZATION_TYPES.join(', ')}.`,
         );
       }
+      const authorizer =
+        authorization === 'CUSTOM'
+          ? lambdaAuthorizer(ctx, functions, route.props.AuthorizerId, apiId, authorizers, fail)
+          : undefined;
       out.push({
         functionId,
         eventId: route.logicalId,
@@ -92,6 +97,7 @@ export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, Fu
         path,
         payloadFormatVersion: version,
         authorizationType: authorization as AuthorizationType,
+        ...(authorizer ? { authorizer } : {}),
       });
     }
   }
@@ -103,4 +109,58 @@ function parseRouteKey(routeKey: unknown, fail: (what: string) => TemplateError)
   const match = typeof routeKey === 'string' ? /^([A-Za-z]+) (\/\S*)$/.exec(routeKey) : null;
   if (!match?.[1] || !match[2]) throw fail('RouteKey must be "$default" or "METHOD /path", e.g. "GET /items/{key}".');
   return { method: match[1].toUpperCase(), path: match[2] };
+}
+
+/**
+ * The AWS::ApiGatewayV2::Authorizer a CUSTOM route names. Checked as API Gateway checks it at deploy time: a REQUEST
+ * authorizer of the same API, invoking a function of this template, with an explicit AuthorizerPayloadFormatVersion
+ * (HTTP APIs require one) and simple responses only with format 2.0.
+ */
+function lambdaAuthorizer(
+  ctx: TemplateContext,
+  functions: Map<string, FunctionSpec>,
+  authorizerId: unknown,
+  apiId: unknown,
+  authorizers: { logicalId: string; props: Record<string, unknown> }[],
+  fail: (what: string) => TemplateError,
+): HttpAuthorizerSpec {
+  if (authorizerId === undefined) {
+    throw fail('AuthorizationType CUSTOM needs an AuthorizerId (!Ref <an AWS::ApiGatewayV2::Authorizer>).');
+  }
+  const found = authorizers.find((a) => ctx.ref(a.logicalId) === authorizerId || a.logicalId === authorizerId);
+  if (!found || found.props.ApiId !== apiId) {
+    throw fail(`AuthorizerId ${show(authorizerId)} is not an AWS::ApiGatewayV2::Authorizer of this API.`);
+  }
+  const where = `authorizer ${found.logicalId}`;
+  if (found.props.AuthorizerType !== 'REQUEST') {
+    throw fail(
+      `${where} has AuthorizerType ${show(found.props.AuthorizerType)}; a CUSTOM route needs a Lambda (REQUEST) ` +
+        'authorizer (JWT authorizers go with AuthorizationType: JWT).',
+    );
+  }
+  const functionId = ctx.functionIdOf(found.props.AuthorizerUri, functions);
+  if (!functionId) {
+    throw fail(
+      `${where}: AuthorizerUri ${show(found.props.AuthorizerUri)} does not invoke a function of this template ` +
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows the template's !Sub syntax.
+        '(!Sub arn:…:apigateway:…:lambda:path/2015-03-31/functions/${Function.Arn}/invocations).',
+    );
+  }
+  const version = found.props.AuthorizerPayloadFormatVersion;
+  if (version === undefined) throw fail(`${where} needs AuthorizerPayloadFormatVersion ("1.0" or "2.0").`);
+  if (String(version) !== '1.0' && String(version) !== '2.0') {
+    throw fail(`${where}: AuthorizerPayloadFormatVersion ${show(version)} must be "1.0" or "2.0".`);
+  }
+  const simple = found.props.EnableSimpleResponses === true || found.props.EnableSimpleResponses === 'true';
+  if (simple && String(version) !== '2.0') {
+    throw fail(`${where}: EnableSimpleResponses needs AuthorizerPayloadFormatVersion "2.0".`);
+  }
+  const source = found.props.IdentitySource;
+  return {
+    logicalId: found.logicalId,
+    functionId,
+    identitySource: Array.isArray(source) ? source.map(String) : typeof source === 'string' ? [source] : [],
+    payloadFormatVersion: String(version) as '1.0' | '2.0',
+    enableSimpleResponses: simple,
+  };
 }

@@ -46,6 +46,12 @@ export interface LoadPlatformModelOptions {
   /** More variables forced into every function's environment (they win over the template and env.json). */
   extraEnvironment?: Record<string, string>;
   /**
+   * Variables forced into single functions, by logical id (they win over the template, env.json and
+   * extraEnvironment), e.g. `{JwtAuthorizerFunction: {JWT_SECRET: '…'}}`. Unlike env.json they need not be declared
+   * in the template: they carry what only local runs have, such as a secret that lives in Secrets Manager on AWS.
+   */
+  functionEnvironment?: Record<string, Record<string, string>>;
+  /**
    * Check that every function's entry file exists (default true). Tools that only read the model's shape, e.g.
    * tests of the template, may turn it off.
    */
@@ -177,8 +183,17 @@ class ModelBuilder implements TemplateContext {
         webSocketStage: webSocketApis[0]?.stage,
         lambdaLogging: this.loggingConfig(spec.logicalId),
         extraEnvironment: this.options.extraEnvironment,
+        functionEnvironment: this.options.functionEnvironment?.[spec.logicalId],
         logger: this.logger,
       });
+    }
+    for (const logicalId of Object.keys(this.options.functionEnvironment ?? {})) {
+      if (!functions.has(logicalId)) {
+        this.logger.warn(
+          `variables for ${logicalId} not applied: the template has no active function of that name ` +
+            `(${[...functions.keys()].join(', ') || 'none'})`,
+        );
+      }
     }
     return {
       stackName: this.stackName,

@@ -1,0 +1,395 @@
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { connectionRowKey } from '../domain/keys';
+import {
+  type ConnectTransition,
+  connectTransition,
+  type DisconnectTransition,
+  disconnectTransition,
+  type PageInfo,
+  PRESENCE_ITEM_ID,
+  type Presence,
+  presenceFromItem,
+  presenceKey,
+  userIdOfPresenceKey,
+} from '../domain/presence';
+import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
+import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { connectionRowItem, type NewConnection, subscriptionRowItem } from './connection-repository';
+
+/**
+ * Presence items (RealTimeData `presence:<userId>` / `state`) kept in step with the connection rows of the
+ * WebSocketConnectionManager table. The invariant: a user's `connections` equals the number of their connection
+ * rows, and `status` is online exactly when it is above zero. Every change of a row and of the counter happens in
+ * one TransactWriteItems:
+ * - opening: Put the row (attribute_not_exists) + the presence update;
+ * - closing: Delete the row (attribute_exists) + the presence update — whoever deletes the row ($disconnect, the
+ *   sweep, the fan-out on 410) settles presence, exactly once, however they race.
+ * The presence update is the variant for the state just read, conditioned on that state; when another connection
+ * of the same user changed it in between, the transaction is cancelled and redone with a fresh read. So two tabs
+ * opening and closing in any interleaving end with the right count.
+ */
+
+export interface PresenceStoreDeps {
+  ddb: DynamoDBDocumentClient;
+  /** WebSocketConnectionManager. */
+  connectionsTable: string;
+  /** RealTimeData. */
+  dataTable: string;
+  /** REAL_TIME_ITEM_KEY: RealTimeData's partition key attribute. */
+  keyAttribute: string;
+  /** CONNECTION_TTL_SECONDS, for the rows written when a connection opens. */
+  ttlSeconds: number;
+  now?: () => number;
+  /** Transactions tried per operation before giving up (conflicting writers are other tabs of one user). */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export type OpenResult =
+  | { opened: true; transition: ConnectTransition }
+  /** The row already existed: a repeated $connect of the same connection; nothing changed. */
+  | { opened: false };
+
+export type CloseResult =
+  | { closed: true; transition: DisconnectTransition }
+  /** The row was already gone: someone else closed it and settled presence. */
+  | { closed: false };
+
+/** The outcome of a page update. */
+export type SetPageResult = 'changed' | 'unchanged' | 'offline';
+
+export interface PresenceStore {
+  /**
+   * Stores a signed-in user's connection row and subscription rows and counts the connection in their presence,
+   * in one transaction (nothing is half-written).
+   */
+  openConnection(connection: NewConnection & { userId: string }, keys: readonly string[]): Promise<OpenResult>;
+  /** Deletes the connection row and settles its user's presence, exactly once across concurrent callers. */
+  closeConnection(connectionId: string, userId: string): Promise<CloseResult>;
+  /** A user's presence (a consistent read); undefined when never seen. */
+  get(userId: string): Promise<Presence | undefined>;
+  /** Presence of many users (BatchGetItem, 100 a request, unprocessed keys retried); missing users are left out. */
+  getMany(userIds: readonly string[]): Promise<Map<string, Presence>>;
+  /** Sets (or with undefined hides) the page of an online user; writes only when it changes. */
+  setPage(userId: string, page: PageInfo | undefined): Promise<SetPageResult>;
+}
+
+/** DynamoDB refuses transactions over 100 items; a connect writes at most 2 + 21 (20 keys and the inbox). */
+const MAX_TRANSACT_ITEMS = 100;
+const BATCH_GET_LIMIT = 100;
+
+/** The DynamoDB-backed PresenceStore. */
+export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
+  const now = deps.now ?? Date.now;
+  const maxAttempts = deps.maxAttempts ?? 8;
+  const backoff = deps.backoff ?? { baseMs: 20, capMs: 500 };
+  const sleep = deps.sleep ?? realSleep;
+  const presenceItemKey = (userId: string) => ({ [deps.keyAttribute]: presenceKey(userId), itemId: PRESENCE_ITEM_ID });
+
+  const get = (userId: string) =>
+    storage("read a user's presence", async () => {
+      const { Item } = await deps.ddb.send(
+        new GetCommand({ TableName: deps.dataTable, Key: presenceItemKey(userId), ConsistentRead: true }),
+      );
+      return presenceFromItem(userId, Item);
+    });
+
+  /**
+   * Runs `attempt` until it settles: each attempt reads presence, picks the variant and runs the transaction; a
+   * cancellation because presence changed meanwhile (or a conflicting transaction) is retried after a jittered wait.
+   */
+  const withRetries = async <T>(operation: string, attempt: () => Promise<T | typeof RETRY>): Promise<T> => {
+    for (let n = 1; ; n++) {
+      const result = await attempt();
+      if (result !== RETRY) return result;
+      if (n >= maxAttempts) {
+        throw new StorageError(`Could not ${operation}: presence kept changing (${n} attempts)`, { retryable: true });
+      }
+      await sleep(fullJitterDelay(n, backoff, deps.random));
+    }
+  };
+
+  const presenceOperation = (
+    userId: string,
+    transition: ConnectTransition | DisconnectTransition,
+    at: number,
+  ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] => {
+    const base = { TableName: deps.dataTable, Key: presenceItemKey(userId) };
+    switch (transition) {
+      case 'come-online':
+        return {
+          Update: {
+            ...base,
+            UpdateExpression:
+              'SET #status = :online, #connections = :one, #since = :now, #lastSeenAt = :now, #transition = :join, ' +
+              '#userId = :userId REMOVE #page',
+            ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
+            ExpressionAttributeNames: {
+              '#key': deps.keyAttribute,
+              '#status': 'status',
+              '#connections': 'connections',
+              '#since': 'since',
+              '#lastSeenAt': 'lastSeenAt',
+              '#transition': 'transition',
+              '#userId': 'userId',
+              '#page': 'page',
+            },
+            ExpressionAttributeValues: {
+              ':online': 'online',
+              ':one': 1,
+              ':now': at,
+              ':join': 'join',
+              ':userId': userId,
+            },
+          },
+        };
+      case 'add-connection':
+      case 'remove-connection':
+        return {
+          Update: {
+            ...base,
+            UpdateExpression: `SET #connections = #connections ${transition === 'add-connection' ? '+' : '-'} :one, #lastSeenAt = :now, #transition = :update`,
+            ConditionExpression:
+              transition === 'add-connection' ? '#status = :online' : '#status = :online AND #connections > :one',
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#connections': 'connections',
+              '#lastSeenAt': 'lastSeenAt',
+              '#transition': 'transition',
+            },
+            ExpressionAttributeValues: { ':online': 'online', ':one': 1, ':now': at, ':update': 'update' },
+          },
+        };
+      case 'go-offline':
+        return {
+          Update: {
+            ...base,
+            UpdateExpression:
+              'SET #status = :offline, #connections = :zero, #since = :now, #lastSeenAt = :now, #transition = :leave ' +
+              'REMOVE #page',
+            ConditionExpression: '#status = :online AND #connections <= :one',
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#connections': 'connections',
+              '#since': 'since',
+              '#lastSeenAt': 'lastSeenAt',
+              '#transition': 'transition',
+              '#page': 'page',
+            },
+            ExpressionAttributeValues: {
+              ':offline': 'offline',
+              ':online': 'online',
+              ':zero': 0,
+              ':one': 1,
+              ':now': at,
+              ':leave': 'leave',
+            },
+          },
+        };
+      case 'settle-only':
+        // Presence is not online although a row existed (an item removed by hand): delete the row, leave presence
+        // alone, but only while that is still true.
+        return {
+          ConditionCheck: {
+            ...base,
+            ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
+            ExpressionAttributeNames: { '#key': deps.keyAttribute, '#status': 'status' },
+            ExpressionAttributeValues: { ':online': 'online' },
+          },
+        };
+    }
+  };
+
+  return {
+    get,
+
+    openConnection: (connection, keys) =>
+      withRetries<OpenResult>('open the connection', async () => {
+        const current = await get(connection.userId);
+        const transition = connectTransition(current);
+        const at = now();
+        const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+          presenceOperation(connection.userId, transition, at),
+          {
+            Put: {
+              TableName: deps.connectionsTable,
+              Item: connectionRowItem(connection, at, deps.ttlSeconds),
+              ConditionExpression: 'attribute_not_exists(connectionId)',
+            },
+          },
+          ...keys.map((key) => ({
+            Put: {
+              TableName: deps.connectionsTable,
+              Item: subscriptionRowItem(connection.connectionId, key, at, deps.ttlSeconds),
+            },
+          })),
+        ];
+        if (items.length > MAX_TRANSACT_ITEMS) {
+          throw new StorageError(`Could not open the connection: ${keys.length} keys is too many`, {
+            retryable: false,
+          });
+        }
+        const outcome = await transact(deps.ddb, items, 'open the connection');
+        if (outcome === 'presence-changed') return RETRY;
+        if (outcome === 'row-condition-failed') return { opened: false };
+        return { opened: true, transition };
+      }),
+
+    closeConnection: (connectionId, userId) =>
+      withRetries<CloseResult>('close the connection', async () => {
+        const transition = disconnectTransition(await get(userId));
+        const outcome = await transact(
+          deps.ddb,
+          [
+            presenceOperation(userId, transition, now()),
+            {
+              Delete: {
+                TableName: deps.connectionsTable,
+                Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
+                ConditionExpression: 'attribute_exists(connectionId)',
+              },
+            },
+          ],
+          'close the connection',
+        );
+        if (outcome === 'presence-changed') return RETRY;
+        if (outcome === 'row-condition-failed') return { closed: false };
+        return { closed: true, transition };
+      }),
+
+    getMany: (userIds) =>
+      storage("read users' presence", async () => {
+        const found = new Map<string, Presence>();
+        const unique = [...new Set(userIds)];
+        for (let start = 0; start < unique.length; start += BATCH_GET_LIMIT) {
+          let keys: Record<string, unknown>[] | undefined = unique
+            .slice(start, start + BATCH_GET_LIMIT)
+            .map(presenceItemKey);
+          for (let attempt = 1; keys !== undefined && keys.length > 0; attempt++) {
+            const output: BatchGetCommandOutput = await deps.ddb.send(
+              new BatchGetCommand({ RequestItems: { [deps.dataTable]: { Keys: keys, ConsistentRead: true } } }),
+            );
+            for (const item of output.Responses?.[deps.dataTable] ?? []) {
+              const key = item[deps.keyAttribute];
+              const userId = typeof key === 'string' ? userIdOfPresenceKey(key) : undefined;
+              const presence = userId === undefined ? undefined : presenceFromItem(userId, item);
+              if (presence !== undefined) found.set(presence.userId, presence);
+            }
+            keys = output.UnprocessedKeys?.[deps.dataTable]?.Keys;
+            if (keys === undefined || keys.length === 0) break;
+            // Unprocessed keys mean throttling: back off before asking again, and give up after a few rounds.
+            if (attempt >= maxAttempts) {
+              throw new StorageError(`${keys.length} presence items stayed unprocessed`, { retryable: true });
+            }
+            await sleep(fullJitterDelay(attempt, { baseMs: 50, capMs: 1000 }, deps.random));
+          }
+        }
+        return found;
+      }),
+
+    setPage: (userId, page) =>
+      withRetries<SetPageResult>('update the page', async () => {
+        const names: Record<string, string> = {
+          '#status': 'status',
+          '#page': 'page',
+          '#lastSeenAt': 'lastSeenAt',
+          '#transition': 'transition',
+        };
+        const values: Record<string, unknown> = { ':online': 'online', ':now': now(), ':update': 'update' };
+        let update: string;
+        let condition: string;
+        if (page === undefined) {
+          // Hidden: the page goes, latestPage stays (watchers still see where the user was last).
+          update = 'SET #lastSeenAt = :now, #transition = :update REMOVE #page';
+          condition = '#status = :online AND attribute_exists(#page)';
+        } else {
+          update = 'SET #page = :page, #latestPage = :page, #lastSeenAt = :now, #transition = :update';
+          // Written only when it differs (domain follows from url), so a repeated update makes no stream record.
+          condition =
+            '#status = :online AND (attribute_not_exists(#page) OR #page.#url <> :url OR #page.#title <> :title)';
+          Object.assign(names, { '#latestPage': 'latestPage', '#url': 'url', '#title': 'title' });
+          Object.assign(values, { ':page': page, ':url': page.url, ':title': page.title });
+        }
+        try {
+          await deps.ddb.send(
+            new UpdateCommand({
+              TableName: deps.dataTable,
+              Key: presenceItemKey(userId),
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: values,
+            }),
+          );
+          return 'changed';
+        } catch (error) {
+          const name = (error as { name?: unknown }).name;
+          // A connection of the same user is opening or closing in a transaction right now: try again.
+          if (name === 'TransactionConflictException') return RETRY;
+          if (name !== 'ConditionalCheckFailedException') throw toStorageError('update the page', error);
+        }
+        // The condition failed: either nothing would change, or the user is not online (their last connection
+        // timed out a moment ago).
+        const current = await get(userId);
+        return current?.status === 'online' ? 'unchanged' : 'offline';
+      }),
+  };
+}
+
+/** Marker: redo the operation with a fresh read. */
+const RETRY = Symbol('retry');
+
+type TransactOutcome = 'done' | 'presence-changed' | 'row-condition-failed';
+
+/**
+ * Runs a transaction whose first item is the presence operation and whose second is the connection row. A
+ * cancellation is classified by CancellationReasons (by Code, never by message): the row's condition → the row
+ * already existed / was already gone; the presence condition or a conflicting transaction → retry.
+ */
+async function transact(
+  ddb: DynamoDBDocumentClient,
+  items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+  operation: string,
+): Promise<TransactOutcome> {
+  try {
+    await ddb.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'done';
+  } catch (error) {
+    if ((error as { name?: unknown }).name !== 'TransactionCanceledException') throw toStorageError(operation, error);
+    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    const codes = reasons.map((reason) => reason?.Code ?? 'None');
+    if (codes[1] === 'ConditionalCheckFailed') return 'row-condition-failed';
+    if (codes[0] === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) return 'presence-changed';
+    const throttled = codes.some((code) => code === 'ThrottlingError' || code === 'ProvisionedThroughputExceeded');
+    throw new StorageError(`Could not ${operation}: transaction cancelled (${codes.join(', ')})`, {
+      retryable: throttled,
+      cause: error,
+    });
+  }
+}
+
+async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toStorageError(operation, error);
+  }
+}
+
+function toStorageError(operation: string, error: unknown): StorageError {
+  if (error instanceof StorageError) return error;
+  return new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
+    retryable: isTransientAwsError(error),
+    cause: error,
+  });
+}

@@ -1,0 +1,79 @@
+import type { CloseResult, OpenResult, PresenceStore, SetPageResult } from '../../src/adapters/presence-store';
+import { createKeyAccessPolicy, type KeyAccessPolicy } from '../../src/domain/key-access';
+import {
+  connectTransition,
+  disconnectTransition,
+  type PageInfo,
+  type Presence,
+  samePage,
+} from '../../src/domain/presence';
+import type { MemoryConnections } from './fakes';
+
+/** A key access policy with no rules: every key is public (the behaviour before per-key authorization). */
+export const publicKeys: KeyAccessPolicy = createKeyAccessPolicy([]);
+
+/** An in-memory PresenceStore over MemoryConnections, applying the same transitions as the DynamoDB one. */
+export class MemoryPresence implements PresenceStore {
+  readonly states = new Map<string, Presence>();
+  constructor(
+    private readonly connections: MemoryConnections,
+    private readonly now: () => number = () => 1763800000000,
+  ) {}
+
+  async openConnection(
+    connection: Parameters<PresenceStore['openConnection']>[0],
+    keys: readonly string[],
+  ): Promise<OpenResult> {
+    if (this.connections.connections.has(connection.connectionId)) return { opened: false };
+    await this.connections.saveConnection(connection, keys);
+    const current = this.states.get(connection.userId);
+    const transition = connectTransition(current);
+    const at = this.now();
+    this.states.set(
+      connection.userId,
+      transition === 'come-online' || current === undefined
+        ? {
+            userId: connection.userId,
+            status: 'online',
+            connections: 1,
+            since: at,
+            lastSeenAt: at,
+            ...(current?.latestPage ? { latestPage: current.latestPage } : {}),
+          }
+        : { ...current, connections: current.connections + 1, lastSeenAt: at },
+    );
+    return { opened: true, transition };
+  }
+
+  async closeConnection(connectionId: string, userId: string): Promise<CloseResult> {
+    if (!this.connections.connections.has(connectionId)) return { closed: false };
+    this.connections.connections.delete(connectionId);
+    const current = this.states.get(userId);
+    const transition = disconnectTransition(current);
+    const at = this.now();
+    if (current !== undefined && transition === 'go-offline') {
+      const { page: _page, ...rest } = current;
+      this.states.set(userId, { ...rest, status: 'offline', connections: 0, since: at, lastSeenAt: at });
+    } else if (current !== undefined && transition === 'remove-connection') {
+      this.states.set(userId, { ...current, connections: current.connections - 1, lastSeenAt: at });
+    }
+    return { closed: true, transition };
+  }
+
+  async get(userId: string) {
+    return this.states.get(userId);
+  }
+
+  async getMany(userIds: readonly string[]) {
+    return new Map(userIds.flatMap((id) => (this.states.has(id) ? [[id, this.states.get(id) as Presence]] : [])));
+  }
+
+  async setPage(userId: string, page: PageInfo | undefined): Promise<SetPageResult> {
+    const current = this.states.get(userId);
+    if (current?.status !== 'online') return 'offline';
+    if (samePage(current.page, page)) return 'unchanged';
+    const { page: _old, ...rest } = current;
+    this.states.set(userId, page === undefined ? rest : { ...rest, page, latestPage: page });
+    return 'changed';
+  }
+}

@@ -1,0 +1,402 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
+import { silentLogger } from '../../src/local/types';
+import { freePort } from '../helpers/free-port';
+
+// Calendars through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
+// requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets
+// subscribed to calendar:<userId> keys, and DynamoDB reads to see what was (not) stored.
+
+const SECRET = randomBytes(32).toString('hex');
+// staging: tables of its own on the run's shared DynamoDB Local (local-platform uses develop, ingest-e2e prod).
+const DATA_TABLE = 'RealTimeData-staging';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+let platform: LocalPlatform;
+let ddb: DynamoDBClient;
+
+beforeAll(async () => {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
+  platform = await startLocalPlatform({
+    templatePath: 'template.yaml',
+    envJsonPath: 'env.json',
+    parameterOverrides: { Environment: 'staging', AuthMode: 'jwt' },
+    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
+    wsPort: await freePort(),
+    httpPort: await freePort(),
+    dynamodbPort: 0,
+    s3Port: 0,
+    mqttPort: 0,
+    dynamodbEndpoint: endpoint,
+    quietFunctions: true,
+    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
+    logger: silentLogger,
+  });
+  ddb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+});
+
+afterAll(async () => {
+  ddb?.destroy();
+  await platform?.stop();
+});
+
+/** A user id of its own per test, so tests never see each other's calendars. */
+const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+function token(userId: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: replies and frames are JSON the tests read field by field.
+type Json = Record<string, any>;
+
+interface Reply {
+  status: number;
+  headers: Headers;
+  body: Json | undefined;
+}
+
+/** One HTTP request as `caller` (anonymous when undefined). */
+async function http(
+  caller: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const response = await fetch(`${platform.urls.httpApi}${path}`, {
+    method,
+    headers: {
+      ...(caller === undefined ? {} : { authorization: `Bearer ${await token(caller)}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text.length > 0 ? JSON.parse(text) : undefined };
+}
+
+const events = (owner: string) => `/calendars/${owner}/events`;
+
+/** A socket of `userId` that records every frame. */
+interface Client {
+  frames: Json[];
+  send(frame: unknown): void;
+  next(match: (frame: Json) => boolean, timeoutMs?: number): Promise<Json>;
+  close(): void;
+}
+
+async function connect(userId: string, keys: string[] = []): Promise<Client> {
+  const query = [...keys.map((key) => `realTimeItemKey=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
+  const socket = new WebSocket(`${platform.urls.webSocket}?${query.join('&')}`, { perMessageDeflate: false });
+  const frames: Json[] = [];
+  const waiters = new Set<() => void>();
+  socket.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as Json);
+    for (const wake of waiters) wake();
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    socket.once('error', reject);
+  });
+  return {
+    frames,
+    send: (frame) => socket.send(JSON.stringify(frame)),
+    close: () => socket.close(),
+    next: (match, timeoutMs = 10_000) =>
+      new Promise((found, fail) => {
+        const check = () => {
+          const hit = frames.find(match);
+          if (!hit) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          found(hit);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          fail(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+  };
+}
+
+/** The HTTP status of a refused handshake. */
+async function refusedHandshake(userId: string, key: string): Promise<number> {
+  const url = `${platform.urls.webSocket}?realTimeItemKey=${encodeURIComponent(key)}&token=${await token(userId)}`;
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => {
+      socket.close();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.once('error', () => undefined);
+  });
+}
+
+/** The itemIds stored under a key, read straight from DynamoDB. */
+async function storedItemIds(key: string): Promise<string[]> {
+  const { Items = [] } = await ddb.send(
+    new QueryCommand({
+      TableName: DATA_TABLE,
+      KeyConditionExpression: 'realTimeItemKey = :k',
+      ExpressionAttributeValues: { ':k': { S: key } },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => item.itemId?.S ?? '?');
+}
+
+const itemFrame = (event: string, itemId: string) => (frame: Json) =>
+  frame.type === 'item' && frame.event === event && frame.itemId === itemId;
+
+const standup = {
+  title: 'Standup',
+  start: '2026-12-01T09:00:00Z',
+  end: '2026-12-01T09:15:00Z',
+  allDay: false,
+  timeZone: 'Europe/Paris',
+  description: 'Daily sync',
+  location: 'Room 4',
+};
+
+test('the owner creates, patches, replaces and deletes an event; each change reaches their socket live', async () => {
+  const owner = user('alice');
+  const key = `calendar:${owner}`;
+  const socket = await connect(owner, [key]);
+
+  const created = await http(owner, 'POST', events(owner), standup);
+  expect(created.status).toBe(201);
+  const eventId = created.body?.eventId as string;
+  expect(created.body).toMatchObject({ ...standup, ownerId: owner, version: 1, createdBy: owner });
+  expect(created.headers.get('etag')).toBe('"1"');
+  expect(created.headers.get('location')).toBe(`${events(owner)}/${eventId}`);
+  const insert = await socket.next(itemFrame('INSERT', eventId));
+  expect(insert).toMatchObject({ key, item: { eventId, title: 'Standup', version: 1 } });
+
+  const patched = await http(owner, 'PATCH', `${events(owner)}/${eventId}`, { title: 'Daily' }, { 'if-match': '"1"' });
+  expect(patched).toMatchObject({ status: 200, body: { title: 'Daily', version: 2, start: standup.start } });
+  const modify = await socket.next((f) => itemFrame('MODIFY', eventId)(f) && f.item.version === 2);
+  expect(modify.item).toMatchObject({ title: 'Daily' });
+
+  const replaced = await http(owner, 'PUT', `${events(owner)}/${eventId}`, {
+    title: 'Offsite',
+    allDay: true,
+    start: '2026-12-03',
+    end: '2026-12-05',
+    version: 2,
+  });
+  expect(replaced.status).toBe(200);
+  // PUT replaces the whole event: what the body leaves out (timeZone, description, location) is gone.
+  expect(replaced.body).toEqual({
+    eventId,
+    ownerId: owner,
+    title: 'Offsite',
+    allDay: true,
+    start: '2026-12-03',
+    end: '2026-12-05',
+    version: 3,
+    createdAt: created.body?.createdAt,
+    updatedAt: expect.any(String),
+    createdBy: owner,
+    updatedBy: owner,
+  });
+  await socket.next((f) => itemFrame('MODIFY', eventId)(f) && f.item.version === 3);
+  expect((await http(owner, 'GET', `${events(owner)}/${eventId}`)).body).toEqual(replaced.body);
+
+  const deleted = await http(owner, 'DELETE', `${events(owner)}/${eventId}`, undefined, { 'if-match': '3' });
+  expect(deleted.status).toBe(204);
+  const remove = await socket.next(itemFrame('REMOVE', eventId));
+  // REMOVE carries the last state, so a client knows what disappeared.
+  expect(remove.item).toMatchObject({ title: 'Offsite', version: 3 });
+  expect((await http(owner, 'GET', `${events(owner)}/${eventId}`)).status).toBe(404);
+  expect((await http(owner, 'DELETE', `${events(owner)}/${eventId}`)).status).toBe(404);
+  expect(socket.frames.filter((f) => f.type === 'item').map((f) => f.event)).toEqual([
+    'INSERT',
+    'MODIFY',
+    'MODIFY',
+    'REMOVE',
+  ]);
+  socket.close();
+});
+
+test('other users may neither read nor subscribe until the owner shares; unsharing takes both back', async () => {
+  const owner = user('alice');
+  const other = user('bob');
+  const key = `calendar:${owner}`;
+  const ownerSocket = await connect(owner, [key]);
+  const first = await http(owner, 'POST', events(owner), standup);
+
+  // Not shared: the handshake naming the key is refused, a later subscribe gets an error frame, REST answers 403.
+  expect(await refusedHandshake(other, key)).toBe(403);
+  const otherSocket = await connect(other);
+  otherSocket.send({ action: 'subscribe', keys: [key] });
+  expect(await otherSocket.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });
+  expect((await http(other, 'GET', events(owner))).status).toBe(403);
+  expect((await http(other, 'GET', `${events(owner)}/${first.body?.eventId}`)).status).toBe(403);
+  expect((await http(undefined, 'GET', events(owner))).status).toBe(401);
+
+  // Shared (read access): reading and subscribing work, writing still does not.
+  const shared = await http(owner, 'PUT', `/calendars/${owner}/shares/${other}`);
+  expect(shared).toMatchObject({ status: 201, body: { userId: other, access: 'read' } });
+  expect((await http(owner, 'PUT', `/calendars/${owner}/shares/${other}`)).status).toBe(200);
+  expect((await http(other, 'PUT', `/calendars/${owner}/shares/${user('mallory')}`)).status).toBe(403);
+  expect((await http(owner, 'GET', `/calendars/${owner}/shares`)).body).toEqual({ shares: [shared.body] });
+  otherSocket.send({ action: 'subscribe', keys: [key] });
+  expect(await otherSocket.next((f) => f.type === 'subscribed')).toEqual({ type: 'subscribed', keys: [key] });
+  const list = await http(other, 'GET', events(owner));
+  expect(list).toMatchObject({ status: 200, body: { events: [{ eventId: first.body?.eventId, title: 'Standup' }] } });
+  const handshake = await connect(other, [key]);
+
+  const second = await http(owner, 'POST', events(owner), { ...standup, title: 'Review' });
+  const seen = await otherSocket.next(itemFrame('INSERT', second.body?.eventId));
+  expect(seen.item).toMatchObject({ title: 'Review', ownerId: owner });
+  await handshake.next(itemFrame('INSERT', second.body?.eventId));
+
+  const forbiddenWrite = await http(other, 'POST', events(owner), { ...standup, title: 'Sneaky' });
+  expect(forbiddenWrite.status).toBe(403);
+  expect((await storedItemIds(key)).sort()).toEqual([first.body?.eventId, second.body?.eventId].sort());
+
+  // Unshared: the subscriptions end with the share (both sockets), and reads are refused again.
+  expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(204);
+  expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(404);
+  const third = await http(owner, 'POST', events(owner), { ...standup, title: 'Private' });
+  // The stream keeps write order per key: once the owner has the third event, the others would have it too.
+  await ownerSocket.next(itemFrame('INSERT', third.body?.eventId));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(otherSocket.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
+  expect(handshake.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
+  expect((await http(other, 'GET', events(owner))).status).toBe(403);
+  const framesBefore = otherSocket.frames.length;
+  otherSocket.send({ action: 'subscribe', keys: [key] });
+  const refusedAgain = await otherSocket.next((f) => otherSocket.frames.indexOf(f) >= framesBefore);
+  expect(refusedAgain).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+  for (const socket of [ownerSocket, otherSocket, handshake]) socket.close();
+});
+
+test('a range query returns exactly the events overlapping [from, to), by start, page by page', async () => {
+  const owner = user('carol');
+  const create = async (body: Json) => {
+    const reply = await http(owner, 'POST', events(owner), body);
+    expect(reply.status).toBe(201);
+    return reply.body?.eventId as string;
+  };
+  const timed = (title: string, start: string, end: string) => create({ title, start, end });
+  const allDay = (title: string, start: string, end: string) => create({ title, start, end, allDay: true });
+  const spanningFrom = await timed('late night', '2026-11-30T22:00:00Z', '2026-12-01T02:00:00Z');
+  const inside = await timed('standup', '2026-12-01T10:00:00+01:00', '2026-12-01T10:15:00+01:00');
+  const theDay = await allDay('holiday', '2026-12-01', '2026-12-02');
+  const longRunning = await allDay('project', '2026-06-01', '2027-01-01');
+  await timed('starts at to', '2026-12-02T00:00:00Z', '2026-12-02T01:00:00Z');
+  await allDay('the day before', '2026-11-30', '2026-12-01');
+  await timed('ends at from', '2026-11-30T23:00:00Z', '2026-12-01T00:00:00Z');
+  await timed('a year earlier', '2025-12-01T09:00:00Z', '2025-12-01T10:00:00Z');
+  const farFuture = await timed('2031', '2031-12-01T09:00:00Z', '2031-12-01T10:00:00Z');
+
+  const window = 'from=2026-12-01T00:00:00Z&to=2026-12-02T00:00:00Z';
+  const all = await http(owner, 'GET', `${events(owner)}?${window}`);
+  expect(all.status).toBe(200);
+  expect(all.body?.events.map((e: Json) => e.eventId)).toEqual([longRunning, spanningFrom, theDay, inside]);
+  expect(all.body?.nextToken).toBeUndefined();
+
+  const first = await http(owner, 'GET', `${events(owner)}?${window}&limit=3`);
+  expect(first.body?.events.map((e: Json) => e.eventId)).toEqual([longRunning, spanningFrom, theDay]);
+  const second = await http(owner, 'GET', `${events(owner)}?${window}&limit=3&nextToken=${first.body?.nextToken}`);
+  expect(second.body).toEqual({ events: [expect.objectContaining({ eventId: inside })] });
+  // A token belongs to its window.
+  const elsewhere = await http(
+    owner,
+    'GET',
+    `${events(owner)}?from=2026-12-01&to=2026-12-03&nextToken=${first.body?.nextToken}`,
+  );
+  expect(elsewhere.status).toBe(400);
+
+  const future = await http(owner, 'GET', `${events(owner)}?from=2031-12-01&to=2031-12-02`);
+  expect(future.body?.events.map((e: Json) => e.eventId)).toEqual([farFuture]);
+  const everything = await http(owner, 'GET', events(owner));
+  expect(everything.body?.events).toHaveLength(9);
+
+  for (const query of [
+    'from=2026-12-02&to=2026-12-01',
+    'from=2026-01-01&to=2027-06-01',
+    'from=2026-12-01',
+    'limit=0',
+  ]) {
+    const refused = await http(owner, 'GET', `${events(owner)}?${query}`);
+    expect({ query, status: refused.status, code: refused.body?.error.code }).toEqual({
+      query,
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+  }
+});
+
+test('two concurrent PATCHes of the same version: exactly one succeeds, the other gets 409', async () => {
+  const owner = user('dave');
+  for (let round = 0; round < 3; round++) {
+    const created = await http(owner, 'POST', events(owner), standup);
+    const path = `${events(owner)}/${created.body?.eventId}`;
+
+    const replies = await Promise.all(
+      ['Mine', 'Yours'].map((title) => http(owner, 'PATCH', path, { title }, { 'if-match': '"1"' })),
+    );
+
+    expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409]);
+    const winner = replies.find((reply) => reply.status === 200) as Reply;
+    const loser = replies.find((reply) => reply.status === 409) as Reply;
+    expect(loser.body?.error).toMatchObject({ code: 'CONFLICT', details: { currentVersion: 2 } });
+    const stored = await http(owner, 'GET', path);
+    expect(stored.body).toMatchObject({ version: 2, title: winner.body?.title });
+  }
+  const stale = await http(owner, 'PUT', `${events(owner)}/${'0'.repeat(26)}`, { ...standup, version: 1 });
+  expect(stale.status).toBe(404);
+});
+
+test('bad input is answered 400 (or 428) with the reason, and nothing is written', async () => {
+  const owner = user('erin');
+  const key = `calendar:${owner}`;
+  const socket = await connect(owner, [key]);
+  const cases: [unknown, string][] = [
+    [{ ...standup, end: '2026-12-01T08:00:00Z' }, 'end: end must not be before start'],
+    [{ ...standup, start: '2026-02-30T09:00:00Z' }, 'start: start must be an ISO-8601 date-time'],
+    [{ ...standup, start: '2026-12-01 09:00' }, 'start: start must be an ISO-8601 date-time'],
+    [{ ...standup, timeZone: 'Paris' }, 'timeZone: timeZone "Paris" is not an IANA time zone name'],
+    [{ ...standup, allDay: true }, 'start: start must be a date like 2026-12-01'],
+    [{ title: 'x', allDay: true, start: '2026-12-01', end: '2026-12-01' }, 'end: end must be after start'],
+    [{ ...standup, title: '' }, 'title: title must not be empty'],
+    [{ ...standup, colour: 'red' }, 'Unrecognized key: "colour"'],
+    ['{"title": "x",', 'the request body is not valid JSON'],
+  ];
+  for (const [body, message] of cases) {
+    const reply = await http(owner, 'POST', events(owner), body);
+    expect({ status: reply.status, message: reply.body?.error.message }).toEqual({
+      status: 400,
+      message: expect.stringContaining(message),
+    });
+  }
+  expect(await storedItemIds(key)).toEqual([]);
+
+  const created = await http(owner, 'POST', events(owner), standup);
+  const path = `${events(owner)}/${created.body?.eventId}`;
+  expect((await http(owner, 'PATCH', path, { end: '2026-12-01T08:00:00Z', version: 1 })).status).toBe(400);
+  expect((await http(owner, 'PATCH', path, { title: 'No version' })).status).toBe(428);
+  expect((await http(owner, 'PUT', path, { ...standup, title: 'No version' })).status).toBe(428);
+  expect((await http(owner, 'GET', path)).body).toMatchObject({ version: 1, end: standup.end, title: 'Standup' });
+  await socket.next(itemFrame('INSERT', created.body?.eventId));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(socket.frames.filter((f) => f.type === 'item')).toHaveLength(1);
+  socket.close();
+});

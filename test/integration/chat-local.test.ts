@@ -1,0 +1,462 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
+import { silentLogger } from '../../src/local/types';
+import { freePort } from '../helpers/free-port';
+
+// Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
+// requests with Bearer tokens (the HTTP API's Lambda authorizer, then ChatApiFunction), ws sockets that never
+// subscribe to a conversation (messages arrive through each user's inbox), and DynamoDB reads to see what was (not)
+// stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal.
+
+const SECRET = randomBytes(32).toString('hex');
+// prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
+const DATA_TABLE = 'RealTimeData-prod';
+const KEY = 'vehicleId';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+let platform: LocalPlatform;
+let ddb: DynamoDBClient;
+const sockets: Client[] = [];
+
+beforeAll(async () => {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
+  platform = await startLocalPlatform({
+    templatePath: 'template.yaml',
+    envJsonPath: 'env.json',
+    parameterOverrides: { Environment: 'prod', RealTimeItemKey: KEY, AuthMode: 'jwt' },
+    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
+    wsPort: await freePort(),
+    httpPort: await freePort(),
+    dynamodbPort: 0,
+    s3Port: 0,
+    mqttPort: 0,
+    dynamodbEndpoint: endpoint,
+    quietFunctions: true,
+    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
+    logger: silentLogger,
+  });
+  ddb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.close();
+  ddb?.destroy();
+  await platform?.stop();
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers are checked by assertions.
+type Json = Record<string, any>;
+
+/** A user id of its own per test. */
+const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+function token(userId: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** One HTTP request as `caller` (anonymous when undefined). */
+async function http(caller: string | undefined, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${platform.urls.httpApi}${path}`, {
+    method,
+    headers: {
+      ...(caller === undefined ? {} : { authorization: `Bearer ${await token(caller)}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text.length > 0 ? JSON.parse(text) : undefined) as Json };
+}
+
+const createConversation = (caller: string, body: unknown) => http(caller, 'POST', '/conversations', body);
+
+async function group(creator: string, others: string[], title = 'Team'): Promise<string> {
+  const created = await createConversation(creator, { type: 'group', participants: others, title });
+  expect(created.status).toBe(201);
+  return created.body.conversationId as string;
+}
+
+/** Every message of a conversation as `caller` sees the history: all pages, oldest first. */
+async function history(caller: string, conversationId: string, query = 'order=asc&limit=100'): Promise<Json[]> {
+  const messages: Json[] = [];
+  let nextToken: string | undefined;
+  do {
+    const suffix = nextToken === undefined ? '' : `&nextToken=${nextToken}`;
+    const page = await http(caller, 'GET', `/conversations/${conversationId}/messages?${query}${suffix}`);
+    expect(page.status).toBe(200);
+    messages.push(...page.body.messages);
+    nextToken = page.body.nextToken;
+  } while (nextToken !== undefined);
+  return messages;
+}
+
+/** A socket of `userId` that records every frame; it never subscribes to anything itself. */
+interface Client {
+  frames: Json[];
+  send(frame: unknown): void;
+  next(match: (frame: Json) => boolean, timeoutMs?: number): Promise<Json>;
+  /** Waits until `count` frames match. */
+  count(match: (frame: Json) => boolean, count: number, timeoutMs?: number): Promise<Json[]>;
+  close(): void;
+}
+
+async function connect(userId: string, keys: string[] = []): Promise<Client> {
+  const query = [...keys.map((key) => `${KEY}=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
+  const socket = new WebSocket(`${platform.urls.webSocket}?${query.join('&')}`, { perMessageDeflate: false });
+  const frames: Json[] = [];
+  const waiters = new Set<() => void>();
+  socket.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()) as Json);
+    for (const wake of waiters) wake();
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    socket.once('error', reject);
+  });
+  const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: () => string) =>
+    new Promise<T>((found, fail) => {
+      const check = () => {
+        const value = ready();
+        if (value === undefined) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        found(value);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        const errors = frames.filter((frame) => frame.type === 'error');
+        const summary = `${frames.length} frames (errors: ${JSON.stringify(errors)}); the first: ${JSON.stringify(frames).slice(0, 1000)}`;
+        fail(new Error(`${what()} within ${timeoutMs} ms; got ${summary}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  const client: Client = {
+    frames,
+    send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    close: () => socket.close(),
+    next: (match, timeoutMs = 10_000) =>
+      wait(
+        () => frames.find(match),
+        timeoutMs,
+        () => 'no matching frame',
+      ),
+    count: (match, count, timeoutMs = 15_000) =>
+      wait(
+        () => {
+          const hits = frames.filter(match);
+          return hits.length >= count ? hits : undefined;
+        },
+        timeoutMs,
+        () => `fewer than ${count} matching frames`,
+      ),
+  };
+  sockets.push(client);
+  return client;
+}
+
+/** The HTTP status of a refused handshake. */
+async function refusedHandshake(userId: string, key: string): Promise<number> {
+  const url = `${platform.urls.webSocket}?${KEY}=${encodeURIComponent(key)}&token=${await token(userId)}`;
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => {
+      socket.close();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    socket.once('error', () => undefined);
+  });
+}
+
+/** The itemIds stored under a key, read straight from DynamoDB. */
+async function storedItemIds(key: string): Promise<string[]> {
+  const { Items = [] } = await ddb.send(
+    new QueryCommand({
+      TableName: DATA_TABLE,
+      KeyConditionExpression: '#k = :k',
+      ExpressionAttributeNames: { '#k': KEY },
+      ExpressionAttributeValues: { ':k': { S: key } },
+      ConsistentRead: true,
+    }),
+  );
+  return Items.map((item) => item.itemId?.S ?? '?');
+}
+
+const isMessage = (conversationId: string) => (frame: Json) =>
+  frame.type === 'item' && frame.key === `chat:${conversationId}` && String(frame.itemId).startsWith('msg#');
+/** Delivery is at least once: a client de-duplicates on the stream sequence number. */
+const unique = (frames: Json[]) => [...new Map(frames.map((frame) => [frame.seq, frame])).values()];
+const isError = (frame: Json) => frame.type === 'error';
+
+test('direct conversations are de-duplicated: repeated and concurrent requests from either side get one id', async () => {
+  const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const first = await createConversation(ana, { type: 'direct', participants: [bea] });
+  expect(first.status).toBe(201);
+  expect(first.body).toMatchObject({ type: 'direct', participants: [ana, bea].sort(), createdBy: ana });
+  const again = await createConversation(ana, { type: 'direct', participants: [bea] });
+  expect(again).toEqual({ status: 200, body: first.body });
+
+  // A new pair asked for from both sides at once: exactly one creation wins.
+  const [dan, eve] = [user('dan'), user('eve')];
+  const racing = await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      i % 2
+        ? createConversation(dan, { type: 'direct', participants: [eve] })
+        : createConversation(eve, { type: 'direct', participants: [dan] }),
+    ),
+  );
+  expect(racing.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+  expect(new Set(racing.map((r) => r.body.conversationId)).size).toBe(1);
+
+  expect(await http(bea, 'GET', `/users/me/direct/${ana}`)).toEqual({ status: 200, body: first.body });
+  expect((await http(cy, 'GET', `/users/me/direct/${ana}`)).status).toBe(404);
+  expect((await http(ana, 'GET', `/users/me/direct/${ana}`)).status).toBe(400);
+});
+
+test('group rules: at least two others and a title; the title is saved', async () => {
+  const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const oneOther = await createConversation(ana, { type: 'group', participants: [bea], title: 'Pair' });
+  expect(oneOther).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
+  const untitled = await createConversation(ana, { type: 'group', participants: [bea, cy] });
+  expect(untitled).toMatchObject({
+    status: 400,
+    body: { error: { message: 'title: a group conversation needs a title' } },
+  });
+  expect((await createConversation(ana, { type: 'direct', participants: [bea, cy] })).status).toBe(400);
+  expect((await http(undefined, 'POST', '/conversations', { type: 'direct', participants: [bea] })).status).toBe(401);
+  expect((await http(ana, 'GET', '/users/me/conversations')).body.conversations).toEqual([]);
+
+  const id = await group(ana, [bea, cy], ' Team ');
+  expect((await http(cy, 'GET', `/conversations/${id}`)).body).toMatchObject({ title: 'Team', type: 'group' });
+  expect((await http(bea, 'GET', `/conversations/${id}/participants`)).body).toEqual({
+    conversationId: id,
+    participants: [ana, bea, cy].sort().map((userId) => ({ userId })),
+  });
+});
+
+test('a message reaches every connection of every participant, the sender’s included, with tempMessageId, without subscribing', async () => {
+  const [ana, bea, cy, outsider] = [user('ana'), user('bea'), user('cy'), user('zed')];
+  const [anaTab1, anaTab2, beaPhone, cyLaptop, zed] = await Promise.all([
+    connect(ana),
+    connect(ana),
+    connect(bea),
+    connect(cy),
+    connect(outsider),
+  ]);
+  const id = await group(ana, [bea, cy]);
+  // The new conversation is announced to its participants too.
+  await beaPhone.next((f) => f.type === 'item' && f.key === `chat:${id}` && f.itemId === 'conversation');
+
+  anaTab1.send({ action: 'send-message', conversationId: id, content: 'Hello team', tempMessageId: 'tmp-1' });
+  for (const client of [anaTab1, anaTab2, beaPhone, cyLaptop]) {
+    const frame = await client.next(isMessage(id));
+    expect(frame).toMatchObject({
+      type: 'item',
+      event: 'INSERT',
+      key: `chat:${id}`,
+      itemId: 'msg#000000000001',
+      item: {
+        messageId: '000000000001',
+        conversationId: id,
+        senderId: ana,
+        content: 'Hello team',
+        tempMessageId: 'tmp-1',
+        sentAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      },
+    });
+  }
+  // The same frame again (the client missed its echo, e.g. after a reconnect) is stored once.
+  anaTab2.send({ action: 'send-message', conversationId: id, content: 'Hello team', tempMessageId: 'tmp-1' });
+  // A message without tempMessageId carries none.
+  beaPhone.send({ action: 'send-message', conversationId: id, content: 'Hi!' });
+  const second = await cyLaptop.next((f) => isMessage(id)(f) && f.item.messageId === '000000000002');
+  expect(second.item).not.toHaveProperty('tempMessageId');
+  expect(second.item.senderId).toBe(bea);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect((await history(ana, id)).map((m) => m.content).sort()).toEqual(['Hello team', 'Hi!']);
+  expect(zed.frames.filter((f) => f.type === 'item')).toEqual([]);
+  expect([...anaTab1.frames, beaPhone.frames].flat().filter(isError)).toEqual([]);
+});
+
+test('concurrent senders: every participant sees one order, the history’s, with gap-free ids', async () => {
+  const people = [user('ana'), user('bea'), user('cy')];
+  const [ana, bea, cy] = people as [string, string, string];
+  const id = await group(ana, [bea, cy]);
+  const clients = await Promise.all(people.map((person) => connect(person)));
+  const perSender = 10;
+  const sent = new Map<string, Json>();
+  clients.forEach((client, s) => {
+    for (let i = 0; i < perSender; i++) {
+      const frame = {
+        action: 'send-message',
+        conversationId: id,
+        content: `${people[s]} #${i}`,
+        tempMessageId: `s${s}-${i}`,
+      };
+      sent.set(frame.tempMessageId, frame);
+      client.send(frame);
+    }
+  });
+  // What a client does with INTERNAL_ERROR ("busy" when a conversation stays contended beyond the function's time,
+  // e.g. on a loaded machine): send the frame again. The error names the tempMessageId; a re-send is stored once.
+  const retried = new Set<Json>();
+  const resend = setInterval(() => {
+    for (const client of clients) {
+      for (const error of client.frames.filter((f) => f.code === 'INTERNAL_ERROR' && !retried.has(f))) {
+        retried.add(error);
+        client.send(sent.get(error.tempMessageId));
+      }
+    }
+  }, 50);
+  const total = people.length * perSender;
+  const seen = await Promise.all(
+    clients.map(async (client) => unique(await client.count(isMessage(id), total, 30_000))),
+  ).finally(() => clearInterval(resend));
+  const orders = seen.map((frames) => frames.map((f) => f.item.messageId));
+  expect(orders[1]).toEqual(orders[0]);
+  expect(orders[2]).toEqual(orders[0]);
+  expect(orders[0]).toEqual(Array.from({ length: total }, (_, i) => String(i + 1).padStart(12, '0')));
+  const stored = await history(cy, id);
+  expect(stored.map((m) => [m.messageId, m.content])).toEqual(seen[0]?.map((f) => [f.item.messageId, f.item.content]));
+  // Every tempMessageId echoed exactly once; sentAt never goes back in id order.
+  expect(stored.map((m) => m.tempMessageId).sort()).toEqual(
+    people.flatMap((_, s) => Array.from({ length: perSender }, (_, i) => `s${s}-${i}`)).sort(),
+  );
+  expect(stored.map((m) => m.sentAt)).toEqual(stored.map((m) => m.sentAt).sort());
+  expect(clients.flatMap((c) => c.frames).filter((f) => isError(f) && f.code !== 'INTERNAL_ERROR')).toEqual([]);
+  expect(retried.size).toBeLessThan(total / 3);
+
+  // History pages: newest first by default, 7 at a time, while new messages arrive — none skipped, none repeated.
+  const paged: string[] = [];
+  let nextToken: string | undefined;
+  let arrivals = 0;
+  do {
+    const page = await http(
+      bea,
+      'GET',
+      `/conversations/${id}/messages?limit=7${nextToken ? `&nextToken=${nextToken}` : ''}`,
+    );
+    paged.push(...page.body.messages.map((m: Json) => m.messageId));
+    nextToken = page.body.nextToken;
+    if (arrivals++ < 2) clients[0]?.send({ action: 'send-message', conversationId: id, content: `late ${arrivals}` });
+  } while (nextToken !== undefined);
+  expect(paged).toEqual(orders[0]?.toReversed());
+});
+
+test('read receipts reach the participants; unread counts follow the markers', async () => {
+  const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const id = await group(ana, [bea, cy]);
+  const quiet = await group(cy, [ana, bea], 'Quiet');
+  const [anaSocket, beaSocket, cySocket] = await Promise.all([connect(ana), connect(bea), connect(cy)]);
+  for (const content of ['one', 'two', 'three']) {
+    anaSocket.send({ action: 'send-message', conversationId: id, content });
+    await cySocket.next((f) => isMessage(id)(f) && f.item.content === content);
+  }
+  cySocket.send({ action: 'send-message', conversationId: id, content: 'four' });
+  await beaSocket.next((f) => isMessage(id)(f) && f.item.content === 'four');
+
+  const before = (await http(bea, 'GET', '/users/me/conversations')).body.conversations as Json[];
+  expect(before.map((c) => c.conversationId)).toEqual([id, quiet]);
+  expect(before[0]).toMatchObject({
+    unreadCount: 4,
+    unreadCountCapped: false,
+    lastMessage: { content: 'four', senderId: cy },
+  });
+  expect(before[1]).toMatchObject({ title: 'Quiet', lastMessage: null, unreadCount: 0 });
+
+  beaSocket.send({ action: 'read-messages', conversationId: id, upTo: '000000000002' });
+  const isReceipt = (f: Json) => f.type === 'item' && f.key === `chat:${id}` && f.itemId === `read#${bea}`;
+  for (const client of [anaSocket, beaSocket, cySocket]) {
+    expect((await client.next(isReceipt)).item).toMatchObject({
+      conversationId: id,
+      userId: bea,
+      upTo: '000000000002',
+    });
+  }
+  expect((await http(bea, 'GET', '/users/me/conversations')).body.conversations[0]).toMatchObject({
+    unreadCount: 2,
+    readUpTo: '000000000002',
+  });
+  // Without upTo: up to the newest. The sender's own messages never count as unread.
+  beaSocket.send({ action: 'read-messages', conversationId: id });
+  await anaSocket.next((f) => isReceipt(f) && f.item.upTo === '000000000004');
+  expect((await http(bea, 'GET', '/users/me/conversations')).body.conversations[0]).toMatchObject({ unreadCount: 0 });
+  expect((await http(ana, 'GET', '/users/me/conversations')).body.conversations[0]).toMatchObject({ unreadCount: 1 });
+  const participants = (await http(cy, 'GET', `/conversations/${id}/participants`)).body.participants as Json[];
+  expect(participants.find((p) => p.userId === bea)).toMatchObject({ readUpTo: '000000000004' });
+  expect([...anaSocket.frames, ...beaSocket.frames, ...cySocket.frames].filter(isError)).toEqual([]);
+});
+
+test('a non-member is refused on every route, action and subscription; nothing is stored', async () => {
+  const [ana, bea, cy, mallory] = [user('ana'), user('bea'), user('cy'), user('mal')];
+  const id = await group(ana, [bea, cy]);
+  const anaSocket = await connect(ana);
+  anaSocket.send({ action: 'send-message', conversationId: id, content: 'members only' });
+  await anaSocket.next(isMessage(id));
+  for (const path of [`/conversations/${id}`, `/conversations/${id}/participants`, `/conversations/${id}/messages`]) {
+    expect(await http(mallory, 'GET', path)).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+  }
+  const mal = await connect(mallory);
+  mal.send({ action: 'send-message', conversationId: id, content: 'let me in' });
+  expect(await mal.next(isError)).toMatchObject({ code: 'FORBIDDEN' });
+  mal.send({ action: 'read-messages', conversationId: id });
+  await mal.count(isError, 2);
+  expect(mal.frames.filter(isError)[1]).toMatchObject({ code: 'FORBIDDEN' });
+  mal.send({ action: 'subscribe', keys: [`chat:${id}`] });
+  await mal.count(isError, 3);
+  expect(mal.frames.filter(isError)[2]).toMatchObject({ code: 'FORBIDDEN' });
+  expect(await refusedHandshake(mallory, `chat:${id}`)).toBe(403);
+  expect(await refusedHandshake(bea, `chat:${id}`).catch(() => 'accepted')).toBe('accepted');
+
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(mal.frames.filter((f) => f.type === 'item')).toEqual([]);
+  expect((await storedItemIds(`chat:${id}`)).sort()).toEqual(['conversation', 'msg#000000000001']);
+  expect((await http(mallory, 'GET', '/users/me/conversations')).body.conversations).toEqual([]);
+});
+
+test('bad frames: empty or oversize content, an unknown conversation, a forged sender → error frames, nothing stored', async () => {
+  const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const id = await group(ana, [bea, cy]);
+  const client = await connect(ana);
+  const unknown = (await createConversation(bea, { type: 'direct', participants: [cy] })).body.conversationId;
+  const lonely = unknown.replace(/.$/, (c: string) => (c === 'A' ? 'B' : 'A'));
+  const frames = [
+    { action: 'send-message', conversationId: id, content: '' },
+    { action: 'send-message', conversationId: id, content: '   ' },
+    { action: 'send-message', conversationId: id, content: 'é'.repeat(2049) },
+    { action: 'send-message', conversationId: id, content: 'hi', senderId: bea },
+    { action: 'send-message', conversationId: lonely, content: 'anyone?' },
+    { action: 'send-message', conversationId: 'c1', content: 'hi' },
+    { action: 'read-messages', conversationId: id, upTo: '000000000001' },
+    '{"action":"send-message",',
+  ];
+  for (const frame of frames) client.send(frame);
+  const errors = await client.count(isError, frames.length);
+  expect(errors.map((e) => e.code).sort()).toEqual(
+    [
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'FORBIDDEN',
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+      'BAD_REQUEST',
+    ].sort(),
+  );
+  expect(errors.find((e) => /4096 bytes/.test(e.message))).toBeDefined();
+  expect(await storedItemIds(`chat:${id}`)).toEqual(['conversation']);
+  expect(await storedItemIds(`chat:${lonely}`)).toEqual([]);
+  expect(await history(ana, id)).toEqual([]);
+});

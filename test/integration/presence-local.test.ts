@@ -1,0 +1,421 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/dynamodb/dynamodb-local';
+import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
+import type { LocalLogger } from '../../src/local/types';
+import { freePort } from '../helpers/free-port';
+
+// Presence end to end through the real local runtime of template.yaml with AuthMode=jwt: real sockets with real
+// tokens, the real JWT authorizer, the HTTP API, the stream fan-out, the presence sweep on the template's own
+// schedule (its clock sped up 60×, so rate(1 minute) runs every second) and the local EventBridge.
+//
+// It runs on a DynamoDB Local of its own: the platform's table names are fixed per Environment, and two platforms
+// streaming (and sweeping) the same tables would act on each other's connections.
+
+jest.setTimeout(90_000);
+
+const SECRET = `presence-it-${randomUUID()}`;
+const TIMEOUT_SECONDS = 2;
+/** The sweep runs every second (rate(1 minute) at 60×). */
+const SWEEP_MS = 1000;
+
+let dynamodb: RunningDynamoDbLocal;
+
+beforeAll(async () => {
+  dynamodb = await startDynamoDbLocal({ port: await freePort() });
+});
+afterAll(async () => {
+  await dynamodb?.stop();
+});
+
+function token(userId: string): Promise<string> {
+  return new SignJWT({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** The runtime's log lines, for the events the local EventBridge logs. */
+function capturingLogger(): LocalLogger & { lines: { message: string; fields?: Record<string, unknown> }[] } {
+  const lines: { message: string; fields?: Record<string, unknown> }[] = [];
+  const keep = (message: string, fields?: Record<string, unknown>) => {
+    lines.push({ message, ...(fields ? { fields } : {}) });
+  };
+  return { lines, debug() {}, info: keep, warn: keep, error: keep };
+}
+
+async function startPlatform(parameterOverrides: Record<string, string>, logger: LocalLogger): Promise<LocalPlatform> {
+  return startLocalPlatform({
+    templatePath: 'template.yaml',
+    envJsonPath: 'env.json',
+    parameterOverrides: {
+      AuthMode: 'jwt',
+      PresenceTimeoutSeconds: String(TIMEOUT_SECONDS),
+      ...parameterOverrides,
+    },
+    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
+    scheduleSpeed: 60,
+    wsPort: await freePort(),
+    httpPort: await freePort(),
+    dynamodbPort: 0,
+    s3Port: 0,
+    mqttPort: 0,
+    dynamodbEndpoint: dynamodb.endpoint,
+    quietFunctions: true,
+    workDir: `.local/test-presence-${randomUUID().slice(0, 8)}`,
+    logger,
+  });
+}
+
+type Frame = Record<string, unknown>;
+
+interface Client {
+  socket: WebSocket;
+  frames: Frame[];
+  /** The first frame (received so far or later) matching, after `from` (an index into frames). */
+  next(match: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
+  send(frame: unknown): void;
+  closed: Promise<{ code: number; at: number }>;
+}
+
+/**
+ * A socket that records every frame. With AuthMode=jwt every connection takes part in presence, so a client must
+ * heartbeat within PresenceTimeoutSeconds or the sweep closes it; `silent` leaves heartbeats out (a vanished client).
+ */
+function client(platform: LocalPlatform, query: string, silent = false): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
+    if (!silent) {
+      const heartbeats = setInterval(() => {
+        if (socket.readyState === WebSocket.OPEN) socket.send('{"action":"heartbeat"}');
+      }, 500);
+      socket.on('close', () => clearInterval(heartbeats));
+    }
+    const frames: Frame[] = [];
+    const waiters = new Set<() => void>();
+    socket.on('message', (data) => {
+      frames.push(JSON.parse(data.toString()) as Frame);
+      for (const wake of waiters) wake();
+    });
+    const closed = new Promise<{ code: number; at: number }>((done) =>
+      socket.on('close', (code) => done({ code, at: Date.now() })),
+    );
+    const next: Client['next'] = (match, timeoutMs = 5000, from = 0) =>
+      new Promise((found, fail) => {
+        const check = () => {
+          const hit = frames.slice(from).find(match);
+          if (!hit) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          found(hit);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          fail(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames.slice(from))}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    socket.once('open', () =>
+      resolve({ socket, frames, closed, next, send: (frame) => socket.send(JSON.stringify(frame)) }),
+    );
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
+    socket.once('error', reject);
+  });
+}
+
+async function signedIn(platform: LocalPlatform, userId: string, keys: string[] = [], silent = false): Promise<Client> {
+  const params = new URLSearchParams(keys.map((key): [string, string] => ['realTimeItemKey', key]));
+  params.append('token', await token(userId));
+  return client(platform, params.toString(), silent);
+}
+
+/** The status and body of a refused handshake. */
+function refused(platform: LocalPlatform, query: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${platform.urls.webSocket}?${query}`);
+    socket.once('open', () => {
+      socket.close();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    socket.once('error', () => undefined);
+  });
+}
+
+async function api(
+  platform: LocalPlatform,
+  method: string,
+  path: string,
+  userId?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${platform.urls.httpApi}${path}`, {
+    method,
+    headers: userId === undefined ? {} : { authorization: `Bearer ${await token(userId)}` },
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
+
+const presenceOf = (userId: string, event?: string) => (frame: Frame) =>
+  frame.type === 'presence' && frame.userId === userId && (event === undefined || frame.event === event);
+const closeAndWait = async (c: Client) => {
+  c.socket.close();
+  await c.closed;
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('PresenceVisibility=all', () => {
+  let platform: LocalPlatform;
+  const logger = capturingLogger();
+  const open: Client[] = [];
+  const track = (c: Client) => {
+    open.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    platform = await startPlatform({ Environment: 'develop', PresenceEventBusName: 'presence-bus' }, logger);
+  });
+  afterAll(async () => {
+    for (const c of open) c.socket.terminate();
+    await platform?.stop();
+  });
+
+  test('two tabs → close one → still online; close both → a leave frame within 1 s', async () => {
+    const watcher = track(await signedIn(platform, 'watcher1', ['presence:alice']));
+    const tab1 = track(await signedIn(platform, 'alice'));
+    await watcher.next(presenceOf('alice', 'join'));
+    const tab2 = track(await signedIn(platform, 'alice'));
+    await watcher.next((f) => presenceOf('alice', 'update')(f) && (f.presence as Frame).connections === 2);
+
+    const beforeClose = watcher.frames.length;
+    await closeAndWait(tab1);
+    const afterOne = await watcher.next(presenceOf('alice'), 5000, beforeClose);
+    expect(afterOne).toMatchObject({ event: 'update', presence: { status: 'online', connections: 1 } });
+    const rest = await api(platform, 'GET', '/presence/alice', 'watcher1');
+    expect(rest).toMatchObject({ status: 200, body: { userId: 'alice', status: 'online', connections: 1 } });
+
+    const closedAt = Date.now();
+    tab2.socket.close();
+    const leave = await watcher.next(presenceOf('alice', 'leave'), 1000);
+    expect(Date.now() - closedAt).toBeLessThan(1000);
+    expect(leave).toMatchObject({
+      key: 'presence:alice',
+      presence: { status: 'offline', connections: 0 },
+      seq: expect.any(String),
+      at: expect.any(Number),
+    });
+  });
+
+  test('a client that vanishes without closing goes offline within the timeout plus one sweep, its socket closed by the server', async () => {
+    const watcher = track(await signedIn(platform, 'watcher2', ['presence:ghost']));
+    const alive = track(await signedIn(platform, 'steady'));
+    const ghost = track(await signedIn(platform, 'ghost', [], true));
+    const lastActivity = Date.now();
+    await watcher.next(presenceOf('ghost', 'join'));
+
+    // The ghost sends nothing more and never closes: only the sweep can notice.
+    const leave = await watcher.next(presenceOf('ghost', 'leave'), (TIMEOUT_SECONDS * 1000 + SWEEP_MS) * 2);
+    const elapsed = Date.now() - lastActivity;
+    // Not before the timeout (measured from our side of the handshake, a few ms after the server's lastSeenAt).
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_SECONDS * 1000 - 250);
+    // Timeout + one sweep, plus the stream and function hops.
+    expect(elapsed).toBeLessThan(TIMEOUT_SECONDS * 1000 + SWEEP_MS + 1500);
+    expect(leave).toMatchObject({ presence: { status: 'offline', connections: 0 } });
+    // The server closed the socket (DELETE @connections closes with 1000), not a timeout of ours.
+    const closed = await ghost.closed;
+    expect(closed.code).toBe(1000);
+    expect(ghost.socket.readyState).toBe(WebSocket.CLOSED);
+    // The heartbeating clients outlived several sweeps.
+    expect(alive.socket.readyState).toBe(WebSocket.OPEN);
+    expect((await api(platform, 'GET', '/presence/steady', 'watcher2')).body).toMatchObject({ status: 'online' });
+  });
+
+  test('page updates reach watchers; a repeat writes nothing; a hidden page clears page and keeps latestPage', async () => {
+    const me = track(await signedIn(platform, 'paula'));
+    const watcher = track(await signedIn(platform, 'watcher3'));
+    watcher.send({ action: 'subscribe', keys: ['presence:paula'], snapshot: true });
+    await watcher.next((f) => f.type === 'snapshot' && f.key === 'presence:paula');
+
+    me.send({ action: 'update-presence', url: 'https://docs.example.co.uk/guide', title: 'Guide' });
+    const page = { url: 'https://docs.example.co.uk/guide', title: 'Guide', domain: 'example.co.uk' };
+    expect(await me.next((f) => f.type === 'presence-updated')).toEqual({
+      type: 'presence-updated',
+      changed: true,
+      page,
+    });
+    const shown = await watcher.next(presenceOf('paula', 'update'));
+    expect(shown).toMatchObject({ presence: { status: 'online', page, latestPage: page } });
+
+    const before = watcher.frames.length;
+    me.send({ action: 'update-presence', url: 'https://docs.example.co.uk/guide', title: 'Guide' });
+    await me.next((f) => f.type === 'presence-updated' && f.changed === false);
+
+    me.send({ action: 'update-presence', url: '' });
+    const hidden = await watcher.next(presenceOf('paula', 'update'), 5000, before);
+    // Nothing arrived for the repeat: the next frame is already the hidden page.
+    expect(watcher.frames.slice(before).filter(presenceOf('paula'))).toHaveLength(1);
+    expect(hidden.presence).toMatchObject({ status: 'online', latestPage: page });
+    expect((hidden.presence as Frame).page).toBeUndefined();
+    expect((await api(platform, 'GET', '/presence/paula', 'watcher3')).body).toMatchObject({ latestPage: page });
+  });
+
+  test("a user cannot set another user's presence; bad input gets error frames and changes nothing", async () => {
+    const victim = track(await signedIn(platform, 'victor'));
+    const me = track(await signedIn(platform, 'mallory'));
+    void victim;
+
+    me.send({ action: 'update-presence', userId: 'victor', url: 'https://evil.example/', title: 'pwned' });
+    expect(await me.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });
+    for (const bad of [
+      { url: 'javascript:alert(1)', title: 'x' },
+      { url: 'https://example.com/', title: 't'.repeat(5000) },
+      { url: `https://example.com/${'a'.repeat(3000)}` },
+      { url: 'not a url' },
+    ]) {
+      const from = me.frames.length;
+      me.send({ action: 'update-presence', ...bad });
+      expect(await me.next((f) => f.type === 'error', 5000, from)).toMatchObject({ code: 'BAD_REQUEST' });
+    }
+    const victor = await api(platform, 'GET', '/presence/victor', 'mallory');
+    const mallory = await api(platform, 'GET', '/presence/mallory', 'mallory');
+    expect(victor.body.page).toBeUndefined();
+    expect(mallory.body.page).toBeUndefined();
+    expect(mallory.body.latestPage).toBeUndefined();
+  });
+
+  test('reads: batch in order with defaults; 401 without a token; no socket without a token', async () => {
+    track(await signedIn(platform, 'reader'));
+    const batch = await api(platform, 'GET', '/presence?userIds=nobody,reader', 'reader');
+    expect(batch).toMatchObject({
+      status: 200,
+      body: {
+        presence: [
+          { userId: 'nobody', status: 'offline', connections: 0 },
+          { userId: 'reader', status: 'online', connections: 1 },
+        ],
+      },
+    });
+    expect((await api(platform, 'GET', '/presence/reader')).status).toBe(401);
+    expect((await refused(platform, 'realTimeItemKey=presence:reader')).status).toBe(401);
+  });
+
+  test('presence changes are published to EventBridge (logged by the local EventBridge)', async () => {
+    const events = () =>
+      logger.lines
+        .filter((line) => line.message.startsWith('EventBridge presence-bus:'))
+        .map((line) => ({ type: line.message.split(': ')[1]?.split(' ')[0], detail: line.fields?.detail as Frame }));
+    const deadline = Date.now() + 5000;
+    while (
+      Date.now() < deadline &&
+      !events().some((e) => e.detail?.userId === 'alice' && e.type === 'presence.disconnected')
+    ) {
+      await sleep(100);
+    }
+    const alice = events().filter((e) => e.detail?.userId === 'alice');
+    expect(alice.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['presence.connected', 'presence.updated', 'presence.disconnected']),
+    );
+    expect(alice.find((e) => e.type === 'presence.disconnected')?.detail).toMatchObject({
+      status: 'offline',
+      connections: 0,
+      seq: expect.any(String),
+      at: expect.any(Number),
+    });
+  });
+});
+
+describe('PresenceVisibility=friends', () => {
+  let platform: LocalPlatform;
+  const open: Client[] = [];
+  const track = (c: Client) => {
+    open.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    platform = await startPlatform({ Environment: 'staging', PresenceVisibility: 'friends' }, capturingLogger());
+  });
+  afterAll(async () => {
+    for (const c of open) c.socket.terminate();
+    await platform?.stop();
+  });
+
+  test('non-friends are refused (error frame, 403, refused handshake); friends are allowed after PUT + PUT; unfriending stops the feed', async () => {
+    const ann = track(await signedIn(platform, 'ann'));
+    track(await signedIn(platform, 'bob'));
+
+    // Refused three ways, nothing stored.
+    ann.send({ action: 'subscribe', keys: ['presence:bob'] });
+    expect(await ann.next((f) => f.type === 'error')).toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('"presence:bob"'),
+    });
+    expect(await api(platform, 'GET', '/presence/bob', 'ann')).toMatchObject({
+      status: 403,
+      body: { error: { code: 'FORBIDDEN' } },
+    });
+    const handshake = await refused(
+      platform,
+      `realTimeItemKey=presence:bob&token=${encodeURIComponent(await token('ann'))}`,
+    );
+    expect(handshake.status).toBe(403);
+    expect(handshake.body).toMatch(/presence:bob/);
+    expect((await api(platform, 'GET', '/presence?userIds=bob,ann', 'ann')).body).toMatchObject({
+      presence: [{ userId: 'ann', status: 'online' }],
+      hidden: ['bob'],
+    });
+    // One's own presence is always visible.
+    expect((await api(platform, 'GET', '/presence/ann', 'ann')).status).toBe(200);
+
+    // The request, then the acceptance.
+    expect(await api(platform, 'PUT', '/friends/bob', 'ann')).toEqual({
+      status: 202,
+      body: { userId: 'bob', status: 'requested' },
+    });
+    expect((await api(platform, 'GET', '/friends', 'bob')).body).toMatchObject({
+      friends: [{ userId: 'ann', status: 'pending' }],
+    });
+    expect(await api(platform, 'PUT', '/friends/ann', 'bob')).toEqual({
+      status: 200,
+      body: { userId: 'ann', status: 'accepted' },
+    });
+
+    const from = ann.frames.length;
+    ann.send({ action: 'subscribe', keys: ['presence:bob'] });
+    await ann.next((f) => f.type === 'subscribed', 5000, from);
+    expect((await api(platform, 'GET', '/presence/bob', 'ann')).body).toMatchObject({ status: 'online' });
+    const bobTab2 = track(await signedIn(platform, 'bob'));
+    await ann.next((f) => presenceOf('bob', 'update')(f) && (f.presence as Frame).connections === 2, 5000, from);
+
+    // Unfriended: ann's subscription is removed at once.
+    expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(204);
+    expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(404);
+    const afterUnfriend = ann.frames.length;
+    await closeAndWait(bobTab2);
+    await sleep(1000);
+    expect(ann.frames.slice(afterUnfriend).filter(presenceOf('bob'))).toEqual([]);
+    expect((await api(platform, 'GET', '/presence/bob', 'ann')).status).toBe(403);
+  });
+
+  test('friend requests to oneself or to unknown users: a clear error, no state change', async () => {
+    track(await signedIn(platform, 'carl'));
+    expect(await api(platform, 'PUT', '/friends/carl', 'carl')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'BAD_REQUEST', message: 'you cannot befriend yourself' } },
+    });
+    expect(await api(platform, 'PUT', '/friends/nobody-ever', 'carl')).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND' } },
+    });
+    expect((await api(platform, 'PUT', '/friends/a%2Cb', 'carl')).status).toBe(400);
+    expect((await api(platform, 'GET', '/friends', 'carl')).body).toEqual({ friends: [] });
+  });
+});

@@ -1,0 +1,263 @@
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createPresenceStore } from '../../src/adapters/presence-store';
+import { StorageError } from '../../src/lib/errors';
+
+// The presence store's transactions against a mocked DynamoDB, with the SDK's real exception classes: which variant
+// is written for which state, and what a cancellation (by CancellationReasons code) leads to.
+
+const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
+const ddb = mockClient(documents);
+const store = () =>
+  createPresenceStore({
+    ddb: documents,
+    connectionsTable: 'Connections',
+    dataTable: 'Data',
+    keyAttribute: 'vehicleId',
+    ttlSeconds: 7800,
+    now: () => 1763800000000,
+    sleep: async () => undefined,
+    maxAttempts: 4,
+  });
+
+const cancelled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    $metadata: {},
+    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+const online = (connections: number) => ({
+  Item: { vehicleId: 'presence:u1', itemId: 'state', status: 'online', connections, since: 1, lastSeenAt: 1 },
+});
+const transactions = () => ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems ?? []);
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+const presenceUpdate = (items: TransactItem[]) => items[0]?.Update?.UpdateExpression ?? 'ConditionCheck';
+
+beforeEach(() => ddb.reset());
+afterAll(() => ddb.restore());
+
+describe('opening a connection', () => {
+  test('a first connection brings the user online, with the row and the subscriptions in the same transaction', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+
+    const result = await store().openConnection({ connectionId: 'c1', userId: 'u1' }, ['3', 'inbox:u1']);
+
+    expect(result).toEqual({ opened: true, transition: 'come-online' });
+    const [items = []] = transactions();
+    expect(items).toHaveLength(4);
+    expect(items[0]?.Update).toMatchObject({
+      TableName: 'Data',
+      Key: { vehicleId: 'presence:u1', itemId: 'state' },
+      ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
+    });
+    expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({
+      ':online': 'online',
+      ':one': 1,
+      ':join': 'join',
+    });
+    expect(items[1]?.Put).toMatchObject({
+      TableName: 'Connections',
+      Item: {
+        connectionId: 'c1',
+        realTimeItemKey: '$connection#c1',
+        userId: 'u1',
+        lastSeenAt: 1763800000000,
+        sweepShard: expect.stringMatching(/^[0-3]$/),
+      },
+      ConditionExpression: 'attribute_not_exists(connectionId)',
+    });
+    expect(items.slice(2).map((item) => item.Put?.Item?.realTimeItemKey)).toEqual(['3', 'inbox:u1']);
+  });
+
+  test('two tabs at once: the loser of the race re-reads and adds itself instead of resetting the count', async () => {
+    // Both read "absent"; the other tab's transaction lands first, so ours is cancelled on the presence condition.
+    ddb.on(GetCommand).resolvesOnce({}).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+
+    const result = await store().openConnection({ connectionId: 'c2', userId: 'u1' }, []);
+
+    expect(result).toEqual({ opened: true, transition: 'add-connection' });
+    expect(transactions().map(presenceUpdate)).toEqual([
+      expect.stringContaining('#connections = :one'),
+      'SET #connections = #connections + :one, #lastSeenAt = :now, #transition = :update',
+    ]);
+  });
+
+  test('a conflicting transaction (TransactionConflict) is retried too', async () => {
+    ddb.on(GetCommand).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    expect(await store().openConnection({ connectionId: 'c2', userId: 'u1' }, [])).toEqual({
+      opened: true,
+      transition: 'add-connection',
+    });
+    expect(transactions()).toHaveLength(2);
+  });
+
+  test('a repeated $connect of a stored connection changes nothing', async () => {
+    ddb.on(GetCommand).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+    expect(await store().openConnection({ connectionId: 'c1', userId: 'u1' }, [])).toEqual({ opened: false });
+    expect(transactions()).toHaveLength(1);
+  });
+
+  test('presence that keeps changing gives up with a retryable StorageError after maxAttempts', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    const error = await store()
+      .openConnection({ connectionId: 'c1', userId: 'u1' }, [])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ retryable: true });
+    expect(transactions()).toHaveLength(4);
+  });
+
+  test('throttling inside the transaction is a retryable StorageError, not a retry loop', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejects(cancelled('ThrottlingError', 'None'));
+    await expect(store().openConnection({ connectionId: 'c1', userId: 'u1' }, [])).rejects.toMatchObject({
+      name: 'StorageError',
+      retryable: true,
+    });
+    expect(transactions()).toHaveLength(1);
+  });
+
+  test('a throttled read is a retryable StorageError', async () => {
+    ddb.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ $metadata: {}, message: 'slow down' }));
+    await expect(store().openConnection({ connectionId: 'c1', userId: 'u1' }, [])).rejects.toMatchObject({
+      name: 'StorageError',
+      retryable: true,
+    });
+  });
+});
+
+describe('closing a connection', () => {
+  test('one of two tabs: the count goes down, the user stays online', async () => {
+    ddb.on(GetCommand).resolves(online(2));
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'remove-connection' });
+    const [items = []] = transactions();
+    expect(items[0]?.Update?.ConditionExpression).toBe('#status = :online AND #connections > :one');
+    expect(items[1]?.Delete).toEqual({
+      TableName: 'Connections',
+      Key: { connectionId: 'c1', realTimeItemKey: '$connection#c1' },
+      ConditionExpression: 'attribute_exists(connectionId)',
+    });
+  });
+
+  test('the last tab takes the user offline and clears the page', async () => {
+    ddb.on(GetCommand).resolves(online(1));
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'go-offline' });
+    expect(presenceUpdate(transactions()[0] ?? [])).toMatch(/#status = :offline.*REMOVE #page/);
+  });
+
+  test('both tabs closing at once: the one that read "2" loses, re-reads "1" and takes the user offline', async () => {
+    ddb.on(GetCommand).resolvesOnce(online(2)).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    expect(await store().closeConnection('c2', 'u1')).toEqual({ closed: true, transition: 'go-offline' });
+  });
+
+  test('$disconnect and the sweep racing: whoever finds the row gone does not touch presence', async () => {
+    ddb.on(GetCommand).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: false });
+    expect(transactions()).toHaveLength(1);
+  });
+
+  test('a presence that is not online only deletes the row, guarded by a condition check', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'settle-only' });
+    expect(transactions()[0]?.[0]?.ConditionCheck?.ConditionExpression).toBe(
+      'attribute_not_exists(#key) OR #status <> :online',
+    );
+  });
+});
+
+describe('pages', () => {
+  const page = { url: 'https://example.com/a', title: 'A', domain: 'example.com' };
+
+  test('a new page is written with latestPage, only when it differs', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    expect(await store().setPage('u1', page)).toBe('changed');
+    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.UpdateExpression).toBe(
+      'SET #page = :page, #latestPage = :page, #lastSeenAt = :now, #transition = :update',
+    );
+    expect(input?.ConditionExpression).toBe(
+      '#status = :online AND (attribute_not_exists(#page) OR #page.#url <> :url OR #page.#title <> :title)',
+    );
+  });
+
+  test('hiding removes the page and keeps latestPage', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    expect(await store().setPage('u1', undefined)).toBe('changed');
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.UpdateExpression).toBe(
+      'SET #lastSeenAt = :now, #transition = :update REMOVE #page',
+    );
+  });
+
+  test('a failed condition means "unchanged" for an online user and "offline" otherwise', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejects(new ConditionalCheckFailedException({ $metadata: {}, message: 'The conditional request failed' }));
+    ddb
+      .on(GetCommand)
+      .resolvesOnce(online(1))
+      .resolves({ Item: { status: 'offline', connections: 0 } });
+    expect(await store().setPage('u1', page)).toBe('unchanged');
+    expect(await store().setPage('u1', page)).toBe('offline');
+  });
+
+  test('a page update meeting a connect transaction is retried', async () => {
+    ddb
+      .on(UpdateCommand)
+      .rejectsOnce(new TransactionConflictException({ $metadata: {}, message: 'conflict' }))
+      .resolves({});
+    expect(await store().setPage('u1', page)).toBe('changed');
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+  });
+});
+
+describe('reading many', () => {
+  test('unprocessed keys are asked again; missing users are left out', async () => {
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({
+        Responses: { Data: [online(1).Item] },
+        UnprocessedKeys: { Data: { Keys: [{ vehicleId: 'presence:u2', itemId: 'state' }] } },
+      })
+      .resolves({ Responses: { Data: [{ ...online(2).Item, vehicleId: 'presence:u2' }] } });
+
+    const found = await store().getMany(['u1', 'u2', 'u3', 'u1']);
+
+    expect([...found.keys()]).toEqual(['u1', 'u2']);
+    expect(found.get('u2')).toMatchObject({ status: 'online', connections: 2 });
+    const calls = ddb.commandCalls(BatchGetCommand);
+    expect(calls[0]?.args[0].input.RequestItems?.Data?.Keys).toHaveLength(3);
+    expect(calls[1]?.args[0].input.RequestItems?.Data?.Keys).toEqual([{ vehicleId: 'presence:u2', itemId: 'state' }]);
+  });
+
+  test('more than 100 users take several requests', async () => {
+    ddb.on(BatchGetCommand).resolves({ Responses: { Data: [] } });
+    await store().getMany(Array.from({ length: 150 }, (_, i) => `u${i}`));
+    expect(ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems?.Data?.Keys?.length)).toEqual([
+      100, 50,
+    ]);
+  });
+});
