@@ -20,6 +20,7 @@ import {
 } from '../domain/calendar';
 import { type CalendarShareLookup, calendarAccessRule } from '../domain/calendar-access';
 import type { KeyAccessRule } from '../domain/key-access';
+import { fullJitterDelay, sleep } from '../lib/backoff';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
 
 /**
@@ -276,6 +277,9 @@ export interface CalendarShareStore extends CalendarShareLookup {
   list(ownerId: string, options: { limit: number; after?: string }): Promise<SharePage>;
 }
 
+/** Deletes of a share tried while subscriptions check it at the same moment. */
+const UNSHARE_ATTEMPTS = 3;
+
 /** The DynamoDB-backed CalendarShareStore. */
 export function createCalendarShareStore(table: CalendarTable): CalendarShareStore {
   const { ddb, tableName, keyAttribute } = table;
@@ -327,9 +331,27 @@ export function createCalendarShareStore(table: CalendarTable): CalendarShareSto
     },
 
     async unshare(ownerId, viewerId) {
-      const answer = await storage('delete the calendar share', () =>
-        ddb.send(new DeleteCommand({ TableName: tableName, Key: keyOf(ownerId, viewerId), ReturnValues: 'ALL_OLD' })),
-      );
+      const remove = () =>
+        ddb.send(new DeleteCommand({ TableName: tableName, Key: keyOf(ownerId, viewerId), ReturnValues: 'ALL_OLD' }));
+      const answer = await storage('delete the calendar share', async () => {
+        // A subscription ConditionChecks this row in its own transaction; meeting one in flight rejects the delete
+        // with TransactionConflictException (not retried by the SDK): try again shortly, it lasts milliseconds.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await remove();
+          } catch (error) {
+            const conflict = (error as { name?: unknown } | null)?.name === 'TransactionConflictException';
+            if (!conflict) throw error;
+            if (attempt >= UNSHARE_ATTEMPTS) {
+              throw new StorageError('Could not delete the calendar share: it kept conflicting', {
+                retryable: true,
+                cause: error,
+              });
+            }
+            await sleep(fullJitterDelay(attempt, { baseMs: 20, capMs: 200 }));
+          }
+        }
+      });
       return answer.Attributes !== undefined;
     },
 

@@ -22,6 +22,7 @@ import {
   type ReadReceipt,
   readMarkerItemId,
 } from '../domain/chat';
+import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
 
@@ -40,8 +41,19 @@ const BATCH_GET_LIMIT = 100;
 /** The result of appending a message. */
 export type AppendResult =
   | { status: 'stored'; message: ChatMessage }
-  /** The sender already sent this content with this tempMessageId (within 24 h): nothing new was stored. */
-  | { status: 'duplicate'; messageId?: string };
+  /**
+   * The sender already sent this content with this tempMessageId (within 24 h): nothing new was stored. `message` is
+   * the one stored then, `item` the same as stored (key attribute and itemId included, like the stream's image).
+   */
+  | { status: 'duplicate'; message: ChatMessage; item: Record<string, unknown> };
+
+/** The result of creating a conversation. */
+export type CreateConversationResult =
+  | { status: 'created'; conversation: Conversation }
+  /** A conversation with this id existed already (direct ids derive from the pair): that one, unchanged. */
+  | { status: 'exists'; conversation: Conversation }
+  /** These participants have never connected (no presence item): nothing was written. */
+  | { status: 'unknown-users'; userIds: string[] };
 
 export interface NewMessage {
   conversationId: string;
@@ -58,10 +70,12 @@ export interface ConversationActivity {
 
 export interface ChatStore {
   /**
-   * Creates the conversation in one transaction (description, counter, one index row per participant), unless one
-   * with its id exists: then that one is returned with `created: false` (direct conversations have derived ids).
+   * Creates the conversation in one transaction (description, counter, one index row per participant, and a check
+   * that every participant but the creator is a known user), unless one with its id exists: then that one is
+   * returned (direct conversations have derived ids). A user is known once they have connected with a token: their
+   * presence item exists (the rule friend requests use); presence items are never deleted.
    */
-  createConversation(conversation: Conversation): Promise<{ created: boolean; conversation: Conversation }>;
+  createConversation(conversation: Conversation): Promise<CreateConversationResult>;
   /** The conversation, or undefined. Cached per container: participants never change after creation. */
   getConversation(conversationId: string): Promise<Conversation | undefined>;
   /** Stores the next message of the conversation (numbered gap-free, in commit order). */
@@ -180,6 +194,43 @@ export function createChatStore(deps: ChatStoreDeps): ChatStore {
     return Item === undefined ? undefined : toActivity(Item);
   }
 
+  /**
+   * The message a re-send names: the de-duplication row says which one (it is written in the message's own
+   * transaction, so the message exists whenever the row does; messages are never deleted).
+   */
+  async function storedBefore(
+    conversationId: string,
+    senderId: string,
+    tempMessageId: string,
+  ): Promise<Extract<AppendResult, { status: 'duplicate' }>> {
+    const { Item: sent } = await ddb.send(
+      new GetCommand({
+        TableName: tableName,
+        Key: sentKey(conversationId, senderId, tempMessageId),
+        ConsistentRead: true,
+      }),
+    );
+    const messageId = typeof sent?.messageId === 'string' ? sent.messageId : undefined;
+    const seq = messageId === undefined ? Number.NaN : Number(messageId);
+    const { Item } = Number.isSafeInteger(seq)
+      ? await ddb.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { [k]: chatKey(conversationId), itemId: messageItemId(seq) },
+            ConsistentRead: true,
+          }),
+        )
+      : { Item: undefined };
+    const message = Item === undefined ? undefined : toMessage(Item);
+    if (Item === undefined || message === undefined) {
+      throw new StorageError(
+        `the re-sent message ${tempMessageId} of conversation ${conversationId} names message ${messageId ?? '(none)'}, which was not found`,
+        { retryable: false },
+      );
+    }
+    return { status: 'duplicate', message, item: Item };
+  }
+
   /** Every item of BatchGetItem over `keys`, retrying unprocessed keys with backoff. */
   async function batchGet(keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
     const chunks: Record<string, unknown>[][] = [];
@@ -225,6 +276,10 @@ export function createChatStore(deps: ChatStoreDeps): ChatStore {
         const id = conversation.conversationId;
         const { title, ...rest } = conversation;
         const description = { ...rest, ...(title === undefined ? {} : { title }) };
+        // The creator is the signed-in caller; everyone else must exist, or anyone could write index rows (and
+        // conversations) for made-up ids. Checked in the transaction: nothing is written for an unknown user.
+        const others = conversation.participants.filter((userId) => userId !== conversation.createdBy);
+        const firstCheck = 2 + conversation.participants.length;
         for (let attempt = 1; ; attempt++) {
           try {
             await ddb.send(
@@ -247,20 +302,29 @@ export function createChatStore(deps: ChatStoreDeps): ChatStore {
                   ...conversation.participants.map((userId) => ({
                     Put: { TableName: tableName, Item: { ...indexKey(userId, id), ...description } },
                   })),
+                  ...others.map((userId) => ({
+                    ConditionCheck: {
+                      TableName: tableName,
+                      Key: { [k]: presenceKey(userId), itemId: PRESENCE_ITEM_ID },
+                      ConditionExpression: 'attribute_exists(itemId)',
+                    },
+                  })),
                 ],
               }),
             );
             cache.set(conversation);
-            return { created: true, conversation };
+            return { status: 'created', conversation };
           } catch (error) {
             const codes = cancellationCodes(error);
             if (codes?.[0] === 'ConditionalCheckFailed') {
               const existing = await readConversation(id);
               if (existing !== undefined) {
                 cache.set(existing);
-                return { created: false, conversation: existing };
+                return { status: 'exists', conversation: existing };
               }
             }
+            const unknown = others.filter((_, i) => codes?.[firstCheck + i] === 'ConditionalCheckFailed');
+            if (unknown.length > 0) return { status: 'unknown-users', userIds: unknown };
             // Two first requests for the same direct pair at once: DynamoDB cancels one as a conflict; the next
             // attempt finds the other's conversation.
             if (!isContention(error, codes) || attempt >= 5) throw error;
@@ -363,15 +427,7 @@ export function createChatStore(deps: ChatStoreDeps): ChatStore {
           } catch (error) {
             const codes = cancellationCodes(error);
             if (input.tempMessageId !== undefined && codes?.[2] === 'ConditionalCheckFailed') {
-              const { Item } = await ddb.send(
-                new GetCommand({
-                  TableName: tableName,
-                  Key: sentKey(id, input.senderId, input.tempMessageId),
-                  ConsistentRead: true,
-                }),
-              );
-              const messageId = typeof Item?.messageId === 'string' ? Item.messageId : undefined;
-              return { status: 'duplicate', ...(messageId === undefined ? {} : { messageId }) };
+              return await storedBefore(id, input.senderId, input.tempMessageId);
             }
             if (!isContention(error, codes)) throw error;
             known = counterOf(error);

@@ -4,10 +4,20 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandOutput,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
+import { fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import {
+  cancellationCodes,
+  conditionCheckOf,
+  type DataTableRef,
+  refusedKeyOf,
+  type TransactItem,
+} from './access-checks';
 import { type BatchWriteOptions, batchWriteAll } from './batch-write';
 
 /**
@@ -62,12 +72,28 @@ export interface SilentConnection {
   lastSeenAt: number;
 }
 
+/** What a subscribe did: stored every key, or nothing because a key's access was taken back meanwhile. */
+export type SubscribeResult = { subscribed: true } | { subscribed: false; refusedKey: string };
+
+/** DynamoDB refuses transactions over 100 items; a subscribe writes at most 20 keys + 20 checks. */
+const MAX_TRANSACT_ITEMS = 100;
+/** Transactions tried when another transaction touches the same rows at the same moment. */
+const TRANSACT_ATTEMPTS = 3;
+
 /** Connection and subscription storage, as the handlers see it. */
 export interface ConnectionRepository {
   /** Stores the connection row and one row per key. */
   saveConnection(connection: NewConnection, keys: readonly string[]): Promise<void>;
-  /** Adds subscription rows (idempotent: a repeated subscribe refreshes the row). */
-  subscribe(connectionId: string, keys: readonly string[]): Promise<void>;
+  /**
+   * Adds subscription rows (idempotent: a repeated subscribe refreshes the row). With `requirements` (the keys whose
+   * access rests on a revocable row), the rows and a ConditionCheck per requirement go in one transaction: when a
+   * grant is gone by then, nothing is written and the result names the key.
+   */
+  subscribe(
+    connectionId: string,
+    keys: readonly string[],
+    requirements?: readonly GuardedKey[],
+  ): Promise<SubscribeResult>;
   /** Removes subscription rows (idempotent). */
   unsubscribe(connectionId: string, keys: readonly string[]): Promise<void>;
   /** Sets lastSeenAt on the connection row; false when the row does not exist (expired or cleaned up). */
@@ -125,7 +151,10 @@ export interface ConnectionRepositoryDeps {
   ttlSeconds: number;
   /** Epoch ms; read per request so TTLs are never computed at module load. */
   now?: () => number;
+  /** Also paces the retries of a subscribe transaction that met a conflicting one. */
   batchWrite?: BatchWriteOptions;
+  /** RealTimeData, where the rows of access requirements live; needed for subscribe with requirements. */
+  dataTable?: DataTableRef;
 }
 
 /** The DynamoDB-backed ConnectionRepository. */
@@ -174,10 +203,57 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
         ]);
       }),
 
-    subscribe: (connectionId, keys) =>
-      storage('store subscriptions', async () => {
+    subscribe: (connectionId, keys, requirements = []) =>
+      storage('store subscriptions', async (): Promise<SubscribeResult> => {
         const at = now();
-        await write(keys.map((key) => subscriptionRow(connectionId, key, at)));
+        if (requirements.length === 0) {
+          await write(keys.map((key) => subscriptionRow(connectionId, key, at)));
+          return { subscribed: true };
+        }
+        const table = deps.dataTable;
+        if (table === undefined) {
+          throw new StorageError('guarded subscriptions need the data table (dataTable) configured', {
+            retryable: false,
+          });
+        }
+        const unique = [...new Set(keys)];
+        const items: TransactItem[] = [
+          ...unique.map((key) => ({
+            Put: { TableName: tableName, Item: subscriptionRowItem(connectionId, key, at, ttlSeconds) },
+          })),
+          ...requirements.map((guarded) => conditionCheckOf(guarded.requires, table)),
+        ];
+        if (items.length > MAX_TRANSACT_ITEMS) {
+          throw new StorageError(`${unique.length} keys and ${requirements.length} checks exceed one transaction`, {
+            retryable: false,
+          });
+        }
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await ddb.send(new TransactWriteCommand({ TransactItems: items }));
+            return { subscribed: true };
+          } catch (error) {
+            const codes = cancellationCodes(error);
+            if (codes === undefined) throw error;
+            const refusedKey = refusedKeyOf(codes, requirements, unique.length);
+            if (refusedKey !== undefined) return { subscribed: false, refusedKey };
+            // Another transaction on one of the rows (e.g. the owner changing the share): decide again shortly.
+            const conflict = codes.includes('TransactionConflict');
+            if (conflict && attempt < TRANSACT_ATTEMPTS) {
+              await (deps.batchWrite?.sleep ?? realSleep)(
+                fullJitterDelay(attempt, { baseMs: 20, capMs: 200 }, deps.batchWrite?.random),
+              );
+              continue;
+            }
+            const throttled = codes.some(
+              (code) => code === 'ThrottlingError' || code === 'ProvisionedThroughputExceeded',
+            );
+            throw new StorageError(`Could not store subscriptions: transaction cancelled (${codes.join(', ')})`, {
+              retryable: conflict || throttled,
+              cause: error,
+            });
+          }
+        }
       }),
 
     unsubscribe: (connectionId, keys) =>

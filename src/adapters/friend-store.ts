@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Friendship, friendshipFromItem, friendsKey } from '../domain/friends';
 import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
+import { fullJitterDelay, sleep } from '../lib/backoff';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
 
 /**
@@ -157,25 +158,43 @@ export function createFriendStore(deps: FriendStoreDeps): FriendStore {
     },
 
     async remove(userId, otherUserId) {
-      const result = await transact(
-        [
-          {
-            Delete: {
-              TableName: deps.dataTable,
-              Key: rowKey(userId, otherUserId),
-              ConditionExpression: 'attribute_exists(#key)',
-              ExpressionAttributeNames: { '#key': deps.keyAttribute },
-            },
-          },
-          // Their side goes too, whatever it says: a pair never keeps one half.
-          { Delete: { TableName: deps.dataTable, Key: rowKey(otherUserId, userId) } },
-        ],
-        'remove a friendship',
-      );
-      return result.ok ? 'done' : 'conflict';
+      // A subscription to either one's presence ConditionChecks these rows in its own transaction; meeting one in
+      // flight cancels this one with TransactionConflict although the pair exists: try again rather than say 404.
+      for (let attempt = 1; ; attempt++) {
+        const result = await removeOnce(userId, otherUserId);
+        if (result.ok) return 'done';
+        if (result.codes[0] === 'ConditionalCheckFailed' || !result.codes.includes('TransactionConflict')) {
+          return 'conflict';
+        }
+        if (attempt >= REMOVE_ATTEMPTS) {
+          throw new StorageError('Could not remove a friendship: it kept conflicting', { retryable: true });
+        }
+        await sleep(fullJitterDelay(attempt, { baseMs: 20, capMs: 200 }));
+      }
     },
   };
+
+  function removeOnce(userId: string, otherUserId: string) {
+    return transact(
+      [
+        {
+          Delete: {
+            TableName: deps.dataTable,
+            Key: rowKey(userId, otherUserId),
+            ConditionExpression: 'attribute_exists(#key)',
+            ExpressionAttributeNames: { '#key': deps.keyAttribute },
+          },
+        },
+        // Their side goes too, whatever it says: a pair never keeps one half.
+        { Delete: { TableName: deps.dataTable, Key: rowKey(otherUserId, userId) } },
+      ],
+      'remove a friendship',
+    );
+  }
 }
+
+/** Transactions tried to remove a friendship while subscriptions check its rows at the same moment. */
+const REMOVE_ATTEMPTS = 3;
 
 async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {

@@ -7,6 +7,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
 import {
   type ConnectTransition,
@@ -22,6 +23,7 @@ import {
 } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { cancellationCodes, conditionCheckOf, refusedKeyOf } from './access-checks';
 import { connectionRowItem, type NewConnection, subscriptionRowItem } from './connection-repository';
 
 /**
@@ -58,7 +60,9 @@ export interface PresenceStoreDeps {
 export type OpenResult =
   | { opened: true; transition: ConnectTransition }
   /** The row already existed: a repeated $connect of the same connection; nothing changed. */
-  | { opened: false };
+  | { opened: false }
+  /** A key's access was taken back between the decision and the write (its ConditionCheck failed): nothing stored. */
+  | { opened: false; refusedKey: string };
 
 export type CloseResult =
   | { closed: true; transition: DisconnectTransition }
@@ -71,9 +75,15 @@ export type SetPageResult = 'changed' | 'unchanged' | 'offline';
 export interface PresenceStore {
   /**
    * Stores a signed-in user's connection row and subscription rows and counts the connection in their presence,
-   * in one transaction (nothing is half-written).
+   * in one transaction (nothing is half-written). `requirements`: the keys whose access rests on a revocable row;
+   * each row is ConditionChecked in the same transaction, so a grant taken back after the access decision refuses
+   * the connection (`refusedKey`) instead of leaving a live subscription.
    */
-  openConnection(connection: NewConnection & { userId: string }, keys: readonly string[]): Promise<OpenResult>;
+  openConnection(
+    connection: NewConnection & { userId: string },
+    keys: readonly string[],
+    requirements?: readonly GuardedKey[],
+  ): Promise<OpenResult>;
   /** Deletes the connection row and settles its user's presence, exactly once across concurrent callers. */
   closeConnection(connectionId: string, userId: string): Promise<CloseResult>;
   /** A user's presence (a consistent read); undefined when never seen. */
@@ -84,7 +94,10 @@ export interface PresenceStore {
   setPage(userId: string, page: PageInfo | undefined): Promise<SetPageResult>;
 }
 
-/** DynamoDB refuses transactions over 100 items; a connect writes at most 2 + 21 (20 keys and the inbox). */
+/**
+ * DynamoDB refuses transactions over 100 items; a connect writes at most 2 + 21 (20 keys and the inbox) and checks at
+ * most 20 grants.
+ */
 const MAX_TRANSACT_ITEMS = 100;
 const BATCH_GET_LIMIT = 100;
 
@@ -213,7 +226,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
   return {
     get,
 
-    openConnection: (connection, keys) =>
+    openConnection: (connection, keys, requirements = []) =>
       withRetries<OpenResult>('open the connection', async () => {
         const current = await get(connection.userId);
         const transition = connectTransition(current);
@@ -233,15 +246,22 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
               Item: subscriptionRowItem(connection.connectionId, key, at, deps.ttlSeconds),
             },
           })),
+          ...requirements.map((guarded) =>
+            conditionCheckOf(guarded.requires, { tableName: deps.dataTable, keyAttribute: deps.keyAttribute }),
+          ),
         ];
         if (items.length > MAX_TRANSACT_ITEMS) {
           throw new StorageError(`Could not open the connection: ${keys.length} keys is too many`, {
             retryable: false,
           });
         }
-        const outcome = await transact(deps.ddb, items, 'open the connection');
+        const outcome = await transact(deps.ddb, items, 'open the connection', {
+          checks: requirements,
+          offset: 2 + keys.length,
+        });
         if (outcome === 'presence-changed') return RETRY;
         if (outcome === 'row-condition-failed') return { opened: false };
+        if (typeof outcome === 'object') return { opened: false, refusedKey: outcome.refusedKey };
         return { opened: true, transition };
       }),
 
@@ -349,26 +369,30 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
 /** Marker: redo the operation with a fresh read. */
 const RETRY = Symbol('retry');
 
-type TransactOutcome = 'done' | 'presence-changed' | 'row-condition-failed';
+type TransactOutcome = 'done' | 'presence-changed' | 'row-condition-failed' | { refusedKey: string };
 
 /**
- * Runs a transaction whose first item is the presence operation and whose second is the connection row. A
- * cancellation is classified by CancellationReasons (by Code, never by message): the row's condition → the row
- * already existed / was already gone; the presence condition or a conflicting transaction → retry.
+ * Runs a transaction whose first item is the presence operation and whose second is the connection row (and, from
+ * `access.offset` on, the ConditionChecks of access requirements). A cancellation is classified by
+ * CancellationReasons (by Code, never by message): the row's condition → the row already existed / was already
+ * gone; an access check → that key's grant is gone; the presence condition or a conflicting transaction → retry.
  */
 async function transact(
   ddb: DynamoDBDocumentClient,
   items: NonNullable<TransactWriteCommandInput['TransactItems']>,
   operation: string,
+  access: { checks: readonly GuardedKey[]; offset: number } = { checks: [], offset: items.length },
 ): Promise<TransactOutcome> {
   try {
     await ddb.send(new TransactWriteCommand({ TransactItems: items }));
     return 'done';
   } catch (error) {
-    if ((error as { name?: unknown }).name !== 'TransactionCanceledException') throw toStorageError(operation, error);
-    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    const codes = reasons.map((reason) => reason?.Code ?? 'None');
+    const codes = cancellationCodes(error);
+    if (codes === undefined) throw toStorageError(operation, error);
+    // A repeated $connect first: its subscriptions committed with the first one, before any later revoke.
     if (codes[1] === 'ConditionalCheckFailed') return 'row-condition-failed';
+    const refusedKey = refusedKeyOf(codes, access.checks, access.offset);
+    if (refusedKey !== undefined) return { refusedKey };
     if (codes[0] === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) return 'presence-changed';
     const throttled = codes.some((code) => code === 'ThrottlingError' || code === 'ProvisionedThroughputExceeded');
     throw new StorageError(`Could not ${operation}: transaction cancelled (${codes.join(', ')})`, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DOMAIN_ATTRIBUTE_NAMES } from '../domain/keys';
 import { ConfigError } from '../lib/errors';
 
 /**
@@ -18,9 +19,14 @@ const positiveInt = (fallback: number, max: number) =>
 const schema = z.object({
   TABLE_NAME: required,
   DATA_TABLE_NAME: required,
-  REAL_TIME_ITEM_KEY: required.regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, {
-    error: 'must be an attribute name like vehicleId (letters, digits, _ and -)',
-  }),
+  REAL_TIME_ITEM_KEY: required
+    .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, {
+      error: 'must be an attribute name like vehicleId (letters, digits, _ and -)',
+    })
+    .refine((name) => !DOMAIN_ATTRIBUTE_NAMES.has(name), {
+      error: (issue) =>
+        `must not be ${JSON.stringify(issue.input)}: presence, calendar or chat items use that attribute`,
+    }),
   // The template passes the strings "true" / "false"; anything else is a typo worth failing on.
   IS_QUERY_PARAM: z
     .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false"' })

@@ -56,6 +56,14 @@ const schema = z
           'or JWT_JWKS_URL (or JWT_SECRET for local runs) is required: the authorizer has no key to check tokens',
       });
     }
+    // One identity provider's JWKS signs tokens for many applications (other app clients, other APIs of the tenant):
+    // without both checks any of them would get in.
+    if (value.JWT_JWKS_URL !== undefined && value.JWT_ISSUER === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_ISSUER'], message: 'is required with JWT_JWKS_URL' });
+    }
+    if (value.JWT_JWKS_URL !== undefined && value.JWT_AUDIENCE === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_AUDIENCE'], message: 'is required with JWT_JWKS_URL' });
+    }
     if (value.JWT_SECRET !== undefined && value.JWT_SECRET_ARN !== undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -1,4 +1,4 @@
-import { CALENDAR_KEY_PREFIX, calendarKey } from './calendar';
+import { CALENDAR_KEY_PREFIX, calendarKey, calendarSharesKey } from './calendar';
 import type { Caller } from './identity';
 import { userIdProblem } from './identity';
 import { ALLOWED, forbidden, type KeyAccessDecision, type KeyAccessRule, signInRequired } from './key-access';
@@ -23,7 +23,10 @@ export async function canReadCalendar(
   if (caller === undefined) return signInRequired(key);
   if (caller.userId === ownerId) return ALLOWED;
   // A subject that is no valid user id has no owner who could have shared it; no lookup needed.
-  if (userIdProblem(ownerId) === undefined && (await shares.isSharedWith(ownerId, caller.userId))) return ALLOWED;
+  if (userIdProblem(ownerId) === undefined && (await shares.isSharedWith(ownerId, caller.userId))) {
+    // The share row is what grants it: a subscription checks it still exists when written (see AccessRequirement).
+    return { allowed: true, requires: { key: calendarSharesKey(ownerId), itemId: caller.userId, condition: 'exists' } };
+  }
   return forbidden(key, 'the calendar is not shared with you');
 }
 

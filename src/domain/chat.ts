@@ -29,10 +29,11 @@ export const MAX_CONTENT_BYTES = 4096;
 /** Longest tempMessageId, in characters (printable ASCII). */
 export const MAX_TEMP_MESSAGE_ID_LENGTH = 64;
 /**
- * Most participants of a conversation, the creator included. Creation is one DynamoDB transaction (the description,
- * the counter and one index row per participant), and a transaction holds at most 100 items.
+ * Most participants of a conversation, the creator included. Creation is one DynamoDB transaction of at most 100
+ * items: the description, the counter, one index row per participant and one check per other participant that they
+ * are a known user (2 + 49 + 48 = 99).
  */
-export const MAX_PARTICIPANTS = 50;
+export const MAX_PARTICIPANTS = 49;
 /** Longest group title, in characters after trimming. */
 export const MAX_TITLE_LENGTH = 100;
 /** Page sizes of the list routes. */
@@ -126,6 +127,39 @@ export const chatMessageSchema = z.object({
   tempMessageId: z.string().optional(),
 });
 export type ChatMessage = z.output<typeof chatMessageSchema>;
+
+/**
+ * The answer to a re-sent message (the same tempMessageId and content within 24 h: the client missed the echo of its
+ * first send): the stored message, posted to the re-sending connection only, in the shape of the `item` frame the
+ * participants got, so a client resolves its pending message with the code that handles echoes. Two differences say
+ * it is a replay, not a change: `duplicate: true`, and no `seq` (no stream record stands behind it: a client that
+ * de-duplicates on seq must not mistake it for a new change; it is the message `messageId` already names). `at` is
+ * the message's sentAt (when it was stored).
+ * `{"type":"item","event":"INSERT","key":"chat:<id>","itemId":"msg#…","item":{…,"tempMessageId"},"duplicate":true,"at":…}`
+ */
+export interface ResentMessageFrame {
+  type: 'item';
+  event: 'INSERT';
+  key: string;
+  itemId: string;
+  /** The message item as stored (the key attribute and itemId included, like the stream's new image). */
+  item: Record<string, unknown>;
+  duplicate: true;
+  at: number;
+}
+
+/** The ResentMessageFrame of a stored message (`item`: the stored item, `message`: the same, parsed). */
+export function resentMessageFrame(message: ChatMessage, item: Record<string, unknown>): ResentMessageFrame {
+  return {
+    type: 'item',
+    event: 'INSERT',
+    key: chatKey(message.conversationId),
+    itemId: messageItemId(seqOf(message.messageId)),
+    item,
+    duplicate: true,
+    at: Date.parse(message.sentAt),
+  };
+}
 
 /** A read marker: `userId` has read the conversation up to `upTo` (a messageId). Its changes are read receipts. */
 export const readReceiptSchema = z.object({

@@ -6,9 +6,37 @@ import type { Caller } from './identity';
  * domain registers one rule. Keys of no registered domain (vehicle ids, sensor names) are public, as before.
  */
 
+/**
+ * The RealTimeData row whose state granted an access: `key` is the row's partition key value (e.g.
+ * `$calendar-shares:<ownerId>`), `itemId` its sort key; `condition` what must still hold — the row exists, or one
+ * attribute has one value. A subscription is written together with a ConditionCheck on this row (one transaction),
+ * so a grant taken back between the decision and the write refuses the subscription instead of leaving it live.
+ */
+export interface AccessRequirement {
+  key: string;
+  itemId: string;
+  condition: 'exists' | { attribute: string; equals: string };
+}
+
 export type KeyAccessDecision =
-  | { allowed: true }
+  /** `requires`: the row the access rests on, when it can be taken back (absent for owners, public keys …). */
+  | { allowed: true; requires?: AccessRequirement }
   | { allowed: false; code: 'UNAUTHORIZED' | 'FORBIDDEN'; message: string };
+
+/** A refusal, as firstDenied and authorizeKeys report it. */
+export type KeyAccessDenial = Exclude<KeyAccessDecision, { allowed: true }>;
+
+/** A requested key whose access rests on a row that can change (the subscription must check it when written). */
+export interface GuardedKey {
+  /** The key asked for, e.g. `calendar:<ownerId>`. */
+  key: string;
+  requires: AccessRequirement;
+}
+
+/** The verdict on a whole request: the first refused key, or every key allowed with what they rest on. */
+export type KeysDecision =
+  | { allowed: true; requirements: GuardedKey[] }
+  | { allowed: false; key: string; decision: KeyAccessDenial };
 
 export interface KeyAccessRule {
   /** The key prefix the rule owns, including its colon, e.g. "calendar:". */
@@ -23,7 +51,7 @@ export type KeyAccessPolicy = (caller: Caller | undefined, key: string) => Promi
 export const ALLOWED: KeyAccessDecision = { allowed: true };
 
 /** A denial for a caller nobody signed in. */
-export function signInRequired(key: string): KeyAccessDecision {
+export function signInRequired(key: string): KeyAccessDenial {
   return {
     allowed: false,
     code: 'UNAUTHORIZED',
@@ -32,7 +60,7 @@ export function signInRequired(key: string): KeyAccessDecision {
 }
 
 /** A denial for a signed-in caller without the right. */
-export function forbidden(key: string, why: string): KeyAccessDecision {
+export function forbidden(key: string, why: string): KeyAccessDenial {
   return { allowed: false, code: 'FORBIDDEN', message: `not allowed to read ${JSON.stringify(key)}: ${why}` };
 }
 
@@ -57,17 +85,41 @@ export function createKeyAccessPolicy(rules: readonly KeyAccessRule[]): KeyAcces
 }
 
 /**
- * The first key of `keys` the caller may not read, with the reason; undefined when all are allowed. Checks run in
- * parallel (each is at most one GetItem).
+ * Decides every key of a request (in parallel: each check is at most one GetItem): the first refused key with the
+ * reason, or — all allowed — the requirements of the keys whose access rests on a revocable row (see requirementsOf).
  */
+export async function authorizeKeys(
+  policy: KeyAccessPolicy,
+  caller: Caller | undefined,
+  keys: readonly string[],
+): Promise<KeysDecision> {
+  const decisions = await Promise.all(keys.map((key) => policy(caller, key)));
+  for (const [index, decision] of decisions.entries()) {
+    if (!decision.allowed) return { allowed: false, key: keys[index] as string, decision };
+  }
+  return { allowed: true, requirements: requirementsOf(keys, decisions) };
+}
+
+/**
+ * The requirements of the allowed decisions (`decisions[i]` is the decision on `keys[i]`), one per guarded key; a
+ * key asked for twice counts once (a transaction may not name one row twice).
+ */
+export function requirementsOf(keys: readonly string[], decisions: readonly KeyAccessDecision[]): GuardedKey[] {
+  const guarded = new Map<string, GuardedKey>();
+  for (const [index, decision] of decisions.entries()) {
+    const key = keys[index];
+    if (key === undefined || !decision.allowed || decision.requires === undefined || guarded.has(key)) continue;
+    guarded.set(key, { key, requires: decision.requires });
+  }
+  return [...guarded.values()];
+}
+
+/** The first key of `keys` the caller may not read, with the reason; undefined when all are allowed. */
 export async function firstDenied(
   policy: KeyAccessPolicy,
   caller: Caller | undefined,
   keys: readonly string[],
-): Promise<{ key: string; decision: Exclude<KeyAccessDecision, { allowed: true }> } | undefined> {
-  const decisions = await Promise.all(keys.map((key) => policy(caller, key)));
-  for (const [index, decision] of decisions.entries()) {
-    if (!decision.allowed) return { key: keys[index] as string, decision };
-  }
-  return undefined;
+): Promise<{ key: string; decision: KeyAccessDenial } | undefined> {
+  const verdict = await authorizeKeys(policy, caller, keys);
+  return verdict.allowed ? undefined : { key: verdict.key, decision: verdict.decision };
 }

@@ -34,6 +34,58 @@ export const PLATFORM_KEY_PREFIXES = {
   'chat:': 'the chat API (/conversations, send-message)',
 } as const;
 
+/**
+ * Attribute names the platform's own items use (presence, friendships, calendars, chat, TTL and the sort key). The
+ * RealTimeItemKey parameter names RealTimeData's partition key, which every item also carries: it must not be one of
+ * these, or a domain write would overwrite its own key (or a key with a domain field).
+ */
+export const DOMAIN_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
+  'itemId',
+  'expiresAt',
+  // presence and friends
+  'userId',
+  'status',
+  'connections',
+  'since',
+  'lastSeenAt',
+  'transition',
+  'page',
+  'latestPage',
+  // calendars
+  'eventId',
+  'ownerId',
+  'viewerId',
+  'title',
+  'start',
+  'end',
+  'allDay',
+  'timeZone',
+  'description',
+  'location',
+  'startsAt',
+  'endsAt',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'createdBy',
+  'updatedBy',
+  'sharedAt',
+  'access',
+  // chat
+  'conversationId',
+  'type',
+  'participants',
+  'messageId',
+  'senderId',
+  'content',
+  'sentAt',
+  'tempMessageId',
+  'upTo',
+  'readAt',
+  'lastSeq',
+  'lastMessageAt',
+]);
+
 /** Which domain owns `key`, when a platform domain does (see PLATFORM_KEY_PREFIXES). */
 export function platformKeyOwner(key: string): string | undefined {
   for (const [prefix, owner] of Object.entries(PLATFORM_KEY_PREFIXES)) {

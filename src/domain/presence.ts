@@ -1,5 +1,6 @@
 import { getDomain } from 'tldts';
 import { z } from 'zod';
+import { friendsKey } from './friends';
 import { userIdProblem } from './identity';
 import { ALLOWED, forbidden, type KeyAccessRule, signInRequired } from './key-access';
 import { type ItemChange, itemMessage, type ServerMessage } from './messages';
@@ -265,9 +266,18 @@ export function presenceAccessRule(options: {
       if (caller === undefined) return signInRequired(key);
       if (options.visibility === 'all' || caller.userId === subject) return ALLOWED;
       if (userIdProblem(subject) !== undefined) return forbidden(key, 'it names no valid user');
-      return (await options.areFriends(caller.userId, subject))
-        ? ALLOWED
-        : forbidden(key, 'presence is visible to accepted friends only (PUT /friends/{userId})');
+      if (!(await options.areFriends(caller.userId, subject))) {
+        return forbidden(key, 'presence is visible to accepted friends only (PUT /friends/{userId})');
+      }
+      // The caller's side of the friendship grants it: a subscription checks it is still accepted when written.
+      return {
+        allowed: true,
+        requires: {
+          key: friendsKey(caller.userId),
+          itemId: subject,
+          condition: { attribute: 'status', equals: 'accepted' },
+        },
+      };
     },
   };
 }

@@ -33,6 +33,8 @@ const onMessage = createMessageHandler({
     ddb: documents,
     tableName: config.tableName,
     ttlSeconds: config.connectionTtlSeconds,
+    // Subscriptions to shared calendars / friends' presence ConditionCheck the granting row here.
+    dataTable: { tableName: config.dataTableName, keyAttribute: config.realTimeItemKey },
   }),
   data: createRealTimeDataReader({
     ddb: dynamodb,

@@ -88,6 +88,11 @@ export async function resolveLocalAuth(input: LocalAuthInput): Promise<LocalAuth
   if (input.jwksUrl !== undefined) overrides.JwtJwksUrl = input.jwksUrl;
   if (input.userIdClaim !== undefined) overrides.JwtUserIdClaim = input.userIdClaim;
   const jwksUrl = overrides.JwtJwksUrl?.trim() || undefined;
+  if (jwksUrl !== undefined && (!overrides.JwtIssuer?.trim() || !overrides.JwtAudience?.trim())) {
+    throw new AuthOptionError(
+      '--jwt-jwks-url needs --jwt-issuer and --jwt-audience: a JWKS signs tokens for many applications, so both are checked',
+    );
+  }
   if (overrides.JwtSecretArn?.trim()) {
     // Secrets Manager is not emulated: the authorizer would fail at start with both a secret and an ARN.
     throw new AuthOptionError(

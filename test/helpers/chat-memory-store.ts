@@ -1,11 +1,30 @@
-import type { AppendResult, ChatStore, ConversationActivity, NewMessage } from '../../src/adapters/chat-store';
-import { type ChatMessage, type Conversation, messageIdOf, type ReadReceipt, seqOf } from '../../src/domain/chat';
+import type {
+  AppendResult,
+  ChatStore,
+  ConversationActivity,
+  CreateConversationResult,
+  NewMessage,
+} from '../../src/adapters/chat-store';
+import {
+  type ChatMessage,
+  type Conversation,
+  chatKey,
+  messageIdOf,
+  messageItemId,
+  type ReadReceipt,
+  seqOf,
+} from '../../src/domain/chat';
 
 /**
  * A ChatStore over Maps with the DynamoDB store's semantics (gap-free numbering, forward-only markers, existing
- * conversations returned on create, tempMessageId de-duplication), for unit tests of the chat logic.
+ * conversations returned on create, participants other than the creator must be known users, tempMessageId
+ * de-duplication answered with the stored message), for unit tests of the chat logic.
  */
 export class MemoryChatStore implements ChatStore {
+  /** Users who have connected once (have a presence item): the only ones a conversation may include. */
+  readonly knownUsers = new Set<string>();
+  /** The RealTimeItemKey attribute of stored items. */
+  readonly keyAttribute = 'realTimeItemKey';
   readonly conversations = new Map<string, Conversation>();
   readonly log = new Map<string, ChatMessage[]>();
   readonly markers = new Map<string, Map<string, ReadReceipt>>();
@@ -15,17 +34,22 @@ export class MemoryChatStore implements ChatStore {
   calls: string[] = [];
   private clock: () => number;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, knownUsers: Iterable<string> = []) {
     this.clock = now;
+    for (const userId of knownUsers) this.knownUsers.add(userId);
   }
 
-  async createConversation(conversation: Conversation) {
+  async createConversation(conversation: Conversation): Promise<CreateConversationResult> {
     this.hit('createConversation');
     const existing = this.conversations.get(conversation.conversationId);
-    if (existing) return { created: false, conversation: existing };
+    if (existing) return { status: 'exists', conversation: existing };
+    const unknown = conversation.participants.filter(
+      (userId) => userId !== conversation.createdBy && !this.knownUsers.has(userId),
+    );
+    if (unknown.length > 0) return { status: 'unknown-users', userIds: unknown };
     this.conversations.set(conversation.conversationId, conversation);
     this.log.set(conversation.conversationId, []);
-    return { created: true, conversation };
+    return { status: 'created', conversation };
   }
   async getConversation(conversationId: string) {
     this.hit('getConversation');
@@ -39,7 +63,15 @@ export class MemoryChatStore implements ChatStore {
       // Same sender, tempMessageId and content: a re-send.
       const sentKey = `${input.conversationId}/${input.senderId}#${input.tempMessageId}`;
       const sent = this.sent.get(sentKey);
-      if (sent?.content === input.content) return { status: 'duplicate', messageId: sent.messageId };
+      const original = messages[seqOf(sent?.messageId ?? '0') - 1];
+      if (sent?.content === input.content && original !== undefined) {
+        const item = {
+          [this.keyAttribute]: chatKey(input.conversationId),
+          itemId: messageItemId(seqOf(original.messageId)),
+          ...original,
+        };
+        return { status: 'duplicate', message: original, item };
+      }
       this.sent.set(sentKey, { messageId: messageIdOf(messages.length + 1), content: input.content });
     }
     const message: ChatMessage = {

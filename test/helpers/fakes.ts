@@ -3,9 +3,11 @@ import type {
   NewConnection,
   SilentConnection,
   StoredConnection,
+  SubscribeResult,
 } from '../../src/adapters/connection-repository';
 import type { ConnectionSender, PostResult } from '../../src/adapters/connection-sender';
 import type { RealTimeDataReader } from '../../src/adapters/real-time-data-reader';
+import type { GuardedKey } from '../../src/domain/key-access';
 import type { Log } from '../../src/lib/logging';
 
 /** In-memory stand-ins for the adapters, for unit tests of the handler logic. */
@@ -26,11 +28,20 @@ export class MemoryConnections implements ConnectionRepository {
     this.connections.set(connection.connectionId, connection);
     this.subscriptions.set(connection.connectionId, new Set(keys));
   }
-  async subscribe(connectionId: string, keys: readonly string[]) {
+  /** Grant rows (`<key>/<itemId>`) taken back: a subscribe whose requirements name one stores nothing. */
+  readonly grantsGone = new Set<string>();
+  async subscribe(
+    connectionId: string,
+    keys: readonly string[],
+    requirements: readonly GuardedKey[] = [],
+  ): Promise<SubscribeResult> {
     this.maybeFail('subscribe');
+    const refused = requirements.find((g) => this.grantsGone.has(`${g.requires.key}/${g.requires.itemId}`));
+    if (refused !== undefined) return { subscribed: false, refusedKey: refused.key };
     const set = this.subscriptions.get(connectionId) ?? new Set();
     for (const key of keys) set.add(key);
     this.subscriptions.set(connectionId, set);
+    return { subscribed: true };
   }
   async unsubscribe(connectionId: string, keys: readonly string[]) {
     this.maybeFail('unsubscribe');

@@ -1,7 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { createConnectionRepository } from '../../src/adapters/connection-repository';
+import { createPresenceStore } from '../../src/adapters/presence-store';
+import { authorizeKeys } from '../../src/domain/key-access';
+import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import { silentLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
@@ -13,6 +18,7 @@ import { freePort } from '../helpers/free-port';
 const SECRET = randomBytes(32).toString('hex');
 // staging: tables of its own on the run's shared DynamoDB Local (local-platform uses develop, ingest-e2e prod).
 const DATA_TABLE = 'RealTimeData-staging';
+const CONNECTIONS_TABLE = 'WebSocketConnectionManager-staging';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 let platform: LocalPlatform;
@@ -285,6 +291,70 @@ test('other users may neither read nor subscribe until the owner shares; unshari
   const refusedAgain = await otherSocket.next((f) => otherSocket.frames.indexOf(f) >= framesBefore);
   expect(refusedAgain).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
   for (const socket of [ownerSocket, otherSocket, handshake]) socket.close();
+});
+
+test('a share taken back after the access decision: the subscribe and the $connect written on it are refused, nothing stored', async () => {
+  // The race made deterministic at the logic level, on the platform's real tables: decide while shared, revoke
+  // through the API, then write with the decision's requirements (the ConditionCheck on the share row).
+  const owner = user('owner');
+  const viewer = user('viewer');
+  const key = `calendar:${owner}`;
+  const documents = DynamoDBDocumentClient.from(ddb);
+  const dataTable = { tableName: DATA_TABLE, keyAttribute: 'realTimeItemKey' };
+  const keyAccess = createPlatformKeyAccess({
+    documents,
+    dataTableName: DATA_TABLE,
+    keyAttribute: 'realTimeItemKey',
+    presenceVisibility: 'all',
+  });
+  const connections = createConnectionRepository({
+    ddb: documents,
+    tableName: CONNECTIONS_TABLE,
+    ttlSeconds: 600,
+    dataTable,
+  });
+  const presence = createPresenceStore({
+    ddb: documents,
+    connectionsTable: CONNECTIONS_TABLE,
+    dataTable: DATA_TABLE,
+    keyAttribute: 'realTimeItemKey',
+    ttlSeconds: 600,
+  });
+  const [live, late, lateConnect] = ['live', 'late', 'late-connect'].map((name) => `${name}-${randomUUID()}=`) as [
+    string,
+    string,
+    string,
+  ];
+
+  expect((await http(owner, 'PUT', `/calendars/${owner}/shares/${viewer}`)).status).toBe(201);
+  const decided = await authorizeKeys(keyAccess, { userId: viewer }, [key]);
+  expect(decided).toMatchObject({ allowed: true, requirements: [{ key }] });
+  const requirements = decided.allowed ? decided.requirements : [];
+  // While shared, the same guarded write commits ($connect: connection row, subscription, presence, the check).
+  expect(await presence.openConnection({ connectionId: live, userId: viewer }, [key], requirements)).toMatchObject({
+    opened: true,
+  });
+
+  expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${viewer}`)).status).toBe(204);
+
+  // The revoke ended the subscription that committed before it …
+  expect(await connections.subscriptionsOf(live)).toEqual([]);
+  // … and the writes decided before it are refused: nothing stored.
+  expect(await connections.subscribe(late, [key, 'vehicle-1'], requirements)).toEqual({
+    subscribed: false,
+    refusedKey: key,
+  });
+  expect(await connections.subscriptionsOf(late)).toEqual([]);
+  expect(await presence.openConnection({ connectionId: lateConnect, userId: viewer }, [key], requirements)).toEqual({
+    opened: false,
+    refusedKey: key,
+  });
+  expect(await connections.connectionOf(lateConnect)).toBeUndefined();
+  expect(await presence.get(viewer)).toMatchObject({ connections: 1 });
+  // And a fresh decision says FORBIDDEN.
+  expect(await authorizeKeys(keyAccess, { userId: viewer }, [key])).toMatchObject({ allowed: false, key });
+
+  await presence.closeConnection(live, viewer);
 });
 
 test('a range query returns exactly the events overlapping [from, to), by start, page by page', async () => {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { directConversationId } from '../../src/domain/chat-ids';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import { silentLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
@@ -9,7 +10,8 @@ import { freePort } from '../helpers/free-port';
 // Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens (the HTTP API's Lambda authorizer, then ChatApiFunction), ws sockets that never
 // subscribe to a conversation (messages arrive through each user's inbox), and DynamoDB reads to see what was (not)
-// stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal.
+// stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal. A conversation may
+// only include users who have connected once, so every test connects its users before it names them.
 
 const SECRET = randomBytes(32).toString('hex');
 // prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
@@ -165,6 +167,11 @@ async function connect(userId: string, keys: string[] = []): Promise<Client> {
   return client;
 }
 
+/** Users become known to the platform the real way: by connecting once with a token (the sockets stay open). */
+async function haveConnected(...userIds: string[]): Promise<void> {
+  await Promise.all(userIds.map((userId) => connect(userId)));
+}
+
 /** The HTTP status of a refused handshake. */
 async function refusedHandshake(userId: string, key: string): Promise<number> {
   const url = `${platform.urls.webSocket}?${KEY}=${encodeURIComponent(key)}&token=${await token(userId)}`;
@@ -193,14 +200,22 @@ async function storedItemIds(key: string): Promise<string[]> {
   return Items.map((item) => item.itemId?.S ?? '?');
 }
 
+/** A message as the fan-out delivers it (not the answer to a re-send, which has no seq). */
 const isMessage = (conversationId: string) => (frame: Json) =>
-  frame.type === 'item' && frame.key === `chat:${conversationId}` && String(frame.itemId).startsWith('msg#');
+  frame.type === 'item' &&
+  frame.key === `chat:${conversationId}` &&
+  String(frame.itemId).startsWith('msg#') &&
+  frame.duplicate !== true;
+/** The answer to a re-sent message: the stored message, to the re-sending connection only. */
+const isResentAnswer = (frame: Json) => frame.type === 'item' && frame.duplicate === true;
 /** Delivery is at least once: a client de-duplicates on the stream sequence number. */
 const unique = (frames: Json[]) => [...new Map(frames.map((frame) => [frame.seq, frame])).values()];
 const isError = (frame: Json) => frame.type === 'error';
 
 test('direct conversations are de-duplicated: repeated and concurrent requests from either side get one id', async () => {
   const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const [dan, eve] = [user('dan'), user('eve')];
+  await haveConnected(bea, dan, eve);
   const first = await createConversation(ana, { type: 'direct', participants: [bea] });
   expect(first.status).toBe(201);
   expect(first.body).toMatchObject({ type: 'direct', participants: [ana, bea].sort(), createdBy: ana });
@@ -208,7 +223,6 @@ test('direct conversations are de-duplicated: repeated and concurrent requests f
   expect(again).toEqual({ status: 200, body: first.body });
 
   // A new pair asked for from both sides at once: exactly one creation wins.
-  const [dan, eve] = [user('dan'), user('eve')];
   const racing = await Promise.all(
     Array.from({ length: 6 }, (_, i) =>
       i % 2
@@ -226,6 +240,7 @@ test('direct conversations are de-duplicated: repeated and concurrent requests f
 
 test('group rules: at least two others and a title; the title is saved', async () => {
   const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  await haveConnected(bea, cy);
   const oneOther = await createConversation(ana, { type: 'group', participants: [bea], title: 'Pair' });
   expect(oneOther).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } });
   const untitled = await createConversation(ana, { type: 'group', participants: [bea, cy] });
@@ -276,8 +291,19 @@ test('a message reaches every connection of every participant, the sender’s in
       },
     });
   }
-  // The same frame again (the client missed its echo, e.g. after a reconnect) is stored once.
+  // The same frame again (the client missed its echo, e.g. after a reconnect) is stored once, and answered to the
+  // re-sending connection only with the stored message, so its pending message resolves.
   anaTab2.send({ action: 'send-message', conversationId: id, content: 'Hello team', tempMessageId: 'tmp-1' });
+  const answer = await anaTab2.next(isResentAnswer);
+  expect(answer).toEqual({
+    type: 'item',
+    event: 'INSERT',
+    key: `chat:${id}`,
+    itemId: 'msg#000000000001',
+    item: (await anaTab1.next(isMessage(id))).item,
+    duplicate: true,
+    at: expect.any(Number),
+  });
   // A message without tempMessageId carries none.
   beaPhone.send({ action: 'send-message', conversationId: id, content: 'Hi!' });
   const second = await cyLaptop.next((f) => isMessage(id)(f) && f.item.messageId === '000000000002');
@@ -285,6 +311,12 @@ test('a message reaches every connection of every participant, the sender’s in
   expect(second.item.senderId).toBe(bea);
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect((await history(ana, id)).map((m) => m.content).sort()).toEqual(['Hello team', 'Hi!']);
+  for (const client of [anaTab1, anaTab2, beaPhone, cyLaptop]) {
+    const first = unique(client.frames.filter((f) => isMessage(id)(f) && f.item.tempMessageId === 'tmp-1'));
+    expect(first).toHaveLength(1);
+  }
+  expect([anaTab1, beaPhone, cyLaptop].flatMap((client) => client.frames).filter(isResentAnswer)).toEqual([]);
+  expect(anaTab2.frames.filter(isResentAnswer)).toHaveLength(1);
   expect(zed.frames.filter((f) => f.type === 'item')).toEqual([]);
   expect([...anaTab1.frames, beaPhone.frames].flat().filter(isError)).toEqual([]);
 });
@@ -292,8 +324,8 @@ test('a message reaches every connection of every participant, the sender’s in
 test('concurrent senders: every participant sees one order, the history’s, with gap-free ids', async () => {
   const people = [user('ana'), user('bea'), user('cy')];
   const [ana, bea, cy] = people as [string, string, string];
-  const id = await group(ana, [bea, cy]);
   const clients = await Promise.all(people.map((person) => connect(person)));
+  const id = await group(ana, [bea, cy]);
   const perSender = 10;
   const sent = new Map<string, Json>();
   clients.forEach((client, s) => {
@@ -356,9 +388,9 @@ test('concurrent senders: every participant sees one order, the history’s, wit
 
 test('read receipts reach the participants; unread counts follow the markers', async () => {
   const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  const [anaSocket, beaSocket, cySocket] = await Promise.all([connect(ana), connect(bea), connect(cy)]);
   const id = await group(ana, [bea, cy]);
   const quiet = await group(cy, [ana, bea], 'Quiet');
-  const [anaSocket, beaSocket, cySocket] = await Promise.all([connect(ana), connect(bea), connect(cy)]);
   for (const content of ['one', 'two', 'three']) {
     anaSocket.send({ action: 'send-message', conversationId: id, content });
     await cySocket.next((f) => isMessage(id)(f) && f.item.content === content);
@@ -400,6 +432,7 @@ test('read receipts reach the participants; unread counts follow the markers', a
 
 test('a non-member is refused on every route, action and subscription; nothing is stored', async () => {
   const [ana, bea, cy, mallory] = [user('ana'), user('bea'), user('cy'), user('mal')];
+  await haveConnected(bea, cy);
   const id = await group(ana, [bea, cy]);
   const anaSocket = await connect(ana);
   anaSocket.send({ action: 'send-message', conversationId: id, content: 'members only' });
@@ -427,6 +460,7 @@ test('a non-member is refused on every route, action and subscription; nothing i
 
 test('bad frames: empty or oversize content, an unknown conversation, a forged sender → error frames, nothing stored', async () => {
   const [ana, bea, cy] = [user('ana'), user('bea'), user('cy')];
+  await haveConnected(bea, cy);
   const id = await group(ana, [bea, cy]);
   const client = await connect(ana);
   const unknown = (await createConversation(bea, { type: 'direct', participants: [cy] })).body.conversationId;
@@ -459,4 +493,53 @@ test('bad frames: empty or oversize content, an unknown conversation, a forged s
   expect(await storedItemIds(`chat:${id}`)).toEqual(['conversation']);
   expect(await storedItemIds(`chat:${lonely}`)).toEqual([]);
   expect(await history(ana, id)).toEqual([]);
+});
+
+test('participants must have connected once: a conversation with a made-up user is refused, nothing written', async () => {
+  const [ana, bea, ghost, phantom] = [user('ana'), user('bea'), user('ghost'), user('phantom')];
+  const anaSocket = await connect(ana);
+  await haveConnected(bea);
+  const direct = directConversationId(ana, ghost);
+
+  expect(await createConversation(ana, { type: 'direct', participants: [ghost] })).toEqual({
+    status: 404,
+    body: {
+      error: {
+        code: 'NOT_FOUND',
+        message: `no user ${JSON.stringify(ghost)}: they have never connected`,
+        details: { unknownUsers: [ghost] },
+      },
+    },
+  });
+  const refusedGroup = await createConversation(ana, {
+    type: 'group',
+    participants: [bea, ghost, phantom],
+    title: 'T',
+  });
+  expect(refusedGroup.status).toBe(404);
+  expect(refusedGroup.body.error.code).toBe('NOT_FOUND');
+  // DynamoDB Local names every failed check of the cancelled transaction; the contract only promises the unknown
+  // users it reports, and never a known one.
+  expect(refusedGroup.body.error.details.unknownUsers).toEqual(expect.arrayContaining([ghost]));
+  expect(refusedGroup.body.error.message).toContain(ghost);
+  expect(refusedGroup.body.error.message).not.toContain(bea);
+
+  // Nothing was written: no conversation, counter or index row, for anyone.
+  for (const key of [
+    `chat:${direct}`,
+    `$chat:${direct}`,
+    ...[ana, bea, ghost, phantom].map((u) => `$user-conversations:${u}`),
+  ]) {
+    expect(await storedItemIds(key)).toEqual([]);
+  }
+  expect((await http(ana, 'GET', '/users/me/conversations')).body.conversations).toEqual([]);
+  expect((await http(ana, 'GET', `/users/me/direct/${ghost}`)).status).toBe(404);
+
+  // Once they have connected, the same requests work.
+  await haveConnected(ghost, phantom);
+  const created = await createConversation(ana, { type: 'direct', participants: [ghost] });
+  expect(created).toMatchObject({ status: 201, body: { conversationId: direct } });
+  await group(ana, [bea, ghost, phantom], 'T');
+  await anaSocket.count((f) => f.type === 'item' && f.itemId === 'conversation', 2);
+  expect((await http(ghost, 'GET', '/users/me/conversations')).body.conversations).toHaveLength(2);
 });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { createConnectionRepository } from '../../src/adapters/connection-repository';
+import { authorizeKeys } from '../../src/domain/key-access';
+import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
 import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/dynamodb/dynamodb-local';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import type { LocalLogger } from '../../src/local/types';
@@ -403,6 +408,52 @@ describe('PresenceVisibility=friends', () => {
     await sleep(1000);
     expect(ann.frames.slice(afterUnfriend).filter(presenceOf('bob'))).toEqual([]);
     expect((await api(platform, 'GET', '/presence/bob', 'ann')).status).toBe(403);
+  });
+
+  test('a friendship ended after the access decision: a subscribe written on that decision is refused, nothing stored', async () => {
+    // The race made deterministic at the logic level, on the platform's tables: decide while friends, unfriend
+    // through the API, then write with the decision's requirements (friends:dan / eve must still be accepted).
+    track(await signedIn(platform, 'dan'));
+    track(await signedIn(platform, 'eve'));
+    expect((await api(platform, 'PUT', '/friends/eve', 'dan')).status).toBe(202);
+    expect((await api(platform, 'PUT', '/friends/dan', 'eve')).status).toBe(200);
+    const client = new DynamoDBClient({
+      endpoint: dynamodb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const documents = DynamoDBDocumentClient.from(client);
+    const keyAccess = createPlatformKeyAccess({
+      documents,
+      dataTableName: 'RealTimeData-staging',
+      keyAttribute: 'realTimeItemKey',
+      presenceVisibility: 'friends',
+    });
+    const connections = createConnectionRepository({
+      ddb: documents,
+      tableName: 'WebSocketConnectionManager-staging',
+      ttlSeconds: 600,
+      dataTable: { tableName: 'RealTimeData-staging', keyAttribute: 'realTimeItemKey' },
+    });
+    const late = `late-${randomUUID()}=`;
+    try {
+      const decided = await authorizeKeys(keyAccess, { userId: 'dan' }, ['presence:eve']);
+      expect(decided).toMatchObject({ allowed: true, requirements: [{ key: 'presence:eve' }] });
+
+      expect((await api(platform, 'DELETE', '/friends/eve', 'dan')).status).toBe(204);
+
+      const requirements = decided.allowed ? decided.requirements : [];
+      expect(await connections.subscribe(late, ['presence:eve'], requirements)).toEqual({
+        subscribed: false,
+        refusedKey: 'presence:eve',
+      });
+      expect(await connections.subscriptionsOf(late)).toEqual([]);
+      // Asked again, the friendship is back to requested / pending: still refused (status must be accepted).
+      expect((await api(platform, 'PUT', '/friends/eve', 'dan')).status).toBe(202);
+      expect(await connections.subscribe(late, ['presence:eve'], requirements)).toMatchObject({ subscribed: false });
+    } finally {
+      client.destroy();
+    }
   });
 
   test('friend requests to oneself or to unknown users: a clear error, no state change', async () => {

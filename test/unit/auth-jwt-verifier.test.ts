@@ -286,8 +286,13 @@ describe('configuration', () => {
     expect(() => loadJwtConfig({ JWT_JWKS_URL: 'http://idp.example.com/jwks.json' })).toThrow(
       /JWT_JWKS_URL must be an https URL/,
     );
-    expect(loadJwtConfig({ JWT_JWKS_URL: 'http://localhost:9000/jwks.json' }).jwksUrl).toBe(
+    const idp = { JWT_ISSUER: 'https://idp.example.com/', JWT_AUDIENCE: 'app' };
+    expect(loadJwtConfig({ JWT_JWKS_URL: 'http://localhost:9000/jwks.json', ...idp }).jwksUrl).toBe(
       'http://localhost:9000/jwks.json',
+    );
+    // A JWKS signs for every application of its identity provider: issuer and audience must narrow it.
+    expect(() => loadJwtConfig({ JWT_JWKS_URL: 'https://idp.example.com/jwks.json' })).toThrow(
+      /JWT_ISSUER is required with JWT_JWKS_URL; JWT_AUDIENCE is required with JWT_JWKS_URL/,
     );
     expect(() => loadJwtConfig({ JWT_SECRET_ARN: 'my-secret' })).toThrow(/JWT_SECRET_ARN must be a Secrets Manager/);
     expect(() =>

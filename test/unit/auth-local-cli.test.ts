@@ -153,13 +153,27 @@ describe('npm start -- --auth jwt: AuthMode, parameters and the development secr
   });
 
   test('a JWKS URL alone means RS256/ES256 only: no secret is generated', async () => {
-    const auth = await resolve({ auth: 'jwt', jwksUrl: 'https://idp.example.com/jwks.json' });
+    const auth = await resolve({
+      auth: 'jwt',
+      jwksUrl: 'https://idp.example.com/jwks.json',
+      issuer: 'https://idp.example.com/',
+      audience: 'app',
+    });
     expect(auth).toEqual({
       mode: 'jwt',
-      parameterOverrides: { AuthMode: 'jwt', JwtJwksUrl: 'https://idp.example.com/jwks.json' },
+      parameterOverrides: {
+        AuthMode: 'jwt',
+        JwtJwksUrl: 'https://idp.example.com/jwks.json',
+        JwtIssuer: 'https://idp.example.com/',
+        JwtAudience: 'app',
+      },
       jwksUrl: 'https://idp.example.com/jwks.json',
     });
     expect(() => statSync(file)).toThrow();
+    // Without issuer and audience any application of the identity provider would get in.
+    await expect(resolve({ auth: 'jwt', jwksUrl: 'https://idp.example.com/jwks.json' })).rejects.toThrow(
+      /--jwt-jwks-url needs --jwt-issuer and --jwt-audience/,
+    );
   });
 
   test('contradictions and unusable values are refused with a clear message', async () => {

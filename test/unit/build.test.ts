@@ -34,6 +34,8 @@ test('every function bundles to <Handler module>.js exporting its handler', asyn
     AWS_REGION: 'eu-west-1',
     EVENT_BUS_NAME: 'presence',
     JWT_JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
+    JWT_ISSUER: 'https://issuer.example.com/',
+    JWT_AUDIENCE: 'app',
   };
   Object.assign(process.env, env);
   for (const [logicalId, file] of outputs) {

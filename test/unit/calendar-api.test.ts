@@ -4,6 +4,7 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   ProvisionedThroughputExceededException,
+  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -33,14 +34,32 @@ const ID_A = '01KAAAAAAAAAAAAAAAAAAAAAAA';
 const ID_B = '01KBBBBBBBBBBBBBBBBBBBBBBB';
 
 const unsubscribed: [string, string[]][] = [];
+/** connectionsByUser, as the index answers (may lag behind the connection rows). */
 let userConnections: Record<string, string[]> = {};
+/** subscribersByKey, as the index answers. */
+let keySubscribers: Record<string, string[]> = {};
+/** The connection rows (consistent reads): connectionId → userId. */
+let connectionUsers: Record<string, string> = {};
+/** The order of the revocation's steps. */
+const steps: string[] = [];
 let ids: string[] = [];
 const logger = captureLog();
 const api = createCalendarApiHandler({
   events: createCalendarEventStore(table),
   shares: createCalendarShareStore(table),
   connections: {
-    connectionsOfUser: async (userId) => userConnections[userId] ?? [],
+    connectionsOfUser: async (userId) => {
+      steps.push('connectionsOfUser');
+      return userConnections[userId] ?? [];
+    },
+    subscribersOf: async (key) => {
+      steps.push('subscribersOf');
+      return keySubscribers[key] ?? [];
+    },
+    connectionOf: async (connectionId) => {
+      const userId = connectionUsers[connectionId];
+      return userId === undefined ? undefined : { connectionId, userId };
+    },
     unsubscribe: async (connectionId, keys) => {
       unsubscribed.push([connectionId, [...keys]]);
     },
@@ -127,6 +146,9 @@ beforeEach(() => {
   mock.reset();
   unsubscribed.length = 0;
   userConnections = {};
+  keySubscribers = {};
+  connectionUsers = {};
+  steps.length = 0;
   ids = [];
   logger.lines.length = 0;
 });
@@ -481,6 +503,39 @@ describe('shares', () => {
     expect([first.status, again.status]).toEqual([204, 404]);
     expect(unsubscribed).toContainEqual(['c1', ['calendar:u1']]);
     expect(unsubscribed).toContainEqual(['c2', ['calendar:u1']]);
+  });
+
+  test("DELETE also ends a viewer's subscription found only among the calendar's subscribers, after the share is gone", async () => {
+    // c3 is u2's brand-new connection: not in connectionsByUser yet, but subscribed to calendar:u1. c1 is the owner's
+    // own, c4 another viewer's: both stay.
+    keySubscribers = { 'calendar:u1': ['c1', 'c3', 'c4', 'c-gone'] };
+    connectionUsers = { c1: 'u1', c3: 'u2', c4: 'u3' };
+    mock.on(DeleteCommand).callsFake(async () => {
+      steps.push('delete share');
+      return { Attributes: { itemId: 'u2' } };
+    });
+
+    const response = await call(request(remove, { caller: 'u1', path: { otherUserId: 'u2' } }));
+
+    expect(response.status).toBe(204);
+    expect(unsubscribed).toEqual([['c3', ['calendar:u1']]]);
+    // The lookups come after the share row is gone: a subscription committed later would have failed its check.
+    expect(steps[0]).toBe('delete share');
+    expect(steps.slice(1).sort()).toEqual(['connectionsOfUser', 'subscribersOf']);
+  });
+
+  test('DELETE meeting a subscription that checks the share at that moment is retried, not answered 500', async () => {
+    userConnections = { u2: ['c1'] };
+    mock
+      .on(DeleteCommand)
+      .rejectsOnce(new TransactionConflictException({ $metadata: {}, message: 'ongoing transaction' }))
+      .resolves({ Attributes: { itemId: 'u2' } });
+
+    const response = await call(request(remove, { caller: 'u1', path: { otherUserId: 'u2' } }));
+
+    expect(response.status).toBe(204);
+    expect(mock.commandCalls(DeleteCommand)).toHaveLength(2);
+    expect(unsubscribed).toEqual([['c1', ['calendar:u1']]]);
   });
 
   test('GET lists the shares, owner only', async () => {

@@ -259,7 +259,11 @@ describe('who may read a calendar', () => {
 
   test('the owner and users it is shared with; nobody else; nobody anonymous', async () => {
     expect(await canReadCalendar(shares, { userId: 'u1' }, 'u1')).toEqual({ allowed: true });
-    expect(await canReadCalendar(shares, { userId: 'u2' }, 'u1')).toEqual({ allowed: true });
+    // A viewer's access rests on the share row, which a subscription ConditionChecks when written.
+    expect(await canReadCalendar(shares, { userId: 'u2' }, 'u1')).toEqual({
+      allowed: true,
+      requires: { key: '$calendar-shares:u1', itemId: 'u2', condition: 'exists' },
+    });
     expect(await canReadCalendar(shares, { userId: 'u3' }, 'u1')).toMatchObject({ allowed: false, code: 'FORBIDDEN' });
     expect(await canReadCalendar(shares, { userId: 'u1' }, 'u2')).toMatchObject({ allowed: false, code: 'FORBIDDEN' });
     expect(await canReadCalendar(shares, undefined, 'u1')).toMatchObject({ allowed: false, code: 'UNAUTHORIZED' });

@@ -8,8 +8,11 @@ let clock = Date.parse('2026-11-22T08:00:00.000Z');
 const now = () => clock;
 let groups = 0;
 
+/** Users who have connected once; u9 never has. */
+const KNOWN = ['u1', 'u2', 'u3', 'x0', 'x1', 'x2', 'x3', 'x4'];
+
 function setup() {
-  const store = new MemoryChatStore(now);
+  const store = new MemoryChatStore(now, KNOWN);
   const api = createChatApiHandler({
     store,
     logger: captureLog(),
@@ -90,6 +93,29 @@ describe('POST /conversations', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.message).toMatch(message);
     expect(store.conversations.size).toBe(0);
+  });
+
+  test('a participant who has never connected → 404 naming them, nothing created; once they have, it works', async () => {
+    const { create, store } = setup();
+    expect(await create('u1', { type: 'direct', participants: ['u9'] })).toEqual({
+      status: 404,
+      body: {
+        error: {
+          code: 'NOT_FOUND',
+          message: 'no user "u9": they have never connected',
+          details: { unknownUsers: ['u9'] },
+        },
+      },
+    });
+    const group = await create('u1', { type: 'group', participants: ['u2', 'u8', 'u9'], title: 'T' });
+    expect(group).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND', message: 'no users "u8", "u9": they have never connected' } },
+    });
+    expect(store.conversations.size).toBe(0);
+    // The creator is the signed-in caller: they need not have connected.
+    store.knownUsers.add('u9');
+    expect((await create('u7', { type: 'direct', participants: ['u9'] })).status).toBe(201);
   });
 
   test('nobody signed in → 401', async () => {

@@ -119,7 +119,7 @@ describe('conversation rules', () => {
     });
   });
 
-  test('group: at least two others, a non-blank title, at most 50 participants with the creator', () => {
+  test('group: at least two others, a non-blank title, at most 49 participants with the creator', () => {
     expect(plan('u1', { type: 'group', participants: ['u3', 'u2'], title: ' Team ' })).toEqual({
       ok: true,
       type: 'group',
@@ -137,6 +137,7 @@ describe('conversation rules', () => {
       message: 'a group conversation needs a title',
     });
     expect(plan('u1', { type: 'group', participants: ['u2', 'u3'], title: '   ' })).toMatchObject({ ok: false });
+    expect(MAX_PARTICIPANTS).toBe(49); // the README's limit
     const others = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
     expect(plan('u1', { type: 'group', participants: others(MAX_PARTICIPANTS - 1), title: 'T' }).ok).toBe(true);
     expect(plan('u1', { type: 'group', participants: others(MAX_PARTICIPANTS), title: 'T' }).ok).toBe(false);

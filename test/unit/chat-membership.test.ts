@@ -18,7 +18,7 @@ const group: Conversation = {
 };
 
 async function storeWithGroup() {
-  const store = new MemoryChatStore();
+  const store = new MemoryChatStore(Date.now, ['u2', 'u3']);
   await store.createConversation(group);
   store.calls = [];
   return store;

@@ -16,7 +16,8 @@ const sample = (name: string) =>
 const DIRECT = directConversationId('u1', 'u2');
 
 test('chat-create-conversation.json: 201, then 200 with the same id; chat-create-group.json: 201 with its title', async () => {
-  const api = createChatApiHandler({ store: new MemoryChatStore(), logger: captureLog() });
+  // u2 and u3 have connected once (the samples' conversations include them).
+  const api = createChatApiHandler({ store: new MemoryChatStore(Date.now, ['u2', 'u3']), logger: captureLog() });
   const first = await api(sample('chat-create-conversation'));
   expect(first.statusCode).toBe(201);
   expect(JSON.parse(first.body ?? '')).toMatchObject({ conversationId: DIRECT, participants: ['u1', 'u2'] });
@@ -31,7 +32,7 @@ test('chat-create-conversation.json: 201, then 200 with the same id; chat-create
 });
 
 test('chat-send-message.json stores a message; chat-read-messages.json marks it read; the list samples show both', async () => {
-  const store = new MemoryChatStore();
+  const store = new MemoryChatStore(Date.now, ['u2']);
   const api = createChatApiHandler({ store, logger: captureLog() });
   await api(sample('chat-create-conversation'));
   const sender = new RecordingSender();
@@ -55,7 +56,7 @@ test('chat-send-message.json stores a message; chat-read-messages.json marks it 
 });
 
 test('chat-stream-batch.json: the message and u2’s receipt reach both users’ inboxes', async () => {
-  const store = new MemoryChatStore();
+  const store = new MemoryChatStore(Date.now, ['u2']);
   await store.createConversation({
     conversationId: DIRECT,
     type: 'direct',

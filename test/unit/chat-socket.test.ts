@@ -11,7 +11,7 @@ const GROUP = newGroupConversationId(NOW);
 const DIRECT = directConversationId('u1', 'u2');
 
 function setup() {
-  const store = new MemoryChatStore(() => NOW);
+  const store = new MemoryChatStore(() => NOW, ['u2', 'u3']);
   const group: Conversation = {
     conversationId: GROUP,
     type: 'group',
@@ -104,12 +104,35 @@ describe('send-message', () => {
     expect(shape(missing.replies[1])).toBe(shape(existing.replies[0]));
   });
 
-  test('a re-sent message (same tempMessageId and content) is stored once; a reused tempMessageId is not a re-send', async () => {
-    const { store, frame } = setup();
+  test('a re-sent message (same tempMessageId and content) is stored once and answered, to the re-sender only, with the stored message', async () => {
+    const { store, sender, frame } = setup();
     const body = { conversationId: GROUP, content: 'once', tempMessageId: 't-7' };
-    await frame('u1', 'send-message', body);
+    expect((await frame('u1', 'send-message', body)).replies).toEqual([]);
+    // The client missed the echo (e.g. it reconnected) and sends the same frame again.
     const again = await frame('u1', 'send-message', body);
-    expect(again.replies).toEqual([]);
+    expect(again.result).toEqual({ statusCode: 200 });
+    expect(again.replies).toEqual([
+      {
+        type: 'item',
+        event: 'INSERT',
+        key: `chat:${GROUP}`,
+        itemId: 'msg#000000000001',
+        item: {
+          realTimeItemKey: `chat:${GROUP}`,
+          itemId: 'msg#000000000001',
+          messageId: '000000000001',
+          conversationId: GROUP,
+          senderId: 'u1',
+          content: 'once',
+          sentAt: '2026-11-22T08:00:00.000Z',
+          tempMessageId: 't-7',
+        },
+        duplicate: true,
+        at: NOW,
+      },
+    ]);
+    expect(again.replies[0]).not.toHaveProperty('seq');
+    // A reused tempMessageId with other content is a new message; another sender's t-7 is theirs.
     await frame('u1', 'send-message', { ...body, content: 'a new one' });
     await frame('u2', 'send-message', body);
     expect(stored(store).map((m) => [m.senderId, m.content])).toEqual([
@@ -117,6 +140,18 @@ describe('send-message', () => {
       ['u1', 'a new one'],
       ['u2', 'once'],
     ]);
+    expect(sender.messagesTo('c-u1')).toHaveLength(1);
+    expect(sender.messagesTo('c-u2')).toEqual([]);
+  });
+
+  test('a re-send whose answer cannot be posted is still stored once and answers 200 (the client sends again)', async () => {
+    const { store, sender, logger, frame } = setup();
+    const body = { conversationId: GROUP, content: 'once', tempMessageId: 't-8' };
+    await frame('u1', 'send-message', body);
+    sender.script.set('c-u1', ['gone']);
+    expect((await frame('u1', 'send-message', body)).result).toEqual({ statusCode: 200 });
+    expect(stored(store)).toHaveLength(1);
+    expect(logger.lines.some((line) => /caller is gone/.test(line.message))).toBe(true);
   });
 
   test('a storage failure → INTERNAL_ERROR (retry advice) and a 500, never the raw error', async () => {

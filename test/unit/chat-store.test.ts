@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createChatStore, createConversationCache } from '../../src/adapters/chat-store';
-import type { Conversation } from '../../src/domain/chat';
+import { type Conversation, MAX_PARTICIPANTS } from '../../src/domain/chat';
 import { StorageError } from '../../src/lib/errors';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));
@@ -138,20 +138,31 @@ describe('appendMessage', () => {
     expect(mock.commandCalls(GetCommand)).toHaveLength(1);
   });
 
-  test('a re-sent tempMessageId stores nothing and names the message already stored', async () => {
+  test('a re-sent tempMessageId stores nothing and returns the message stored then, as stored', async () => {
     counterReads(7);
     mock.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'ConditionalCheckFailed'));
     mock
       .on(GetCommand, { Key: { vehicleId: `$chat-sent:${CID}`, itemId: 'u1#t-1' } })
       .resolves({ Item: { messageId: '000000000003' } });
-    const result = await store().appendMessage({
+    const original = {
+      messageId: '000000000003',
       conversationId: CID,
       senderId: 'u1',
       content: 'hi',
+      sentAt: '2026-11-22T07:00:00.000Z',
       tempMessageId: 't-1',
-    });
-    expect(result).toEqual({ status: 'duplicate', messageId: '000000000003' });
+    };
+    const item = { vehicleId: `chat:${CID}`, itemId: 'msg#000000000003', ...original };
+    mock.on(GetCommand, { Key: { vehicleId: `chat:${CID}`, itemId: 'msg#000000000003' } }).resolves({ Item: item });
+    const resend = () =>
+      store().appendMessage({ conversationId: CID, senderId: 'u1', content: 'hi', tempMessageId: 't-1' });
+    expect(await resend()).toEqual({ status: 'duplicate', message: original, item });
     expect(transactions()).toHaveLength(1);
+
+    // The row names a message that is not there (cannot happen: both are written in one transaction): an error, not
+    // a made-up answer.
+    mock.on(GetCommand, { Key: { vehicleId: `chat:${CID}`, itemId: 'msg#000000000003' } }).resolves({});
+    await expect(resend()).rejects.toMatchObject({ name: 'StorageError', retryable: false });
   });
 
   test('contention that outlasts the attempts is a retryable StorageError; other errors are not retried', async () => {
@@ -210,18 +221,24 @@ describe('conversations', () => {
     createdAt: '2026-11-22T08:00:00.000Z',
   };
 
-  test('creation is one transaction: description and counter only if new, one index row per participant', async () => {
+  test('creation is one transaction: description and counter only if new, one index row per participant, the others known', async () => {
     mock.on(TransactWriteCommand).resolves({});
     const chat = store();
-    expect(await chat.createConversation(conversation)).toEqual({ created: true, conversation });
+    expect(await chat.createConversation(conversation)).toEqual({ status: 'created', conversation });
     const [items] = transactions();
     expect(
-      items?.map((item) => [item.Put?.Item?.vehicleId, item.Put?.Item?.itemId, item.Put?.ConditionExpression]),
+      items?.map((item) => {
+        const write = item.Put ?? item.ConditionCheck;
+        const key = item.Put?.Item ?? item.ConditionCheck?.Key;
+        return [Object.keys(item)[0], key?.vehicleId, key?.itemId, write?.ConditionExpression];
+      }),
     ).toEqual([
-      [`chat:${conversation.conversationId}`, 'conversation', 'attribute_not_exists(itemId)'],
-      [`$chat:${conversation.conversationId}`, 'state', 'attribute_not_exists(itemId)'],
-      ['$user-conversations:u1', conversation.conversationId, undefined],
-      ['$user-conversations:u2', conversation.conversationId, undefined],
+      ['Put', `chat:${conversation.conversationId}`, 'conversation', 'attribute_not_exists(itemId)'],
+      ['Put', `$chat:${conversation.conversationId}`, 'state', 'attribute_not_exists(itemId)'],
+      ['Put', '$user-conversations:u1', conversation.conversationId, undefined],
+      ['Put', '$user-conversations:u2', conversation.conversationId, undefined],
+      // u2 has connected once (their presence item exists); u1 is the signed-in creator.
+      ['ConditionCheck', 'presence:u2', 'state', 'attribute_exists(itemId)'],
     ]);
     // Cached: membership checks after creation cost no read.
     expect(await chat.getConversation(conversation.conversationId)).toEqual(conversation);
@@ -235,8 +252,54 @@ describe('conversations', () => {
       .rejectsOnce(cancelled('TransactionConflict', 'None', 'None', 'None'))
       .rejects(cancelled('ConditionalCheckFailed', 'ConditionalCheckFailed', 'None', 'None'));
     mock.on(GetCommand).resolves({ Item: { vehicleId: 'x', itemId: 'conversation', ...existing } });
-    expect(await store().createConversation(conversation)).toEqual({ created: false, conversation: existing });
+    expect(await store().createConversation(conversation)).toEqual({ status: 'exists', conversation: existing });
     expect(transactions()).toHaveLength(2);
+  });
+
+  test('participants who have never connected are named; the transaction wrote nothing and is not retried', async () => {
+    const group: Conversation = {
+      conversationId: CID,
+      type: 'group',
+      title: 'T',
+      participants: ['u1', 'u2', 'u3', 'u4'],
+      createdBy: 'u2',
+      createdAt: '2026-11-22T08:00:00.000Z',
+    };
+    // Items: description, counter, 4 index rows, then the checks of u1, u3, u4 (not of the creator u2).
+    mock
+      .on(TransactWriteCommand)
+      .rejects(
+        cancelled(
+          'None',
+          'None',
+          'None',
+          'None',
+          'None',
+          'None',
+          'ConditionalCheckFailed',
+          'None',
+          'ConditionalCheckFailed',
+        ),
+      );
+    const chat = store();
+    expect(await chat.createConversation(group)).toEqual({ status: 'unknown-users', userIds: ['u1', 'u4'] });
+    expect(transactions()).toHaveLength(1);
+    expect(
+      transactions()[0]
+        ?.slice(6)
+        .map((item) => item.ConditionCheck?.Key?.vehicleId),
+    ).toEqual(['presence:u1', 'presence:u3', 'presence:u4']);
+    // Not cached: nobody may read a conversation that was never written.
+    mock.on(GetCommand).resolves({});
+    expect(await chat.getConversation(CID)).toBeUndefined();
+  });
+
+  test('the largest conversation fits one transaction (at most 100 items)', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+    const participants = Array.from({ length: MAX_PARTICIPANTS }, (_, i) => `u${i}`);
+    await store().createConversation({ ...conversation, type: 'group', title: 'T', participants, createdBy: 'u0' });
+    expect(transactions()[0]).toHaveLength(2 + MAX_PARTICIPANTS + MAX_PARTICIPANTS - 1);
+    expect(transactions()[0]?.length).toBeLessThanOrEqual(100);
   });
 
   test('unknown conversations are not cached (a direct conversation may be created any moment)', async () => {

@@ -37,4 +37,19 @@ describe('environment', () => {
       /FANOUT_CONCURRENCY must be at least 1; IS_QUERY_PARAM must be "true" or "false"; WS_ENDPOINT must be an http\(s\) URL/,
     );
   });
+
+  test.each(['userId', 'status', 'conversationId', 'itemId', 'startsAt'])(
+    'REAL_TIME_ITEM_KEY=%s is refused: platform items use that attribute',
+    (name) => {
+      expect(() => loadConfig(['REAL_TIME_ITEM_KEY'], { REAL_TIME_ITEM_KEY: name })).toThrow(
+        `REAL_TIME_ITEM_KEY must not be "${name}": presence, calendar or chat items use that attribute`,
+      );
+    },
+  );
+
+  test('ordinary key names still pass', () => {
+    expect(loadConfig(['REAL_TIME_ITEM_KEY'], { REAL_TIME_ITEM_KEY: 'vehicleId' })).toEqual({
+      realTimeItemKey: 'vehicleId',
+    });
+  });
 });

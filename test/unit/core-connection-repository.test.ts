@@ -54,6 +54,17 @@ describe('connection repository (DynamoDB calls)', () => {
     expect(calls[1]?.args[0].input.RequestItems?.Connections).toEqual(leftover);
   });
 
+  test('a guarded subscribe without the data table configured fails before writing anything', async () => {
+    const requirements = [
+      { key: 'calendar:u1', requires: { key: '$calendar-shares:u1', itemId: 'u2', condition: 'exists' as const } },
+    ];
+    await expect(repository.subscribe('c1', ['calendar:u1'], requirements)).rejects.toMatchObject({
+      name: 'StorageError',
+      retryable: false,
+    });
+    expect(mock.calls()).toHaveLength(0);
+  });
+
   test('writes that stay unprocessed become a retryable StorageError', async () => {
     mock.on(BatchWriteCommand).resolves({
       UnprocessedItems: { Connections: [{ DeleteRequest: { Key: { connectionId: 'c1', realTimeItemKey: '3' } } }] },

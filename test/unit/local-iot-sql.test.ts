@@ -1,11 +1,15 @@
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { compileIotRule, IotSqlError, topicMatches, validateTopicFilter } from '../../src/local/iot/sql';
+import { loadPlatformModel } from '../../src/local/template';
 
-// The template's IotIngestRule after !Sub (RealTimeItemKey=realTimeItemKey).
-const TEMPLATE_SQL = `SELECT *,
-CASE isUndefined(realTimeItemKey) WHEN true THEN topic(3) ELSE realTimeItemKey END AS realTimeItemKey,
-CASE isUndefined(itemId) WHEN true THEN 'latest' ELSE itemId END AS itemId
-FROM 'rtp/items/#'`;
+// The template's own IotIngestRule after !Sub (RealTimeItemKey=realTimeItemKey).
+const TEMPLATE_SQL = (() => {
+  const model = loadPlatformModel({ templatePath: join(__dirname, '../../template.yaml'), verifyEntryPoints: false });
+  const sql = model.iotRules[0]?.sql;
+  if (sql === undefined) throw new Error('template.yaml has no IoT rule');
+  return sql;
+})();
 
 function run(sql: string, payload: unknown, topic = 'rtp/items/3', clientId = 'device-1') {
   return compileIotRule(sql).evaluate({ topic, payload, clientId });
@@ -30,6 +34,17 @@ describe('the template rule', () => {
       realTimeItemKey: '3',
       itemId: 'latest',
     });
+  });
+
+  it.each([
+    ['rtp/items/presence:u1', {}],
+    ['rtp/items/x', { realTimeItemKey: 'chat:c1', itemId: 'conversation', participants: ['mallory'] }],
+    ['rtp/items/x', { realTimeItemKey: '$calendar-shares:alice', itemId: 'mallory' }],
+    ['rtp/items/calendar:alice', { itemId: 'e1' }],
+    ['rtp/items/x', { realTimeItemKey: 'friends:alice', itemId: 'mallory', status: 'accepted' }],
+    ['rtp/items/inbox:bob', {}],
+  ])("drops keys of the platform's domains (%s %j): devices cannot forge them", (topic, payload) => {
+    expect(rule.evaluate({ topic, payload })).toBeUndefined();
   });
 
   it("keeps the payload's own key and itemId", () => {

@@ -209,7 +209,11 @@ describe('who may watch presence', () => {
   test('visibility friends: oneself and accepted friends only, with a reason', async () => {
     const friends = policy('friends');
     expect(await friends({ userId: 'u1' }, 'presence:u1')).toEqual({ allowed: true });
-    expect(await friends({ userId: 'u1' }, 'presence:u2')).toEqual({ allowed: true });
+    // A friend's access rests on the caller's side of the friendship, still accepted when the subscription is written.
+    expect(await friends({ userId: 'u1' }, 'presence:u2')).toEqual({
+      allowed: true,
+      requires: { key: 'friends:u1', itemId: 'u2', condition: { attribute: 'status', equals: 'accepted' } },
+    });
     const refused = await friends({ userId: 'u3' }, 'presence:u2');
     expect(refused).toMatchObject({ allowed: false, code: 'FORBIDDEN' });
     expect(refused.allowed === false && refused.message).toMatch(/"presence:u2".*accepted friends/);

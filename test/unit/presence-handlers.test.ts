@@ -259,6 +259,21 @@ describe('subscribe checks the key access policy', () => {
     expect(p.sender.messagesTo('me')).toEqual([{ type: 'subscribed', keys: ['presence:u2'] }]);
   });
 
+  test('friends mode: a friendship ended between the check and the write → FORBIDDEN, nothing stored', async () => {
+    const p = platform('friends');
+    p.friends.known = new Set(['u1', 'u2']);
+    await p.api(http('PUT /friends/{userId}', 'u1', { pathParameters: { userId: 'u2' } }));
+    await p.api(http('PUT /friends/{userId}', 'u2', { pathParameters: { userId: 'u1' } }));
+    await open(p, 'me', 'u1');
+    // The subscription's write checks u1's side of the friendship; it is gone by then.
+    p.connections.grantsGone.add('friends:u1/u2');
+    await say(p, 'me', 'u1', { action: 'subscribe', keys: ['3', 'presence:u2'] });
+    expect(p.sender.messagesTo('me')).toEqual([
+      { type: 'error', code: 'FORBIDDEN', message: expect.stringContaining('"presence:u2"') },
+    ]);
+    expect([...(p.connections.subscriptions.get('me') ?? [])]).toEqual(['inbox:u1']);
+  });
+
   test('an anonymous connection cannot watch presence even in "all" mode', async () => {
     const p = platform('all');
     await open(p, 'me', undefined);
@@ -453,5 +468,28 @@ describe('the presence and friends API', () => {
     expect((await p.api(http('DELETE /friends/{userId}', 'u1', { pathParameters: { userId: 'u2' } }))).statusCode).toBe(
       404,
     );
+  });
+
+  test("DELETE /friends also ends a watcher's subscription that connectionsByUser does not list yet", async () => {
+    const p = platform('friends');
+    p.friends.known = new Set(['u1', 'u2', 'u3']);
+    for (const [a, b] of [
+      ['u1', 'u2'],
+      ['u1', 'u3'],
+    ]) {
+      await p.api(http('PUT /friends/{userId}', a, { pathParameters: { userId: b as string } }));
+      await p.api(http('PUT /friends/{userId}', b, { pathParameters: { userId: a as string } }));
+    }
+    await open(p, 'fresh', 'u2', ['presence:u1']);
+    await open(p, 'other', 'u3', ['presence:u1']);
+    // The index lags: the just-opened connections are not in connectionsByUser yet.
+    p.connections.connectionsOfUser = async () => [];
+
+    expect((await p.api(http('DELETE /friends/{userId}', 'u1', { pathParameters: { userId: 'u2' } }))).statusCode).toBe(
+      204,
+    );
+
+    expect(p.connections.subscriptions.get('fresh')?.has('presence:u1')).toBe(false);
+    expect(p.connections.subscriptions.get('other')?.has('presence:u1')).toBe(true);
   });
 });

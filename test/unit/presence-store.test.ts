@@ -14,6 +14,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createFriendStore } from '../../src/adapters/friend-store';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { StorageError } from '../../src/lib/errors';
 
@@ -113,6 +114,30 @@ describe('opening a connection', () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
     expect(await store().openConnection({ connectionId: 'c1', userId: 'u1' }, [])).toEqual({ opened: false });
     expect(transactions()).toHaveLength(1);
+  });
+
+  test('a repeated $connect wins over a failed access check: its subscriptions committed with the first one', async () => {
+    ddb.on(GetCommand).resolves(online(1));
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed', 'None', 'ConditionalCheckFailed'));
+    const requirements = [
+      { key: 'calendar:u9', requires: { key: '$calendar-shares:u9', itemId: 'u1', condition: 'exists' as const } },
+    ];
+    expect(await store().openConnection({ connectionId: 'c1', userId: 'u1' }, ['calendar:u9'], requirements)).toEqual({
+      opened: false,
+    });
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'None', 'None', 'ConditionalCheckFailed'));
+    expect(await store().openConnection({ connectionId: 'c1', userId: 'u1' }, ['calendar:u9'], requirements)).toEqual({
+      opened: false,
+      refusedKey: 'calendar:u9',
+    });
+    expect(transactions()[1]?.[3]).toEqual({
+      ConditionCheck: {
+        TableName: 'Data',
+        Key: { vehicleId: '$calendar-shares:u9', itemId: 'u1' },
+        ConditionExpression: 'attribute_exists(#key)',
+        ExpressionAttributeNames: { '#key': 'vehicleId' },
+      },
+    });
   });
 
   test('presence that keeps changing gives up with a retryable StorageError after maxAttempts', async () => {
@@ -259,5 +284,25 @@ describe('reading many', () => {
     expect(ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems?.Data?.Keys?.length)).toEqual([
       100, 50,
     ]);
+  });
+});
+
+describe('removing a friendship', () => {
+  const friends = () => createFriendStore({ ddb: documents, dataTable: 'Data', keyAttribute: 'vehicleId' });
+
+  test('a subscription checking the rows at that moment (TransactionConflict) is waited out, not reported as gone', async () => {
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    expect(await friends().remove('u1', 'u2')).toBe('done');
+    expect(transactions()).toHaveLength(2);
+  });
+
+  test('a pair already gone is a conflict at once; one that keeps conflicting is a retryable StorageError', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    expect(await friends().remove('u1', 'u2')).toBe('conflict');
+    expect(transactions()).toHaveLength(1);
+    ddb.reset();
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'TransactionConflict'));
+    await expect(friends().remove('u1', 'u2')).rejects.toMatchObject({ name: 'StorageError', retryable: true });
+    expect(transactions()).toHaveLength(3);
   });
 });

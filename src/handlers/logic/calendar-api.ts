@@ -1,6 +1,5 @@
 import { ulid } from 'ulid';
 import type { CalendarEventStore, CalendarShareStore, WriteOutcome } from '../../adapters/calendar-store';
-import type { ConnectionRepository } from '../../adapters/connection-repository';
 import {
   CalendarEventInput,
   CalendarEventPatch,
@@ -36,6 +35,7 @@ import {
   requireCaller,
   validate,
 } from './http';
+import { endSubscriptionsOf, type RevocationConnections } from './revoke-subscriptions';
 
 /**
  * The calendar HTTP API (payload format 2.0, caller from the JWT authorizer). Only the owner ({userId} = the caller)
@@ -70,7 +70,7 @@ export interface CalendarApiDeps {
   events: CalendarEventStore;
   shares: CalendarShareStore;
   /** To end a viewer's live subscriptions when a share is taken back. */
-  connections: Pick<ConnectionRepository, 'connectionsOfUser' | 'unsubscribe'>;
+  connections: RevocationConnections;
   logger: Log;
   now?: () => Date;
   /** Makes event ids (tests pass a fixed sequence). */
@@ -222,9 +222,10 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
     const viewerId = viewerOf(event, ownerId);
     const existed = await deps.shares.unshare(ownerId, viewerId);
     // Even when no share existed: a previous DELETE may have failed after removing the share but before this step.
-    // Subscriptions are checked only when made, so the viewer's live ones must go with the share.
-    const connectionIds = await deps.connections.connectionsOfUser(viewerId);
-    await Promise.all(connectionIds.map((id) => deps.connections.unsubscribe(id, [calendarKey(ownerId)])));
+    // Subscriptions are checked only when made, so the viewer's live ones must go with the share. After the share
+    // row is gone no new subscription can commit (each ConditionChecks the row), so looking now finds every one
+    // that did (see endSubscriptionsOf for the index lag that remains).
+    const connectionIds = await endSubscriptionsOf(deps.connections, viewerId, calendarKey(ownerId));
     deps.logger.info('calendar share removed', { ownerId, viewerId, existed, connections: connectionIds.length });
     if (!existed) {
       throw new HttpError(404, 'NOT_FOUND', `the calendar is not shared with ${JSON.stringify(viewerId)}`);

@@ -53,7 +53,8 @@ import {
  * POST /conversations {"type":"direct","participants":["u2"]} | {"type":"group","participants":["u2","u3"],"title":"Team"}
  *   → 201 the conversation; 200 with the existing one when the direct conversation of the pair exists already;
  *     400 BAD_REQUEST (not exactly one other user for direct, fewer than two others or no title for a group, more
- *     than 50 participants, invalid user ids, unknown fields); 400 INVALID_JSON; 413 PAYLOAD_TOO_LARGE.
+ *     than 49 participants, invalid user ids, unknown fields); 400 INVALID_JSON; 413 PAYLOAD_TOO_LARGE;
+ *     404 NOT_FOUND naming the participants who have never connected (like PUT /friends/{userId}), nothing written.
  * GET /conversations/{id} → 200 the conversation.
  * GET /conversations/{id}/participants → 200 {"conversationId","participants":[{"userId","readUpTo"?,"readAt"?}]}.
  * GET /conversations/{id}/messages?limit=1..100&before=<messageId>&after=<messageId>&order=desc|asc&nextToken=…
@@ -101,7 +102,7 @@ export function createChatApiHandler(deps: ChatApiDeps): (event: HttpEvent) => P
     const at = now();
     const other = plan.participants.find((id) => id !== caller.userId) as string;
     const conversationId = plan.type === 'direct' ? directConversationId(caller.userId, other) : newGroupId(at);
-    const { created, conversation } = await store.createConversation({
+    const result = await store.createConversation({
       conversationId,
       type: plan.type,
       ...(plan.title === undefined ? {} : { title: plan.title }),
@@ -109,6 +110,16 @@ export function createChatApiHandler(deps: ChatApiDeps): (event: HttpEvent) => P
       createdBy: caller.userId,
       createdAt: new Date(at).toISOString(),
     });
+    if (result.status === 'unknown-users') {
+      // A user exists for the platform once they have connected with a token (as for PUT /friends/{userId}).
+      const names = result.userIds.map((id) => JSON.stringify(id)).join(', ');
+      const plural = result.userIds.length > 1 ? 's' : '';
+      throw new HttpError(404, 'NOT_FOUND', `no user${plural} ${names}: they have never connected`, {
+        unknownUsers: result.userIds,
+      });
+    }
+    const { conversation } = result;
+    const created = result.status === 'created';
     deps.logger.info(created ? 'Conversation created' : 'Direct conversation exists', {
       conversationId,
       type: plan.type,

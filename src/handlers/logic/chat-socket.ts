@@ -4,6 +4,7 @@ import {
   type Conversation,
   messageIdOf,
   readMessagesFrameSchema,
+  resentMessageFrame,
   sendMessageFrameSchema,
   seqOf,
 } from '../../domain/chat';
@@ -44,8 +45,10 @@ class FrameError extends Error {
  * The chat routes of the WebSocket API (ChatMessageFunction), chosen by `requestContext.routeKey`:
  * - `send-message` {conversationId, content, tempMessageId?}: stores the conversation's next message. The reply is
  *   the message itself, which the stream fan-out delivers as an `item` frame on `chat:<conversationId>` to every
- *   connection of every participant, the sender's included, with tempMessageId echoed. A re-sent tempMessageId
- *   (within 24 h) stores nothing new.
+ *   connection of every participant, the sender's included, with tempMessageId echoed. A re-send (the same
+ *   tempMessageId and content within 24 h: the client missed that echo) stores nothing new and is answered, to the
+ *   re-sending connection only, with the stored message: the same `item` frame with `duplicate: true` and no `seq`
+ *   (see ResentMessageFrame), so the client's pending message resolves either way.
  * - `read-messages` {conversationId, upTo?}: moves the caller's read marker forward to `upTo` (default: the newest
  *   message); the marker's change reaches every participant as the receipt (`item` frame, itemId `read#<userId>`).
  *   A marker already at or past upTo is left alone (no receipt).
@@ -80,8 +83,8 @@ export function createChatSocketHandler(
     const replyDeadline = () => Math.min(now() + replyBudgetMs, invocationEnds - 200);
     // What the refused frame was about, echoed in the error so a client can tell which pending message failed.
     let about: Partial<Record<'action' | 'conversationId' | 'tempMessageId', string>> = {};
-    const replyError = async (code: ErrorCode, message: string): Promise<void> => {
-      const frame = { ...errorMessage(code, message), ...about };
+    /** Posts one frame to the caller; a failure is logged (the client sends again when it gets no answer). */
+    const reply = async (frame: object): Promise<void> => {
       const data = Buffer.from(JSON.stringify(frame), 'utf8');
       const result = await deps.sender.post(connectionId, data, { deadline: replyDeadline() });
       if (result.status === 'gone') deps.logger.info('Reply not sent: the caller is gone', { connectionId });
@@ -90,6 +93,7 @@ export function createChatSocketHandler(
         deps.logger.warn('Reply not sent', { connectionId, status: result.status, error });
       }
     };
+    const replyError = (code: ErrorCode, message: string) => reply({ ...errorMessage(code, message), ...about });
 
     const routeKey = event.requestContext?.routeKey;
     try {
@@ -114,7 +118,14 @@ export function createChatSocketHandler(
             { deadline: workDeadline },
           );
           if (result.status === 'duplicate') {
-            deps.logger.info('Re-sent message ignored', { connectionId, conversationId, messageId: result.messageId });
+            // Stored before: no stream record will echo it again, so the answer comes from here.
+            const { message, item } = result;
+            deps.logger.info('Re-sent message answered', {
+              connectionId,
+              conversationId,
+              messageId: message.messageId,
+            });
+            await reply(resentMessageFrame(message, item));
           } else {
             deps.logger.info('Message stored', { connectionId, conversationId, messageId: result.message.messageId });
           }

@@ -1,6 +1,6 @@
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
 import type { PresenceStore } from '../../adapters/presence-store';
-import { firstDenied, type KeyAccessPolicy } from '../../domain/key-access';
+import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
 import { checkKeys } from '../../domain/keys';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
@@ -50,7 +50,10 @@ export function keysFromConnectEvent(event: WebSocketEvent, keyName: string, isQ
  * 2. authorize every key for the caller with the key access policy (401 when a key needs a signed-in user, 403
  *    when the caller may not read it; the body names the key and why; nothing stored);
  * 3. store the connection and its subscriptions. A signed-in user's connection also subscribes to their own
- *    `inbox:<userId>` and counts in their presence, all in one transaction (see PresenceStore.openConnection).
+ *    `inbox:<userId>` and counts in their presence, all in one transaction (see PresenceStore.openConnection),
+ *    which also ConditionChecks the rows that granted access (a calendar share, a friendship): a grant taken back
+ *    between step 2 and this write answers 403 like a refusal in step 2, with nothing stored. Anonymous
+ *    connections can only read keys no grant guards, so they are stored as before.
  */
 export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
   return async (event) => {
@@ -75,10 +78,10 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
       ...optional('userAgent', stringField(context?.identity, 'userAgent')),
     };
     try {
-      const denied = await firstDenied(deps.keyAccess, caller, checked.keys);
-      if (denied !== undefined) {
-        const { code, message } = denied.decision;
-        deps.logger.info('Connection refused: key not allowed', { connectionId, key: denied.key, code });
+      const verdict = await authorizeKeys(deps.keyAccess, caller, checked.keys);
+      if (!verdict.allowed) {
+        const { code, message } = verdict.decision;
+        deps.logger.info('Connection refused: key not allowed', { connectionId, key: verdict.key, code });
         return code === 'UNAUTHORIZED'
           ? { statusCode: 401, body: `Unauthorized: ${message}` }
           : { statusCode: 403, body: `Forbidden: ${message}` };
@@ -87,7 +90,16 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
         await deps.connections.saveConnection(connection, checked.keys);
       } else {
         const keys = [...new Set([...checked.keys, inboxKey(caller.userId)])];
-        const opened = await deps.presence.openConnection({ ...connection, userId: caller.userId }, keys);
+        const opened = await deps.presence.openConnection(
+          { ...connection, userId: caller.userId },
+          keys,
+          verdict.requirements,
+        );
+        if (!opened.opened && 'refusedKey' in opened) {
+          const key = opened.refusedKey;
+          deps.logger.info('Connection refused: access taken back meanwhile', { connectionId, key, code: 'FORBIDDEN' });
+          return { statusCode: 403, body: `Forbidden: ${forbidden(key, 'access was taken back').message}` };
+        }
         if (!opened.opened)
           deps.logger.warn('$connect repeated for a stored connection; nothing changed', { connectionId });
       }

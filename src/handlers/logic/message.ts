@@ -9,7 +9,7 @@ import {
   unsubscribeFrameSchema,
   validateFrame,
 } from '../../domain/frames';
-import { firstDenied, type KeyAccessPolicy } from '../../domain/key-access';
+import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../domain/keys';
 import {
   encodeMessage,
@@ -93,10 +93,10 @@ export function createMessageHandler(
         const { keys, snapshot } = frame.frame;
         try {
           // Nothing is stored unless every key is allowed; the frame names the first refused key and why.
-          const denied = await firstDenied(deps.keyAccess, callerOfWebSocketEvent(event), keys);
-          if (denied !== undefined) {
-            deps.logger.info('Subscription refused', { connectionId, key: denied.key, code: denied.decision.code });
-            await reply(errorMessage(denied.decision.code, denied.decision.message));
+          const verdict = await authorizeKeys(deps.keyAccess, callerOfWebSocketEvent(event), keys);
+          if (!verdict.allowed) {
+            deps.logger.info('Subscription refused', { connectionId, key: verdict.key, code: verdict.decision.code });
+            await reply(errorMessage(verdict.decision.code, verdict.decision.message));
             return OK;
           }
           const current = await deps.connections.subscriptionsOf(connectionId);
@@ -112,7 +112,19 @@ export function createMessageHandler(
             );
             return OK;
           }
-          await deps.connections.subscribe(connectionId, keys);
+          // The rows that granted access are ConditionChecked in the same write: a grant taken back since the
+          // decision above refuses the subscription (nothing stored) exactly like a refusal above.
+          const stored = await deps.connections.subscribe(connectionId, keys, verdict.requirements);
+          if (!stored.subscribed) {
+            const refused = forbidden(stored.refusedKey, 'access was taken back');
+            deps.logger.info('Subscription refused: access taken back meanwhile', {
+              connectionId,
+              key: stored.refusedKey,
+              code: refused.code,
+            });
+            await reply(errorMessage(refused.code, refused.message));
+            return OK;
+          }
         } catch (error) {
           deps.logger.error('Could not subscribe', { connectionId, keys, error: describeError(error), cause: error });
           await reply(errorMessage('INTERNAL_ERROR', 'could not subscribe right now; please retry'));

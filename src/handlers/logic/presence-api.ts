@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { FriendStore } from '../../adapters/friend-store';
 import type { PresenceStore } from '../../adapters/presence-store';
 import { planFriendRequest } from '../../domain/friends';
@@ -19,6 +18,7 @@ import {
   requireCaller,
   validate,
 } from './http';
+import { endSubscriptionsOf, type RevocationConnections } from './revoke-subscriptions';
 
 /**
  * PresenceApiFunction (payload format 2.0; every route needs a signed-in caller, else 401):
@@ -37,7 +37,8 @@ import {
 export interface PresenceApiDeps {
   presence: Pick<PresenceStore, 'get' | 'getMany'>;
   friends: FriendStore;
-  connections: Pick<ConnectionRepository, 'connectionsOfUser' | 'unsubscribe'>;
+  /** To end ex-friends' live subscriptions to each other's presence (friends mode). */
+  connections: RevocationConnections;
   keyAccess: KeyAccessPolicy;
   visibility: 'all' | 'friends';
   logger: Log;
@@ -142,20 +143,15 @@ export function createPresenceApiHandler(deps: PresenceApiDeps): (event: HttpEve
   );
 
   /**
-   * Friends mode: ex-friends stop receiving each other's presence at once, not at their next connect. Only live
-   * subscriptions are touched (connectionsByUser); a subscription racing this call is a known gap, closed at the
-   * next connect.
+   * Friends mode: ex-friends stop receiving each other's presence at once, not at their next connect. Runs after
+   * both friendship rows are gone: a subscription to a friend's presence ConditionChecks the watcher's row
+   * (status = accepted) when written, so none can commit from now on, and every one that committed before is found
+   * here (see endSubscriptionsOf for the index lag that remains).
    */
   async function stopWatching(userId: string, otherUserId: string): Promise<void> {
-    const pairs: [string, string][] = [
-      [otherUserId, presenceKey(userId)],
-      [userId, presenceKey(otherUserId)],
-    ];
-    await Promise.all(
-      pairs.map(async ([watcher, key]) => {
-        const connectionIds = await deps.connections.connectionsOfUser(watcher);
-        await Promise.all(connectionIds.map((connectionId) => deps.connections.unsubscribe(connectionId, [key])));
-      }),
-    );
+    await Promise.all([
+      endSubscriptionsOf(deps.connections, otherUserId, presenceKey(userId)),
+      endSubscriptionsOf(deps.connections, userId, presenceKey(otherUserId)),
+    ]);
   }
 }

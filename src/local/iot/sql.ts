@@ -66,6 +66,7 @@ const FUNCTIONS = {
   lower: [1, 1],
   upper: [1, 1],
   concat: [2, Number.POSITIVE_INFINITY],
+  startswith: [2, 2],
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -545,6 +546,9 @@ function callFunction(name: FunctionName, args: unknown[], ctx: Context): unknow
       return typeof args[0] === 'string' ? args[0].toLowerCase() : undefined;
     case 'upper':
       return typeof args[0] === 'string' ? args[0].toUpperCase() : undefined;
+    case 'startswith':
+      // AWS: Undefined unless both arguments are strings.
+      return typeof args[0] === 'string' && typeof args[1] === 'string' ? args[0].startsWith(args[1]) : undefined;
     case 'concat':
       if (args.some((arg) => arg === undefined)) return undefined;
       if (args.every(Array.isArray)) return (args as unknown[][]).flat(1);
@@ -624,7 +628,7 @@ function assign(target: Record<string, unknown>, alias: string[], value: unknown
 /**
  * Compiles a topic rule's SQL. Throws IotSqlError (naming the rule when `ruleName` is given) for SQL outside the
  * supported subset: SELECT with `*`, attribute paths, literals, AS (dotted aliases nest), simple and searched CASE,
- * topic/isUndefined/isNull/timestamp/clientid/newuuid/lower/upper/concat; FROM '<filter>'; WHERE with comparisons,
+ * topic/isUndefined/isNull/timestamp/clientid/newuuid/lower/upper/concat/startswith; FROM '<filter>'; WHERE with comparisons,
  * AND/OR/NOT and parentheses.
  */
 export function compileIotRule(sql: string, ruleName?: string): CompiledRule {
