@@ -21,7 +21,8 @@ import {
 import { type CalendarShareLookup, calendarAccessRule } from '../domain/calendar-access';
 import type { KeyAccessRule } from '../domain/key-access';
 import { fullJitterDelay, sleep } from '../lib/backoff';
-import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { StorageError } from '../lib/errors';
+import { storage } from './storage';
 
 /**
  * Calendar storage in RealTimeData. An event is the item {<keyAttribute>: "calendar:<ownerId>", itemId: <eventId>,
@@ -394,17 +395,4 @@ function conditionFailure(error: unknown): { Item?: unknown } | undefined {
   const cause = error instanceof StorageError ? error.cause : error;
   const name = (cause as { name?: unknown } | null)?.name;
   return name === 'ConditionalCheckFailedException' ? (cause as { Item?: unknown }) : undefined;
-}
-
-/** Runs a DynamoDB call, turning what it throws into a StorageError (retryable for throttling and outages). */
-async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof StorageError) throw error;
-    throw new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
-      retryable: isTransientAwsError(error),
-      cause: error,
-    });
-  }
 }

@@ -24,7 +24,8 @@ import {
 } from '../domain/chat';
 import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
-import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { StorageError } from '../lib/errors';
+import { storage } from './storage';
 
 /**
  * Chat storage in RealTimeData (layout in src/domain/chat.ts). Everything under `chat:<id>` reaches participants
@@ -658,17 +659,4 @@ function toReceipt(item: Record<string, unknown>): ReadReceipt | undefined {
   const readAt = str(item, 'readAt');
   if (!conversationId || !userId || !upTo || !readAt) return undefined;
   return { conversationId, userId, upTo, readAt };
-}
-
-/** Runs a DynamoDB operation and turns whatever it throws into a StorageError that says what failed. */
-async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof StorageError) throw error;
-    throw new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
-      retryable: isTransientAwsError(error),
-      cause: error,
-    });
-  }
 }

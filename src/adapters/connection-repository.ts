@@ -10,7 +10,7 @@ import {
 import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
 import { fullJitterDelay, sleep as realSleep } from '../lib/backoff';
-import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { StorageError } from '../lib/errors';
 import {
   cancellationCodes,
   conditionCheckOf,
@@ -19,6 +19,7 @@ import {
   type TransactItem,
 } from './access-checks';
 import { type BatchWriteOptions, batchWriteAll } from './batch-write';
+import { storage } from './storage';
 
 /**
  * The WebSocketConnectionManager table: partition key `connectionId`, sort key `realTimeItemKey`. Each connection
@@ -386,17 +387,4 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
         return found;
       }),
   };
-}
-
-/** Runs a DynamoDB operation and turns whatever it throws into a StorageError that says what failed. */
-async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof StorageError) throw error;
-    throw new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
-      retryable: isTransientAwsError(error),
-      cause: error,
-    });
-  }
 }

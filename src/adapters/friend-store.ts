@@ -9,7 +9,8 @@ import {
 import { type Friendship, friendshipFromItem, friendsKey } from '../domain/friends';
 import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
 import { fullJitterDelay, sleep } from '../lib/backoff';
-import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { StorageError } from '../lib/errors';
+import { storage } from './storage';
 
 /**
  * Friendship rows in RealTimeData (`friends:<userId>` / `<otherUserId>`, one per side; see src/domain/friends.ts).
@@ -195,15 +196,3 @@ export function createFriendStore(deps: FriendStoreDeps): FriendStore {
 
 /** Transactions tried to remove a friendship while subscriptions check its rows at the same moment. */
 const REMOVE_ATTEMPTS = 3;
-
-async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof StorageError) throw error;
-    throw new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
-      retryable: isTransientAwsError(error),
-      cause: error,
-    });
-  }
-}

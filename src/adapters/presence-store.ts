@@ -22,9 +22,10 @@ import {
   userIdOfPresenceKey,
 } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
-import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { StorageError } from '../lib/errors';
 import { cancellationCodes, conditionCheckOf, refusedKeyOf } from './access-checks';
 import { connectionRowItem, type NewConnection, subscriptionRowItem } from './connection-repository';
+import { storage, toStorageError } from './storage';
 
 /**
  * Presence items (RealTimeData `presence:<userId>` / `state`) kept in step with the connection rows of the
@@ -400,20 +401,4 @@ async function transact(
       cause: error,
     });
   }
-}
-
-async function storage<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toStorageError(operation, error);
-  }
-}
-
-function toStorageError(operation: string, error: unknown): StorageError {
-  if (error instanceof StorageError) return error;
-  return new StorageError(`Could not ${operation}: ${errorLabel(error)}`, {
-    retryable: isTransientAwsError(error),
-    cause: error,
-  });
 }

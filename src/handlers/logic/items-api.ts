@@ -3,6 +3,7 @@ import { itemIdProblem } from '../../domain/items';
 import { keyProblem, platformKeyOwner } from '../../domain/keys';
 import { AppError, describeError, ValidationError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import { errorResult as error, type HttpEvent, type HttpResult, json } from './http';
 
 /**
  * The items HTTP API (payload format 2.0). Responses:
@@ -29,24 +30,9 @@ import type { Log } from '../../lib/logging';
  * INTERNAL_ERROR; the cause is logged, never returned.
  */
 
-/** The fields of an HTTP API 2.0 event the API reads; all optional, since a malformed event must not crash it. */
-export interface HttpApiEvent {
-  routeKey?: string;
-  rawPath?: string;
-  headers?: Record<string, string | undefined> | null;
-  queryStringParameters?: Record<string, string | undefined> | null;
-  pathParameters?: Record<string, string | undefined> | null;
-  body?: string | null;
-  isBase64Encoded?: boolean;
-  requestContext?: { requestId?: string };
-}
-
-/** A payload format 2.0 structured response. */
-export interface HttpApiResult {
-  statusCode: number;
-  headers?: Record<string, string>;
-  body?: string;
-}
+/** The HTTP API 2.0 event and response, as every HTTP function of the platform reads and writes them. */
+export type HttpApiEvent = HttpEvent;
+export type HttpApiResult = HttpResult;
 
 export interface ItemsApiDeps {
   ingestor: ItemIngestor;
@@ -224,18 +210,4 @@ function notFound(key: string, itemId: string): HttpApiResult {
     'NOT_FOUND',
     `no item ${JSON.stringify(itemId.slice(0, 100))} under key ${JSON.stringify(key.slice(0, 100))}`,
   );
-}
-
-function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpApiResult {
-  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
-}
-
-function error(
-  statusCode: number,
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): HttpApiResult {
-  return json(statusCode, { error: { code, message, ...(details === undefined ? {} : { details }) } }, headers);
 }
