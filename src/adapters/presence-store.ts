@@ -5,7 +5,6 @@ import {
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
@@ -17,8 +16,10 @@ import {
   type PageInfo,
   PRESENCE_ITEM_ID,
   type Presence,
+  pageConnectionIdOf,
   presenceFromItem,
   presenceKey,
+  samePage,
   userIdOfPresenceKey,
 } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
@@ -38,6 +39,11 @@ import { storage, toStorageError } from './storage';
  * The presence update is the variant for the state just read, conditioned on that state; when another connection
  * of the same user changed it in between, the transaction is cancelled and redone with a fresh read. So two tabs
  * opening and closing in any interleaving end with the right count.
+ *
+ * The page is the user's, but the item remembers which connection set it (`pageConnectionId`): when that tab closes
+ * while others stay open, its page goes with it (latestPage stays). A page is only written while its connection's
+ * row exists (ConditionCheck), and a close is conditioned on who owns the page, so a page update racing the close of
+ * its own tab, or of another tab, never leaves a closed tab's page on display.
  */
 
 export interface PresenceStoreDeps {
@@ -91,8 +97,11 @@ export interface PresenceStore {
   get(userId: string): Promise<Presence | undefined>;
   /** Presence of many users (BatchGetItem, 100 a request, unprocessed keys retried); missing users are left out. */
   getMany(userIds: readonly string[]): Promise<Map<string, Presence>>;
-  /** Sets (or with undefined hides) the page of an online user; writes only when it changes. */
-  setPage(userId: string, page: PageInfo | undefined): Promise<SetPageResult>;
+  /**
+   * Sets (or with undefined hides) the page of an online user, as set by `connectionId` (one of theirs); writes only
+   * when it changes. 'offline' also when that connection has ended meanwhile (nothing written).
+   */
+  setPage(userId: string, connectionId: string, page: PageInfo | undefined): Promise<SetPageResult>;
 }
 
 /**
@@ -102,6 +111,8 @@ export interface PresenceStore {
 const MAX_TRANSACT_ITEMS = 100;
 const BATCH_GET_LIMIT = 100;
 
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
 /** The DynamoDB-backed PresenceStore. */
 export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
   const now = deps.now ?? Date.now;
@@ -110,13 +121,22 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
   const sleep = deps.sleep ?? realSleep;
   const presenceItemKey = (userId: string) => ({ [deps.keyAttribute]: presenceKey(userId), itemId: PRESENCE_ITEM_ID });
 
-  const get = (userId: string) =>
+  /** The presence (a consistent read) and the connection that set its page. */
+  const read = (userId: string) =>
     storage("read a user's presence", async () => {
       const { Item } = await deps.ddb.send(
         new GetCommand({ TableName: deps.dataTable, Key: presenceItemKey(userId), ConsistentRead: true }),
       );
-      return presenceFromItem(userId, Item);
+      return { presence: presenceFromItem(userId, Item), pageConnectionId: pageConnectionIdOf(Item) };
     });
+  const get = async (userId: string) => (await read(userId)).presence;
+  const connectionRowCheck = (connectionId: string) => ({
+    ConditionCheck: {
+      TableName: deps.connectionsTable,
+      Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
+      ConditionExpression: 'attribute_exists(connectionId)',
+    },
+  });
 
   /**
    * Runs `attempt` until it settles: each attempt reads presence, picks the variant and runs the transaction; a
@@ -133,10 +153,16 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
     }
   };
 
+  /**
+   * The presence update of a transition. For `remove-connection`, `closing` says which connection ends and whether
+   * it set the page just read: then the page goes too, on condition that it still owns it; otherwise on condition
+   * that it does not (a page it set meanwhile makes the close re-read and take that page down).
+   */
   const presenceOperation = (
     userId: string,
     transition: ConnectTransition | DisconnectTransition,
     at: number,
+    closing?: { connectionId: string; setThePage: boolean },
   ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] => {
     const base = { TableName: deps.dataTable, Key: presenceItemKey(userId) };
     switch (transition) {
@@ -146,7 +172,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
             ...base,
             UpdateExpression:
               'SET #status = :online, #connections = :one, #since = :now, #lastSeenAt = :now, #transition = :join, ' +
-              '#userId = :userId REMOVE #page',
+              '#userId = :userId REMOVE #page, #pageConnectionId',
             ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
             ExpressionAttributeNames: {
               '#key': deps.keyAttribute,
@@ -157,6 +183,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
               '#transition': 'transition',
               '#userId': 'userId',
               '#page': 'page',
+              '#pageConnectionId': 'pageConnectionId',
             },
             ExpressionAttributeValues: {
               ':online': 'online',
@@ -168,13 +195,11 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
           },
         };
       case 'add-connection':
-      case 'remove-connection':
         return {
           Update: {
             ...base,
-            UpdateExpression: `SET #connections = #connections ${transition === 'add-connection' ? '+' : '-'} :one, #lastSeenAt = :now, #transition = :update`,
-            ConditionExpression:
-              transition === 'add-connection' ? '#status = :online' : '#status = :online AND #connections > :one',
+            UpdateExpression: 'SET #connections = #connections + :one, #lastSeenAt = :now, #transition = :update',
+            ConditionExpression: '#status = :online',
             ExpressionAttributeNames: {
               '#status': 'status',
               '#connections': 'connections',
@@ -184,13 +209,42 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
             ExpressionAttributeValues: { ':online': 'online', ':one': 1, ':now': at, ':update': 'update' },
           },
         };
+      case 'remove-connection': {
+        if (closing === undefined) throw new Error('remove-connection needs the closing connection');
+        const decrement = 'SET #connections = #connections - :one, #lastSeenAt = :now, #transition = :update';
+        return {
+          Update: {
+            ...base,
+            UpdateExpression: closing.setThePage ? `${decrement} REMOVE #page, #pageConnectionId` : decrement,
+            ConditionExpression: closing.setThePage
+              ? '#status = :online AND #connections > :one AND #pageConnectionId = :connectionId'
+              : '#status = :online AND #connections > :one AND ' +
+                '(attribute_not_exists(#pageConnectionId) OR #pageConnectionId <> :connectionId)',
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#connections': 'connections',
+              '#lastSeenAt': 'lastSeenAt',
+              '#transition': 'transition',
+              '#pageConnectionId': 'pageConnectionId',
+              ...(closing.setThePage ? { '#page': 'page' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ':online': 'online',
+              ':one': 1,
+              ':now': at,
+              ':update': 'update',
+              ':connectionId': closing.connectionId,
+            },
+          },
+        };
+      }
       case 'go-offline':
         return {
           Update: {
             ...base,
             UpdateExpression:
               'SET #status = :offline, #connections = :zero, #since = :now, #lastSeenAt = :now, #transition = :leave ' +
-              'REMOVE #page',
+              'REMOVE #page, #pageConnectionId',
             ConditionExpression: '#status = :online AND #connections <= :one',
             ExpressionAttributeNames: {
               '#status': 'status',
@@ -199,6 +253,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
               '#lastSeenAt': 'lastSeenAt',
               '#transition': 'transition',
               '#page': 'page',
+              '#pageConnectionId': 'pageConnectionId',
             },
             ExpressionAttributeValues: {
               ':offline': 'offline',
@@ -268,11 +323,14 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
 
     closeConnection: (connectionId, userId) =>
       withRetries<CloseResult>('close the connection', async () => {
-        const transition = disconnectTransition(await get(userId));
+        const current = await read(userId);
+        const transition = disconnectTransition(current.presence);
+        // Chosen from this read and guarded by its condition: a page another tab sets meanwhile is never erased.
+        const closing = { connectionId, setThePage: current.pageConnectionId === connectionId };
         const outcome = await transact(
           deps.ddb,
           [
-            presenceOperation(userId, transition, now()),
+            presenceOperation(userId, transition, now(), closing),
             {
               Delete: {
                 TableName: deps.connectionsTable,
@@ -318,11 +376,12 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
         return found;
       }),
 
-    setPage: (userId, page) =>
+    setPage: (userId, connectionId, page) =>
       withRetries<SetPageResult>('update the page', async () => {
         const names: Record<string, string> = {
           '#status': 'status',
           '#page': 'page',
+          '#pageConnectionId': 'pageConnectionId',
           '#lastSeenAt': 'lastSeenAt',
           '#transition': 'transition',
         };
@@ -331,38 +390,71 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
         let condition: string;
         if (page === undefined) {
           // Hidden: the page goes, latestPage stays (watchers still see where the user was last).
-          update = 'SET #lastSeenAt = :now, #transition = :update REMOVE #page';
+          update = 'SET #lastSeenAt = :now, #transition = :update REMOVE #page, #pageConnectionId';
           condition = '#status = :online AND attribute_exists(#page)';
         } else {
-          update = 'SET #page = :page, #latestPage = :page, #lastSeenAt = :now, #transition = :update';
+          update =
+            'SET #page = :page, #latestPage = :page, #pageConnectionId = :connectionId, #lastSeenAt = :now, ' +
+            '#transition = :update';
           // Written only when it differs (domain follows from url), so a repeated update makes no stream record.
           condition =
             '#status = :online AND (attribute_not_exists(#page) OR #page.#url <> :url OR #page.#title <> :title)';
           Object.assign(names, { '#latestPage': 'latestPage', '#url': 'url', '#title': 'title' });
-          Object.assign(values, { ':page': page, ':url': page.url, ':title': page.title });
+          Object.assign(values, {
+            ':page': page,
+            ':url': page.url,
+            ':title': page.title,
+            ':connectionId': connectionId,
+          });
         }
-        try {
-          await deps.ddb.send(
-            new UpdateCommand({
-              TableName: deps.dataTable,
-              Key: presenceItemKey(userId),
-              UpdateExpression: update,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-            }),
+        // With the connection row checked in the same transaction, a page update that arrives after its own tab
+        // was closed writes nothing (the close already settled presence; the page would never be taken down).
+        const write = (presenceUpdate: Omit<NonNullable<TransactItem['Update']>, 'TableName' | 'Key'>) =>
+          transact(
+            deps.ddb,
+            [
+              { Update: { TableName: deps.dataTable, Key: presenceItemKey(userId), ...presenceUpdate } },
+              connectionRowCheck(connectionId),
+            ],
+            'update the page',
           );
-          return 'changed';
-        } catch (error) {
-          const name = (error as { name?: unknown }).name;
-          // A connection of the same user is opening or closing in a transaction right now: try again.
-          if (name === 'TransactionConflictException') return RETRY;
-          if (name !== 'ConditionalCheckFailedException') throw toStorageError('update the page', error);
-        }
-        // The condition failed: either nothing would change, or the user is not online (their last connection
-        // timed out a moment ago).
-        const current = await get(userId);
-        return current?.status === 'online' ? 'unchanged' : 'offline';
+        const outcome = await write({
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        });
+        if (outcome === 'done') return 'changed';
+        if (outcome === 'row-condition-failed') return 'offline';
+        // The presence condition failed or a transaction of another tab got in the way: see which from a fresh read.
+        const current = await read(userId);
+        if (current.presence?.status !== 'online') return 'offline';
+        if (page === undefined) return current.presence.page === undefined ? 'unchanged' : RETRY;
+        if (!samePage(current.presence.page, page)) return RETRY;
+        if (current.pageConnectionId === connectionId) return 'unchanged';
+        // Another tab set the same page: this one takes it over (watchers see no change), so that closing the
+        // other tab leaves the page on display while this one still shows it.
+        const adopted = await write({
+          UpdateExpression: 'SET #pageConnectionId = :connectionId, #transition = :update',
+          ConditionExpression: '#status = :online AND #page.#url = :url AND #page.#title = :title',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#page': 'page',
+            '#url': 'url',
+            '#title': 'title',
+            '#pageConnectionId': 'pageConnectionId',
+            '#transition': 'transition',
+          },
+          ExpressionAttributeValues: {
+            ':online': 'online',
+            ':url': page.url,
+            ':title': page.title,
+            ':connectionId': connectionId,
+            ':update': 'update',
+          },
+        });
+        if (adopted === 'row-condition-failed') return 'offline';
+        return adopted === 'done' ? 'unchanged' : RETRY;
       }),
   };
 }

@@ -147,6 +147,23 @@ export interface PresenceAttributes {
   latestPage?: unknown;
   /** The PresenceEvent of the write that produced this image. */
   transition?: unknown;
+  /**
+   * Internal: the connection whose update-presence set `page`, so that closing that tab takes its page down while
+   * the user's other tabs stay online. Never shown to clients (presenceFromItem leaves it out).
+   */
+  pageConnectionId?: unknown;
+}
+
+/** The connection that set the stored page (internal bookkeeping), or undefined when unknown or no page is set. */
+export function pageConnectionIdOf(item: PresenceAttributes | undefined): string | undefined {
+  const id = item?.pageConnectionId;
+  return typeof id === 'string' && pageFromItem(item?.page) !== undefined ? id : undefined;
+}
+
+/** A stored presence item as clients may see it (e.g. in a snapshot): the internal attributes left out. */
+export function publicPresenceItem<T extends Record<string, unknown>>(item: T): Omit<T, 'pageConnectionId'> {
+  const { pageConnectionId: _internal, ...visible } = item;
+  return visible;
 }
 
 /** Reads a stored presence item (plain JSON) defensively; undefined when it is not one. */

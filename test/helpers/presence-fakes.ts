@@ -15,6 +15,8 @@ export const publicKeys: KeyAccessPolicy = createKeyAccessPolicy([]);
 /** An in-memory PresenceStore over MemoryConnections, applying the same transitions as the DynamoDB one. */
 export class MemoryPresence implements PresenceStore {
   readonly states = new Map<string, Presence>();
+  /** The connection that set each user's page (the store's internal pageConnectionId). */
+  readonly pageConnectionIds = new Map<string, string>();
   constructor(
     private readonly connections: MemoryConnections,
     private readonly now: () => number = () => 1763800000000,
@@ -54,8 +56,14 @@ export class MemoryPresence implements PresenceStore {
     if (current !== undefined && transition === 'go-offline') {
       const { page: _page, ...rest } = current;
       this.states.set(userId, { ...rest, status: 'offline', connections: 0, since: at, lastSeenAt: at });
+      this.pageConnectionIds.delete(userId);
     } else if (current !== undefined && transition === 'remove-connection') {
-      this.states.set(userId, { ...current, connections: current.connections - 1, lastSeenAt: at });
+      // The closing tab's page goes with it; another tab's page stays.
+      const setThePage = this.pageConnectionIds.get(userId) === connectionId;
+      const { page, ...rest } = current;
+      const kept = setThePage || page === undefined ? rest : { ...rest, page };
+      this.states.set(userId, { ...kept, connections: current.connections - 1, lastSeenAt: at });
+      if (setThePage) this.pageConnectionIds.delete(userId);
     }
     return { closed: true, transition };
   }
@@ -68,9 +76,11 @@ export class MemoryPresence implements PresenceStore {
     return new Map(userIds.flatMap((id) => (this.states.has(id) ? [[id, this.states.get(id) as Presence]] : [])));
   }
 
-  async setPage(userId: string, page: PageInfo | undefined): Promise<SetPageResult> {
+  async setPage(userId: string, connectionId: string, page: PageInfo | undefined): Promise<SetPageResult> {
     const current = this.states.get(userId);
-    if (current?.status !== 'online') return 'offline';
+    if (current?.status !== 'online' || !this.connections.connections.has(connectionId)) return 'offline';
+    if (page !== undefined) this.pageConnectionIds.set(userId, connectionId);
+    else this.pageConnectionIds.delete(userId);
     if (samePage(current.page, page)) return 'unchanged';
     const { page: _old, ...rest } = current;
     this.states.set(userId, page === undefined ? rest : { ...rest, page, latestPage: page });

@@ -272,6 +272,44 @@ describe('PresenceVisibility=all', () => {
     expect((await api(platform, 'GET', '/presence/paula', 'watcher3')).body).toMatchObject({ latestPage: page });
   });
 
+  test("a closed tab's page leaves with it; closing another tab keeps the page", async () => {
+    const watcher = track(await signedIn(platform, 'watcher4', ['presence:tina', 'presence:tom']));
+    const page = { url: 'https://example.com/x', title: 'X', domain: 'example.com' };
+    /** Two tabs of `userId`, the first showing `page`; resolves once the watcher has seen the page. */
+    const twoTabs = async (userId: string) => {
+      const a = track(await signedIn(platform, userId));
+      const b = track(await signedIn(platform, userId));
+      await watcher.next((f) => presenceOf(userId, 'update')(f) && (f.presence as Frame).connections === 2);
+      a.send({ action: 'update-presence', url: page.url, title: page.title });
+      await watcher.next((f) => presenceOf(userId, 'update')(f) && (f.presence as Frame).page !== undefined);
+      return { a, b };
+    };
+
+    // Tina closes the tab that set the page while her other tab stays open: the page goes, latestPage stays.
+    const tina = await twoTabs('tina');
+    let from = watcher.frames.length;
+    await closeAndWait(tina.a);
+    const closedSetter = await watcher.next(presenceOf('tina'), 5000, from);
+    expect(closedSetter).toMatchObject({
+      event: 'update',
+      presence: { status: 'online', connections: 1, latestPage: page },
+    });
+    expect((closedSetter.presence as Frame).page).toBeUndefined();
+    expect(JSON.stringify(closedSetter)).not.toContain('pageConnectionId');
+    const rest = await api(platform, 'GET', '/presence/tina', 'watcher4');
+    expect(rest.body).toMatchObject({ connections: 1, latestPage: page });
+    expect(rest.body.page).toBeUndefined();
+
+    // Tom closes the other tab: the page he still shows stays.
+    const tom = await twoTabs('tom');
+    from = watcher.frames.length;
+    await closeAndWait(tom.b);
+    expect(await watcher.next(presenceOf('tom'), 5000, from)).toMatchObject({
+      event: 'update',
+      presence: { status: 'online', connections: 1, page, latestPage: page },
+    });
+  });
+
   test("a user cannot set another user's presence; bad input gets error frames and changes nothing", async () => {
     const victim = track(await signedIn(platform, 'victor'));
     const me = track(await signedIn(platform, 'mallory'));

@@ -83,22 +83,50 @@ test('random interleavings of opens and closes always leave the count equal to t
 test('pages: written only when they change; hidden keeps latestPage; the last close clears the page', async () => {
   await presence.openConnection({ connectionId: 'page-1=', userId: 'p1' }, []);
   const page = { url: 'https://example.com/a', title: 'A', domain: 'example.com' };
-  expect(await presence.setPage('p1', page)).toBe('changed');
-  expect(await presence.setPage('p1', page)).toBe('unchanged');
-  expect(await presence.setPage('p1', { ...page, title: 'A2' })).toBe('changed');
-  expect(await presence.setPage('p1', undefined)).toBe('changed');
-  expect(await presence.setPage('p1', undefined)).toBe('unchanged');
+  expect(await presence.setPage('p1', 'page-1=', page)).toBe('changed');
+  expect(await presence.setPage('p1', 'page-1=', page)).toBe('unchanged');
+  expect(await presence.setPage('p1', 'page-1=', { ...page, title: 'A2' })).toBe('changed');
+  expect(await presence.setPage('p1', 'page-1=', undefined)).toBe('changed');
+  expect(await presence.setPage('p1', 'page-1=', undefined)).toBe('unchanged');
   const hidden = await presence.get('p1');
   expect(hidden?.page).toBeUndefined();
   expect(hidden?.latestPage).toEqual({ ...page, title: 'A2' });
 
-  await presence.setPage('p1', page);
+  await presence.setPage('p1', 'page-1=', page);
   await presence.closeConnection('page-1=', 'p1');
   const offline = await presence.get('p1');
   expect(offline).toMatchObject({ status: 'offline', latestPage: page });
   expect(offline?.page).toBeUndefined();
   // Offline users cannot get a page.
-  expect(await presence.setPage('p1', page)).toBe('offline');
+  expect(await presence.setPage('p1', 'page-1=', page)).toBe('offline');
+});
+
+test("pages follow their tab: closing the tab that set the page takes it down, another tab's close keeps it", async () => {
+  const page = { url: 'https://example.com/a', title: 'A', domain: 'example.com' };
+  const b = { url: 'https://example.com/b', title: 'B', domain: 'example.com' };
+  for (const id of ['pt-a=', 'pt-b=', 'pt-c=']) await presence.openConnection({ connectionId: id, userId: 'pt' }, []);
+
+  expect(await presence.setPage('pt', 'pt-a=', page)).toBe('changed');
+  // Tab c closing leaves tab a's page.
+  expect(await presence.closeConnection('pt-c=', 'pt')).toEqual({ closed: true, transition: 'remove-connection' });
+  expect(await presence.get('pt')).toMatchObject({ connections: 2, page });
+  // Tab a closing takes it down; latestPage stays.
+  await presence.closeConnection('pt-a=', 'pt');
+  const afterA = await presence.get('pt');
+  expect(afterA).toMatchObject({ status: 'online', connections: 1, latestPage: page });
+  expect(afterA?.page).toBeUndefined();
+  // A page update arriving after its tab closed writes nothing.
+  expect(await presence.setPage('pt', 'pt-a=', b)).toBe('offline');
+  expect((await presence.get('pt'))?.page).toBeUndefined();
+
+  // Two tabs on the same page: the later one takes it over, so closing the first keeps the page.
+  await presence.openConnection({ connectionId: 'pt-d=', userId: 'pt' }, []);
+  expect(await presence.setPage('pt', 'pt-b=', b)).toBe('changed');
+  expect(await presence.setPage('pt', 'pt-d=', b)).toBe('unchanged');
+  await presence.closeConnection('pt-b=', 'pt');
+  expect(await presence.get('pt')).toMatchObject({ connections: 1, page: b });
+  // The internal owner never leaves the store.
+  expect(JSON.stringify(await presence.getMany(['pt']).then((m) => [...m.values()]))).not.toContain('pt-d=');
 });
 
 test('the silentConnections index lists signed-in rows by lastSeenAt; a heartbeat takes a row out of it', async () => {

@@ -8,11 +8,13 @@ import {
   disconnectTransition,
   isPresenceChange,
   offlinePresence,
+  pageConnectionIdOf,
   pageOf,
   presenceAccessRule,
   presenceDetailType,
   presenceMessage,
   presenceOrItemMessage,
+  publicPresenceItem,
   updatePresenceFrameSchema,
 } from '../../src/domain/presence';
 
@@ -48,6 +50,24 @@ describe('presence frames', () => {
       presence: { status: 'online', connections: 1, since: 10, lastSeenAt: 10, latestPage: page },
       seq: '000000000000000000042',
       at: 1763800000000,
+    });
+  });
+
+  test("the connection that set the page is internal: kept out of frames, read back for the store's close", () => {
+    const item = { userId: 'u1', status: 'online', connections: 2, transition: 'update', page, latestPage: page };
+    const frame = presenceMessage(change('MODIFY', { ...item, pageConnectionId: 'tab-a=' }));
+    expect(frame.presence).toEqual({ status: 'online', connections: 2, page, latestPage: page });
+    expect(
+      JSON.stringify(presenceOrItemMessage(change('MODIFY', { ...item, pageConnectionId: 'tab-a=' }))),
+    ).not.toContain('tab-a=');
+    expect(pageConnectionIdOf({ page, pageConnectionId: 'tab-a=' })).toBe('tab-a=');
+    // No page, no owner: a leftover id (or a mangled one) never makes a close take anything down.
+    expect(pageConnectionIdOf({ latestPage: page, pageConnectionId: 'tab-a=' })).toBeUndefined();
+    expect(pageConnectionIdOf({ page, pageConnectionId: 7 })).toBeUndefined();
+    expect(pageConnectionIdOf(undefined)).toBeUndefined();
+    expect(publicPresenceItem({ itemId: 'state', page, pageConnectionId: 'tab-a=' })).toEqual({
+      itemId: 'state',
+      page,
     });
   });
 

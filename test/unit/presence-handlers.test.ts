@@ -230,6 +230,47 @@ describe('update-presence', () => {
     expect(replies(p)).toEqual([{ type: 'error', code: 'UNAUTHORIZED', message: expect.stringMatching(/signed-in/) }]);
   });
 
+  test("the page is the tab's that set it: closing another tab keeps it, closing that tab takes it down", async () => {
+    const p = await online();
+    await open(p, 'other', 'u1');
+    await open(p, 'third', 'u1');
+    const page = { url: 'https://example.com/', title: 'Home', domain: 'example.com' };
+    await say(p, 'me', 'u1', { action: 'update-presence', url: page.url, title: page.title });
+    await close(p, 'third');
+    expect(p.presence.states.get('u1')).toMatchObject({ connections: 2, page });
+    await close(p, 'me');
+    const state = p.presence.states.get('u1');
+    expect(state).toMatchObject({ status: 'online', connections: 1, latestPage: page });
+    expect(state?.page).toBeUndefined();
+  });
+
+  test('a snapshot of a presence key leaves out the internal pageConnectionId', async () => {
+    const p = await online();
+    const stored = { vehicleId: 'presence:u1', itemId: 'state', status: 'online', connections: 1 };
+    const message = createMessageHandler({
+      ...p,
+      data: memoryData({
+        'presence:u1': [{ ...stored, pageConnectionId: 'secret-tab=' }],
+        '3': [{ itemId: 'a', pageConnectionId: 'x' }],
+      }),
+    });
+    await message(
+      asUser(
+        wsEvent({
+          routeKey: 'subscribe',
+          connectionId: 'me',
+          body: { action: 'subscribe', keys: ['presence:u1', '3'], snapshot: true },
+        }),
+        'u1',
+      ),
+    );
+    expect(replies(p).filter((m) => m.type === 'snapshot')).toEqual([
+      { type: 'snapshot', key: 'presence:u1', items: [stored] },
+      // Other keys' items are the producers' own: passed through untouched.
+      { type: 'snapshot', key: '3', items: [{ itemId: 'a', pageConnectionId: 'x' }] },
+    ]);
+  });
+
   test('a connection whose user went offline meanwhile gets NOT_FOUND and writes nothing', async () => {
     const p = await online();
     p.presence.states.set('u1', { userId: 'u1', status: 'offline', connections: 0 });

@@ -1,9 +1,7 @@
 import {
-  ConditionalCheckFailedException,
   DynamoDBClient,
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
-  TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -11,7 +9,6 @@ import {
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createFriendStore } from '../../src/adapters/friend-store';
@@ -41,9 +38,13 @@ const cancelled = (...codes: string[]) =>
     message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`,
     CancellationReasons: codes.map((Code) => ({ Code })),
   });
-const online = (connections: number) => ({
-  Item: { vehicleId: 'presence:u1', itemId: 'state', status: 'online', connections, since: 1, lastSeenAt: 1 },
+const online = (connections: number, extra: Record<string, unknown> = {}) => ({
+  Item: { vehicleId: 'presence:u1', itemId: 'state', status: 'online', connections, since: 1, lastSeenAt: 1, ...extra },
 });
+const shown = { url: 'https://example.com/a', title: 'A', domain: 'example.com' };
+/** Online with `shown` as the page, set by connection `setBy`. */
+const onlineWithPage = (connections: number, setBy: string) =>
+  online(connections, { page: shown, latestPage: shown, pageConnectionId: setBy });
 const transactions = () => ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems ?? []);
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 const presenceUpdate = (items: TransactItem[]) => items[0]?.Update?.UpdateExpression ?? 'ConditionCheck';
@@ -176,7 +177,10 @@ describe('closing a connection', () => {
     ddb.on(TransactWriteCommand).resolves({});
     expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'remove-connection' });
     const [items = []] = transactions();
-    expect(items[0]?.Update?.ConditionExpression).toBe('#status = :online AND #connections > :one');
+    expect(items[0]?.Update?.ConditionExpression).toBe(
+      '#status = :online AND #connections > :one AND ' +
+        '(attribute_not_exists(#pageConnectionId) OR #pageConnectionId <> :connectionId)',
+    );
     expect(items[1]?.Delete).toEqual({
       TableName: 'Connections',
       Key: { connectionId: 'c1', realTimeItemKey: '$connection#c1' },
@@ -188,7 +192,56 @@ describe('closing a connection', () => {
     ddb.on(GetCommand).resolves(online(1));
     ddb.on(TransactWriteCommand).resolves({});
     expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'go-offline' });
-    expect(presenceUpdate(transactions()[0] ?? [])).toMatch(/#status = :offline.*REMOVE #page/);
+    expect(presenceUpdate(transactions()[0] ?? [])).toMatch(/#status = :offline.*REMOVE #page, #pageConnectionId$/);
+  });
+
+  test('closing the tab that set the page takes the page down (latestPage stays), on condition it still owns it', async () => {
+    ddb.on(GetCommand).resolves(onlineWithPage(2, 'c1'));
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'remove-connection' });
+    const update = transactions()[0]?.[0]?.Update;
+    expect(update?.UpdateExpression).toBe(
+      'SET #connections = #connections - :one, #lastSeenAt = :now, #transition = :update REMOVE #page, #pageConnectionId',
+    );
+    expect(update?.UpdateExpression).not.toContain('latestPage');
+    expect(update?.ConditionExpression).toBe(
+      '#status = :online AND #connections > :one AND #pageConnectionId = :connectionId',
+    );
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':connectionId': 'c1' });
+    expect(update?.ExpressionAttributeNames).toMatchObject({
+      '#page': 'page',
+      '#pageConnectionId': 'pageConnectionId',
+    });
+  });
+
+  test('closing another tab keeps the page, guarded so that a page this tab sets meanwhile is not kept', async () => {
+    ddb.on(GetCommand).resolves(onlineWithPage(2, 'c2'));
+    ddb.on(TransactWriteCommand).resolves({});
+    await store().closeConnection('c1', 'u1');
+    const update = transactions()[0]?.[0]?.Update;
+    expect(update?.UpdateExpression).not.toContain('REMOVE');
+    expect(update?.ConditionExpression).toContain('#pageConnectionId <> :connectionId');
+    expect(update?.ExpressionAttributeValues).toMatchObject({ ':connectionId': 'c1' });
+  });
+
+  test('a page change racing the close is never lost or left behind: the cancelled close re-reads and picks again', async () => {
+    // Read: c2 owns the page; c1 then sets its own page, so keeping the page is refused; the re-read picks removal.
+    ddb.on(GetCommand).resolvesOnce(onlineWithPage(2, 'c2')).resolves(onlineWithPage(2, 'c1'));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    expect(await store().closeConnection('c1', 'u1')).toEqual({ closed: true, transition: 'remove-connection' });
+    expect(transactions().map((items) => items[0]?.Update?.UpdateExpression?.includes('REMOVE #page'))).toEqual([
+      false,
+      true,
+    ]);
+    // And the converse: c1 owned the page when read, c2 replaced it since; c2's page is kept.
+    ddb.reset();
+    ddb.on(GetCommand).resolvesOnce(onlineWithPage(2, 'c1')).resolves(onlineWithPage(2, 'c2'));
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    await store().closeConnection('c1', 'u1');
+    expect(transactions().map((items) => items[0]?.Update?.UpdateExpression?.includes('REMOVE #page'))).toEqual([
+      true,
+      false,
+    ]);
   });
 
   test('both tabs closing at once: the one that read "2" loses, re-reads "1" and takes the user offline', async () => {
@@ -215,47 +268,78 @@ describe('closing a connection', () => {
 });
 
 describe('pages', () => {
-  const page = { url: 'https://example.com/a', title: 'A', domain: 'example.com' };
+  const page = { url: 'https://example.com/b', title: 'B', domain: 'example.com' };
 
-  test('a new page is written with latestPage, only when it differs', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    expect(await store().setPage('u1', page)).toBe('changed');
-    const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.UpdateExpression).toBe(
-      'SET #page = :page, #latestPage = :page, #lastSeenAt = :now, #transition = :update',
-    );
-    expect(input?.ConditionExpression).toBe(
-      '#status = :online AND (attribute_not_exists(#page) OR #page.#url <> :url OR #page.#title <> :title)',
-    );
+  test('a new page is written with latestPage and its connection, only when it differs and the connection is live', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().setPage('u1', 'c1', page)).toBe('changed');
+    const [items = []] = transactions();
+    expect(items[0]?.Update).toMatchObject({
+      TableName: 'Data',
+      Key: { vehicleId: 'presence:u1', itemId: 'state' },
+      UpdateExpression:
+        'SET #page = :page, #latestPage = :page, #pageConnectionId = :connectionId, #lastSeenAt = :now, ' +
+        '#transition = :update',
+      ConditionExpression:
+        '#status = :online AND (attribute_not_exists(#page) OR #page.#url <> :url OR #page.#title <> :title)',
+    });
+    expect(items[0]?.Update?.ExpressionAttributeValues).toMatchObject({ ':page': page, ':connectionId': 'c1' });
+    expect(items[1]).toEqual({
+      ConditionCheck: {
+        TableName: 'Connections',
+        Key: { connectionId: 'c1', realTimeItemKey: '$connection#c1' },
+        ConditionExpression: 'attribute_exists(connectionId)',
+      },
+    });
   });
 
-  test('hiding removes the page and keeps latestPage', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    expect(await store().setPage('u1', undefined)).toBe('changed');
-    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.UpdateExpression).toBe(
-      'SET #lastSeenAt = :now, #transition = :update REMOVE #page',
+  test('hiding removes the page and its connection, and keeps latestPage', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    expect(await store().setPage('u1', 'c1', undefined)).toBe('changed');
+    expect(presenceUpdate(transactions()[0] ?? [])).toBe(
+      'SET #lastSeenAt = :now, #transition = :update REMOVE #page, #pageConnectionId',
     );
   });
 
   test('a failed condition means "unchanged" for an online user and "offline" otherwise', async () => {
-    ddb
-      .on(UpdateCommand)
-      .rejects(new ConditionalCheckFailedException({ $metadata: {}, message: 'The conditional request failed' }));
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
     ddb
       .on(GetCommand)
-      .resolvesOnce(online(1))
+      .resolvesOnce(online(1, { page, latestPage: page, pageConnectionId: 'c1' }))
       .resolves({ Item: { status: 'offline', connections: 0 } });
-    expect(await store().setPage('u1', page)).toBe('unchanged');
-    expect(await store().setPage('u1', page)).toBe('offline');
+    expect(await store().setPage('u1', 'c1', page)).toBe('unchanged');
+    expect(await store().setPage('u1', 'c1', page)).toBe('offline');
+    expect(transactions()).toHaveLength(2);
   });
 
-  test('a page update meeting a connect transaction is retried', async () => {
-    ddb
-      .on(UpdateCommand)
-      .rejectsOnce(new TransactionConflictException({ $metadata: {}, message: 'conflict' }))
-      .resolves({});
-    expect(await store().setPage('u1', page)).toBe('changed');
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+  test('a page update from a connection that has ended writes nothing and says "offline"', async () => {
+    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+    expect(await store().setPage('u1', 'c1', page)).toBe('offline');
+    expect(transactions()).toHaveLength(1);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+  });
+
+  test('the same page from another tab moves the page to that tab without changing what watchers see', async () => {
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    ddb.on(GetCommand).resolves(online(2, { page, latestPage: page, pageConnectionId: 'c2' }));
+    expect(await store().setPage('u1', 'c1', page)).toBe('unchanged');
+    const adopted = transactions()[1] ?? [];
+    expect(adopted[0]?.Update).toMatchObject({
+      UpdateExpression: 'SET #pageConnectionId = :connectionId, #transition = :update',
+      ConditionExpression: '#status = :online AND #page.#url = :url AND #page.#title = :title',
+      ExpressionAttributeValues: expect.objectContaining({ ':connectionId': 'c1', ':url': page.url }),
+    });
+    expect(adopted[1]?.ConditionCheck?.Key).toEqual({ connectionId: 'c1', realTimeItemKey: '$connection#c1' });
+  });
+
+  test('a page update meeting a connect or close transaction is retried', async () => {
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('TransactionConflict', 'None')).resolves({});
+    ddb.on(GetCommand).resolves(online(2, { page: shown, latestPage: shown, pageConnectionId: 'c2' }));
+    expect(await store().setPage('u1', 'c1', page)).toBe('changed');
+    expect(transactions().map(presenceUpdate)).toEqual([
+      expect.stringContaining('SET #page = :page'),
+      expect.stringContaining('SET #page = :page'),
+    ]);
   });
 });
 

@@ -21,7 +21,7 @@ import {
   unknownActionMessage,
   unsubscribedMessage,
 } from '../../domain/messages';
-import { pageOf, updatePresenceFrameSchema } from '../../domain/presence';
+import { pageOf, publicPresenceItem, updatePresenceFrameSchema, userIdOfPresenceKey } from '../../domain/presence';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
@@ -181,20 +181,21 @@ export function createMessageHandler(
           return OK;
         }
         const page = pageOf(frame.frame);
-        // A page change is activity: it keeps the connection out of the presence sweep like a heartbeat does.
-        const touched = deps.connections.touch(connectionId).catch((error: unknown) => {
+        // A page change is activity: it keeps the connection out of the presence sweep like a heartbeat does. Done
+        // first, not alongside: the page write checks this connection's row in a transaction, which a concurrent
+        // write of the same row would cancel.
+        await deps.connections.touch(connectionId).catch((error: unknown) => {
           deps.logger.warn('Could not record activity', { connectionId, error: describeError(error) });
           return true;
         });
         let outcome: Awaited<ReturnType<MessageDeps['presence']['setPage']>>;
         try {
-          outcome = await deps.presence.setPage(caller.userId, page);
+          // The connection is recorded as the page's setter: closing this tab takes its page down.
+          outcome = await deps.presence.setPage(caller.userId, connectionId, page);
         } catch (error) {
           deps.logger.error('Could not update presence', { connectionId, error: describeError(error), cause: error });
           await reply(errorMessage('INTERNAL_ERROR', 'could not update presence right now; please retry'));
           return INTERNAL;
-        } finally {
-          await touched;
         }
         if (outcome === 'offline') {
           // Only possible when the connection was just ended (e.g. by the presence sweep): nothing was written.
@@ -236,7 +237,9 @@ export function createMessageHandler(
           );
           continue;
         }
-        for (const message of snapshotMessages(key, items)) await reply(message);
+        // Presence items carry internal bookkeeping (pageConnectionId) that clients must not see.
+        const visible = userIdOfPresenceKey(key) === undefined ? items : items.map(publicPresenceItem);
+        for (const message of snapshotMessages(key, visible)) await reply(message);
       }
     }
   };
