@@ -50,6 +50,7 @@ export const DOMAIN_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
   'lastSeenAt',
   'transition',
   'page',
+  'pageConnectionId',
   'latestPage',
   // calendars
   'eventId',
@@ -84,6 +85,7 @@ export const DOMAIN_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
   'readAt',
   'lastSeq',
   'lastMessageAt',
+  'contentHash',
 ]);
 
 /** Which domain owns `key`, when a platform domain does (see PLATFORM_KEY_PREFIXES). */
