@@ -192,6 +192,29 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
     return keys;
   };
 
+  /** The connection ids of every row an index lists under `value` (all pages; the indexes project connectionId). */
+  const connectionIdsOnIndex = async (indexName: string, attribute: string, value: string): Promise<string[]> => {
+    const ids: string[] = [];
+    let startKey: QueryCommandOutput['LastEvaluatedKey'];
+    do {
+      const page = await ddb.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: indexName,
+          KeyConditionExpression: '#attribute = :value',
+          ExpressionAttributeNames: { '#attribute': attribute },
+          ExpressionAttributeValues: { ':value': value },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (typeof item.connectionId === 'string') ids.push(item.connectionId);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return ids;
+  };
+
   return {
     saveConnection: (connection, keys) =>
       storage('store the connection', async () => {
@@ -283,26 +306,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
       }),
 
     subscribersOf: (key) =>
-      storage('look up subscribers', async () => {
-        const ids: string[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: SUBSCRIBERS_INDEX,
-              KeyConditionExpression: 'realTimeItemKey = :key',
-              ExpressionAttributeValues: { ':key': key },
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            if (typeof item.connectionId === 'string') ids.push(item.connectionId);
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined);
-        return ids;
-      }),
+      storage('look up subscribers', () => connectionIdsOnIndex(SUBSCRIBERS_INDEX, 'realTimeItemKey', key)),
 
     subscriptionsOf: (connectionId) =>
       storage('read subscriptions', async () => {
@@ -338,26 +342,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
       }),
 
     connectionsOfUser: (userId) =>
-      storage("look up a user's connections", async () => {
-        const ids: string[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: CONNECTIONS_BY_USER_INDEX,
-              KeyConditionExpression: 'userId = :user',
-              ExpressionAttributeValues: { ':user': userId },
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            if (typeof item.connectionId === 'string') ids.push(item.connectionId);
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined);
-        return ids;
-      }),
+      storage("look up a user's connections", () => connectionIdsOnIndex(CONNECTIONS_BY_USER_INDEX, 'userId', userId)),
 
     silentConnections: (shard, before, limit) =>
       storage('look up silent connections', async () => {
