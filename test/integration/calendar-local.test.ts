@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { authorizeKeys } from '../../src/domain/key-access';
@@ -10,6 +9,7 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import { silentLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
+import { openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Calendars through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets
@@ -95,62 +95,17 @@ async function http(
 const events = (owner: string) => `/calendars/${owner}/events`;
 
 /** A socket of `userId` that records every frame. */
-interface Client {
-  frames: Json[];
-  send(frame: unknown): void;
-  next(match: (frame: Json) => boolean, timeoutMs?: number): Promise<Json>;
-  close(): void;
-}
+type Client = RecordingSocket;
 
 async function connect(userId: string, keys: string[] = []): Promise<Client> {
   const query = [...keys.map((key) => `realTimeItemKey=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
-  const socket = new WebSocket(`${platform.urls.webSocket}?${query.join('&')}`, { perMessageDeflate: false });
-  const frames: Json[] = [];
-  const waiters = new Set<() => void>();
-  socket.on('message', (data) => {
-    frames.push(JSON.parse(data.toString()) as Json);
-    for (const wake of waiters) wake();
-  });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-    socket.once('error', reject);
-  });
-  return {
-    frames,
-    send: (frame) => socket.send(JSON.stringify(frame)),
-    close: () => socket.close(),
-    next: (match, timeoutMs = 10_000) =>
-      new Promise((found, fail) => {
-        const check = () => {
-          const hit = frames.find(match);
-          if (!hit) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          found(hit);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          fail(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      }),
-  };
+  return openRecordingSocket(`${platform.urls.webSocket}?${query.join('&')}`);
 }
 
 /** The HTTP status of a refused handshake. */
-async function refusedHandshake(userId: string, key: string): Promise<number> {
+async function refusedHandshakeStatus(userId: string, key: string): Promise<number> {
   const url = `${platform.urls.webSocket}?realTimeItemKey=${encodeURIComponent(key)}&token=${await token(userId)}`;
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.once('open', () => {
-      socket.close();
-      reject(new Error('the handshake was accepted'));
-    });
-    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    socket.once('error', () => undefined);
-  });
+  return (await refusedHandshake(url)).status;
 }
 
 /** The itemIds stored under a key, read straight from DynamoDB. */
@@ -247,7 +202,7 @@ test('other users may neither read nor subscribe until the owner shares; unshari
   const first = await http(owner, 'POST', events(owner), standup);
 
   // Not shared: the handshake naming the key is refused, a later subscribe gets an error frame, REST answers 403.
-  expect(await refusedHandshake(other, key)).toBe(403);
+  expect(await refusedHandshakeStatus(other, key)).toBe(403);
   const otherSocket = await connect(other);
   otherSocket.send({ action: 'subscribe', keys: [key] });
   expect(await otherSocket.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });

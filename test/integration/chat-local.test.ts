@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
-import WebSocket from 'ws';
 import { directConversationId } from '../../src/domain/chat-ids';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import { silentLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
+import { openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens (the HTTP API's Lambda authorizer, then ChatApiFunction), ws sockets that never
@@ -102,67 +102,11 @@ async function history(caller: string, conversationId: string, query = 'order=as
 }
 
 /** A socket of `userId` that records every frame; it never subscribes to anything itself. */
-interface Client {
-  frames: Json[];
-  send(frame: unknown): void;
-  next(match: (frame: Json) => boolean, timeoutMs?: number): Promise<Json>;
-  /** Waits until `count` frames match. */
-  count(match: (frame: Json) => boolean, count: number, timeoutMs?: number): Promise<Json[]>;
-  close(): void;
-}
+type Client = RecordingSocket;
 
 async function connect(userId: string, keys: string[] = []): Promise<Client> {
   const query = [...keys.map((key) => `${KEY}=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
-  const socket = new WebSocket(`${platform.urls.webSocket}?${query.join('&')}`, { perMessageDeflate: false });
-  const frames: Json[] = [];
-  const waiters = new Set<() => void>();
-  socket.on('message', (data) => {
-    frames.push(JSON.parse(data.toString()) as Json);
-    for (const wake of waiters) wake();
-  });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-    socket.once('error', reject);
-  });
-  const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: () => string) =>
-    new Promise<T>((found, fail) => {
-      const check = () => {
-        const value = ready();
-        if (value === undefined) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        found(value);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        const errors = frames.filter((frame) => frame.type === 'error');
-        const summary = `${frames.length} frames (errors: ${JSON.stringify(errors)}); the first: ${JSON.stringify(frames).slice(0, 1000)}`;
-        fail(new Error(`${what()} within ${timeoutMs} ms; got ${summary}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  const client: Client = {
-    frames,
-    send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
-    close: () => socket.close(),
-    next: (match, timeoutMs = 10_000) =>
-      wait(
-        () => frames.find(match),
-        timeoutMs,
-        () => 'no matching frame',
-      ),
-    count: (match, count, timeoutMs = 15_000) =>
-      wait(
-        () => {
-          const hits = frames.filter(match);
-          return hits.length >= count ? hits : undefined;
-        },
-        timeoutMs,
-        () => `fewer than ${count} matching frames`,
-      ),
-  };
+  const client = await openRecordingSocket(`${platform.urls.webSocket}?${query.join('&')}`);
   sockets.push(client);
   return client;
 }
@@ -173,17 +117,9 @@ async function haveConnected(...userIds: string[]): Promise<void> {
 }
 
 /** The HTTP status of a refused handshake. */
-async function refusedHandshake(userId: string, key: string): Promise<number> {
+async function refusedHandshakeStatus(userId: string, key: string): Promise<number> {
   const url = `${platform.urls.webSocket}?${KEY}=${encodeURIComponent(key)}&token=${await token(userId)}`;
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.once('open', () => {
-      socket.close();
-      reject(new Error('the handshake was accepted'));
-    });
-    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    socket.once('error', () => undefined);
-  });
+  return (await refusedHandshake(url)).status;
 }
 
 /** The itemIds stored under a key, read straight from DynamoDB. */
@@ -449,8 +385,8 @@ test('a non-member is refused on every route, action and subscription; nothing i
   mal.send({ action: 'subscribe', keys: [`chat:${id}`] });
   await mal.count(isError, 3);
   expect(mal.frames.filter(isError)[2]).toMatchObject({ code: 'FORBIDDEN' });
-  expect(await refusedHandshake(mallory, `chat:${id}`)).toBe(403);
-  expect(await refusedHandshake(bea, `chat:${id}`).catch(() => 'accepted')).toBe('accepted');
+  expect(await refusedHandshakeStatus(mallory, `chat:${id}`)).toBe(403);
+  expect(await refusedHandshakeStatus(bea, `chat:${id}`).catch(() => 'accepted')).toBe('accepted');
 
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(mal.frames.filter((f) => f.type === 'item')).toEqual([]);

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import { silentLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
+import { openRecordingSocket, type RecordingSocket, refusedHandshake as refusedHandshakeAt } from '../helpers/sockets';
 
 // The whole platform of template.yaml, started as `npm start` starts it (on the run's shared DynamoDB Local), driven
 // only by real clients: ws sockets, DynamoDB writes and the @connections SDK client.
@@ -53,74 +54,12 @@ afterAll(async () => {
   await platform?.stop();
 });
 
-/** A subscriber socket that records every frame it receives. */
-interface Client {
-  socket: WebSocket;
-  messages: Record<string, unknown>[];
-  /** Resolves with the first received message matching `match` (already received ones count). */
-  next(match: (m: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  send(frame: unknown): void;
-  closed: Promise<{ code: number; reason: string }>;
-}
+type Client = RecordingSocket;
 
-function connect(query = ''): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${platform.urls.webSocket}${query}`, { perMessageDeflate: false });
-    const messages: Record<string, unknown>[] = [];
-    const waiters = new Set<() => void>();
-    socket.on('message', (data) => {
-      messages.push(JSON.parse(data.toString()) as Record<string, unknown>);
-      for (const wake of waiters) wake();
-    });
-    const closed = new Promise<{ code: number; reason: string }>((done) =>
-      socket.on('close', (code, reason) => done({ code, reason: reason.toString() })),
-    );
-    const client: Client = {
-      socket,
-      messages,
-      closed,
-      send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
-      next: (match, timeoutMs = 5000) =>
-        new Promise((found, fail) => {
-          const check = () => {
-            const hit = messages.find(match);
-            if (!hit) return;
-            waiters.delete(check);
-            clearTimeout(timer);
-            found(hit);
-          };
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            fail(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(messages)}`));
-          }, timeoutMs);
-          waiters.add(check);
-          check();
-        }),
-    };
-    socket.once('open', () => resolve(client));
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-    socket.once('error', reject);
-  });
-}
+const connect = (query = ''): Promise<Client> => openRecordingSocket(`${platform.urls.webSocket}${query}`);
 
 /** The HTTP status and body of a refused handshake. */
-function refusedHandshake(query: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${platform.urls.webSocket}${query}`);
-    socket.once('open', () => {
-      socket.close();
-      reject(new Error('the handshake was accepted'));
-    });
-    socket.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    socket.once('error', () => undefined);
-  });
-}
+const refusedHandshake = (query: string) => refusedHandshakeAt(`${platform.urls.webSocket}${query}`);
 
 async function putItem(key: string, itemId: string, attributes: Record<string, { S: string } | { N: string }> = {}) {
   await ddb.send(
@@ -219,7 +158,7 @@ test('subscribe, snapshot, unsubscribe and garbage frames over the real route se
   await putItem(sentinel, 'latest');
   // The stream keeps write order: once the sentinel's item is here, the unsubscribed key's would have been too.
   await client.next((m) => m.type === 'item' && m.key === sentinel);
-  expect(client.messages.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([sentinel]);
+  expect(client.frames.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([sentinel]);
   expect(client.socket.readyState).toBe(WebSocket.OPEN);
   client.socket.close();
 });
@@ -270,7 +209,7 @@ test("an item keyed like the platform's own rows ($…) reaches no connection", 
   await putItem(`$connection#${connectionId}`, 'latest', { secret: { S: 'not for you' } });
   await putItem(key, 'sentinel');
   await client.next((m) => m.type === 'item' && m.key === key);
-  expect(client.messages.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([key]);
+  expect(client.frames.filter((m) => m.type === 'item').map((m) => m.key)).toEqual([key]);
   client.socket.close();
 });
 
@@ -284,7 +223,7 @@ test('many writes to one key arrive complete and in stream order; other keys are
     if (i % 10 === 0) await putItem(other, 'latest');
   }
   await client.next((m) => m.type === 'item' && (m.item as { n?: number }).n === writes - 1, 10_000);
-  const items = client.messages.filter((m) => m.type === 'item');
+  const items = client.frames.filter((m) => m.type === 'item');
   expect(items.map((m) => (m.item as { n: number }).n)).toEqual([...Array(writes).keys()]);
   expect(items.every((m) => m.key === key)).toBe(true);
   const seqs = items.map((m) => BigInt(String(m.seq)));

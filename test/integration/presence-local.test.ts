@@ -10,6 +10,7 @@ import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/d
 import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
 import type { LocalLogger } from '../../src/local/types';
 import { freePort } from '../helpers/free-port';
+import { type Frame, openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Presence end to end through the real local runtime of template.yaml with AuthMode=jwt: real sockets with real
 // tokens, the real JWT authorizer, the HTTP API, the stream fan-out, the presence sweep on the template's own
@@ -72,61 +73,14 @@ async function startPlatform(parameterOverrides: Record<string, string>, logger:
   });
 }
 
-type Frame = Record<string, unknown>;
-
-interface Client {
-  socket: WebSocket;
-  frames: Frame[];
-  /** The first frame (received so far or later) matching, after `from` (an index into frames). */
-  next(match: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
-  send(frame: unknown): void;
-  closed: Promise<{ code: number; at: number }>;
-}
+type Client = RecordingSocket;
 
 /**
  * A socket that records every frame. With AuthMode=jwt every connection takes part in presence, so a client must
  * heartbeat within PresenceTimeoutSeconds or the sweep closes it; `silent` leaves heartbeats out (a vanished client).
  */
 function client(platform: LocalPlatform, query: string, silent = false): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
-    if (!silent) {
-      const heartbeats = setInterval(() => {
-        if (socket.readyState === WebSocket.OPEN) socket.send('{"action":"heartbeat"}');
-      }, 500);
-      socket.on('close', () => clearInterval(heartbeats));
-    }
-    const frames: Frame[] = [];
-    const waiters = new Set<() => void>();
-    socket.on('message', (data) => {
-      frames.push(JSON.parse(data.toString()) as Frame);
-      for (const wake of waiters) wake();
-    });
-    const closed = new Promise<{ code: number; at: number }>((done) =>
-      socket.on('close', (code) => done({ code, at: Date.now() })),
-    );
-    const next: Client['next'] = (match, timeoutMs = 5000, from = 0) =>
-      new Promise((found, fail) => {
-        const check = () => {
-          const hit = frames.slice(from).find(match);
-          if (!hit) return;
-          waiters.delete(check);
-          clearTimeout(timer);
-          found(hit);
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          fail(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames.slice(from))}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    socket.once('open', () =>
-      resolve({ socket, frames, closed, next, send: (frame) => socket.send(JSON.stringify(frame)) }),
-    );
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-    socket.once('error', reject);
-  });
+  return openRecordingSocket(`${platform.urls.webSocket}?${query}`, silent ? {} : { heartbeatMs: 500 });
 }
 
 async function signedIn(platform: LocalPlatform, userId: string, keys: string[] = [], silent = false): Promise<Client> {
@@ -137,21 +91,7 @@ async function signedIn(platform: LocalPlatform, userId: string, keys: string[] 
 
 /** The status and body of a refused handshake. */
 function refused(platform: LocalPlatform, query: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${platform.urls.webSocket}?${query}`);
-    socket.once('open', () => {
-      socket.close();
-      reject(new Error('the handshake was accepted'));
-    });
-    socket.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    socket.once('error', () => undefined);
-  });
+  return refusedHandshake(`${platform.urls.webSocket}?${query}`);
 }
 
 async function api(

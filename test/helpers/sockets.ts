@@ -1,0 +1,115 @@
+import WebSocket from 'ws';
+
+// Real WebSocket clients for the integration suites: a socket that records every frame it receives and lets a test
+// wait for the one it expects, and the status of a refused handshake.
+
+// biome-ignore lint/suspicious/noExplicitAny: frames are JSON the tests read field by field.
+export type Frame = Record<string, any>;
+
+export interface RecordingSocket {
+  socket: WebSocket;
+  /** Every frame received so far, parsed, in order. */
+  frames: Frame[];
+  /** Sends a frame: objects as JSON, strings as they are (to test malformed input). */
+  send(frame: unknown): void;
+  close(): void;
+  /** Settles when the socket closes, with the close code and when it happened. */
+  closed: Promise<{ code: number; reason: string; at: number }>;
+  /** The first frame (received already or later) matching, looking from index `from` of `frames`. */
+  next(match: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
+  /** Waits until `count` frames match; resolves with them. */
+  count(match: (frame: Frame) => boolean, count: number, timeoutMs?: number): Promise<Frame[]>;
+}
+
+export interface RecordingSocketOptions {
+  /** Send `{"action":"heartbeat"}` at this interval (a signed-in client must, or the presence sweep closes it). */
+  heartbeatMs?: number;
+}
+
+/** Opens a socket; rejects with the status when the handshake is refused. */
+export function openRecordingSocket(url: string, options: RecordingSocketOptions = {}): Promise<RecordingSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    const frames: Frame[] = [];
+    const waiters = new Set<() => void>();
+    socket.on('message', (data) => {
+      frames.push(JSON.parse(data.toString()) as Frame);
+      for (const wake of waiters) wake();
+    });
+    if (options.heartbeatMs !== undefined) {
+      const heartbeats = setInterval(() => {
+        if (socket.readyState === WebSocket.OPEN) socket.send('{"action":"heartbeat"}');
+      }, options.heartbeatMs);
+      socket.on('close', () => clearInterval(heartbeats));
+    }
+    const closed = new Promise<{ code: number; reason: string; at: number }>((done) =>
+      socket.on('close', (code, reason) => done({ code, reason: reason.toString(), at: Date.now() })),
+    );
+    const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: string, from: number) =>
+      new Promise<T>((found, fail) => {
+        const check = () => {
+          const value = ready();
+          if (value === undefined) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          found(value);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          const seen = frames.slice(from);
+          const errors = seen.filter((frame) => frame.type === 'error');
+          fail(
+            new Error(
+              `${what} within ${timeoutMs} ms; got ${seen.length} frames (errors: ${JSON.stringify(errors)}): ` +
+                JSON.stringify(seen).slice(0, 2000),
+            ),
+          );
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    const recording: RecordingSocket = {
+      socket,
+      frames,
+      closed,
+      send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+      close: () => socket.close(),
+      next: (match, timeoutMs = 10_000, from = 0) =>
+        wait(() => frames.slice(from).find(match), timeoutMs, 'no matching frame', from),
+      count: (match, count, timeoutMs = 15_000) =>
+        wait(
+          () => {
+            const hits = frames.filter(match);
+            return hits.length >= count ? hits : undefined;
+          },
+          timeoutMs,
+          `fewer than ${count} matching frames`,
+          0,
+        ),
+    };
+    socket.once('open', () => resolve(recording));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`handshake refused: ${response.statusCode}`)),
+    );
+    socket.once('error', reject);
+  });
+}
+
+/** The status and body of a handshake the platform refuses; rejects when it is accepted. */
+export function refusedHandshake(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => {
+      socket.close();
+      reject(new Error('the handshake was accepted'));
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    socket.once('error', () => undefined);
+  });
+}
