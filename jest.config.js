@@ -1,4 +1,5 @@
-// Two projects: fast unit tests, and integration tests against real DynamoDB Local and the local runtime.
+// Two projects over every package: fast unit tests, and integration tests against real DynamoDB Local and the local
+// runtime. Each package keeps its tests in <package>/test/{unit,integration}; the SAM application's are in test/.
 // @middy/* and jose are ESM-only, so it goes through the same SWC transform as our TypeScript.
 const transform = {
   '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
@@ -14,14 +15,14 @@ module.exports = {
   projects: [
     {
       displayName: 'unit',
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/packages/*/test/unit/**/*.test.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
     },
     {
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/packages/*/test/integration/**/*.test.ts'],
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',

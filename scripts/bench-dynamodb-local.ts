@@ -17,8 +17,8 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { startDynamoDbLocal } from '../src/local/dynamodb/dynamodb-local';
-import { freePort } from '../test/helpers/free-port';
+import { startDynamoDbLocal } from '@real-time-platform/local-runtime';
+import { freePort } from '@real-time-platform/test-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

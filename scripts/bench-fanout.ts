@@ -12,19 +12,22 @@
  * Options: --subscribers N (1000), --delay-ms N (20), --concurrency N (FANOUT_CONCURRENCY or 64), --runs N (3),
  * --dynamodb-endpoint URL.
  */
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { freePort, startDynamoDbLocal } from '@real-time-platform/local-runtime';
+import {
+  createTestTables,
+  localCredentials,
+  startManagementApiStub,
+  streamEvent,
+  streamRecord,
+} from '@real-time-platform/test-support';
 import { createManagementApiClient } from '../src/adapters/aws-clients';
 import { batchWriteAll } from '../src/adapters/batch-write';
 import { createConnectionRepository } from '../src/adapters/connection-repository';
 import { createConnectionSender } from '../src/adapters/connection-sender';
 import { runFanout } from '../src/handlers/logic/fanout';
 import type { Log } from '../src/lib/logging';
-import { startDynamoDbLocal } from '../src/local/dynamodb/dynamodb-local';
-import { streamEvent, streamRecord } from '../test/helpers/events';
-import { startManagementApiStub } from '../test/helpers/management-api-stub';
-import { createTestTables, localCredentials } from '../test/helpers/tables';
 
 // The SDK warns once that Node 20 support ends in 2027; the bench runs on Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -156,18 +159,6 @@ async function main(): Promise<void> {
     await tables.drop();
     await ddbLocal?.stop();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 main().catch((error: unknown) => {

@@ -2,7 +2,7 @@
  * npm run bench — the local platform end to end, always through the real path:
  *   PutItem (DynamoDB Local) → stream → OnReceiveRealTimeItem (worker thread) → POST @connections → WebSocket.
  *
- * The platform runs as a child process started exactly as a user starts it (`tsx src/local/cli.ts start`), so its
+ * The platform runs as a child process started exactly as a user starts it (`tsx packages/local-runtime/src/cli.ts start`), so its
  * 10,000+ sockets count against its own file-descriptor limit, not ours, and its CPU can be read from /proc.
  *
  * Measures, in one run on one machine:
@@ -19,7 +19,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { freePort } from '@real-time-platform/local-runtime';
 import WebSocket from 'ws';
 import { createManagementApiClient } from '../src/adapters/aws-clients';
 
@@ -120,18 +120,6 @@ const FANOUT_CONCURRENCY = 64;
 const nowMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns whether it did. */
 async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
@@ -283,13 +271,13 @@ function killGroupNow(): void {
   }
 }
 
-/** Starts `tsx src/local/cli.ts start --quiet` on free ports, as a user would, and waits for GET /health. */
+/** Starts `tsx packages/local-runtime/src/cli.ts start --quiet` on free ports, as a user would, and waits for GET /health. */
 async function startPlatform(options: Options): Promise<Platform> {
   const [wsPort, httpPort, dynamodbPort] = [await freePort(), await freePort(), await freePort('0.0.0.0')];
   await mkdir('.local', { recursive: true });
   const logPath = join('.local', 'bench-runtime.log');
   const logFile = createWriteStream(logPath);
-  const args = ['src/local/cli.ts', 'start', ...(options.runtimeLogs ? [] : ['--quiet'])];
+  const args = ['packages/local-runtime/src/cli.ts', 'start', ...(options.runtimeLogs ? [] : ['--quiet'])];
   args.push('--ws-port', String(wsPort), '--http-port', String(httpPort), '--dynamodb-port', String(dynamodbPort));
   const env = { ...process.env };
   // Profiles of every thread of the runtime (and of tsx's launcher), written when it exits after SIGINT.

@@ -6,8 +6,8 @@
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
+import { loadPlatformModel } from '@real-time-platform/local-runtime';
 import { build } from 'esbuild';
-import { loadPlatformModel } from '../src/local/template';
 
 /** Builds the deployable bundles of a template; returns the output file of each function. */
 export async function buildDeployBundles(templatePath: string, outDir: string): Promise<Map<string, string>> {

@@ -2,7 +2,7 @@
  * npm run token — prints a development JWT (HS256) for the local platform started with `npm start -- --auth jwt`.
  * `npm run token -- --help` for the flags.
  */
-import { DEV_SECRET_FILE, readDevSecret } from '../src/local/auth';
+import { DEV_SECRET_FILE, readDevSecret } from '@real-time-platform/local-runtime';
 import { runMain, UsageError } from './lib/cli-support';
 import { parseTokenArgs, signToken, TOKEN_HELP } from './lib/token-cli';
 

@@ -3,11 +3,12 @@
  * the same secret the local authorizer checks (--secret, RTP_JWT_SECRET, or the one `npm start -- --auth jwt` keeps
  * in .local/jwt-secret).
  */
+
 import { parseArgs } from 'node:util';
+import { DEV_SECRET_FILE } from '@real-time-platform/local-runtime';
+import { userIdProblem } from '@real-time-platform/protocol';
 import { type JWTPayload, SignJWT } from 'jose';
 import { MIN_SECRET_BYTES } from '../../src/config/jwt';
-import { userIdProblem } from '../../src/domain/identity';
-import { DEV_SECRET_FILE } from '../../src/local/auth';
 import { UsageError } from './cli-support';
 
 /** `npm run token -- --help`. */

@@ -7,11 +7,11 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { calendarKey } from '@real-time-platform/protocol';
 import { toPlainItem } from '../domain/attribute-values';
 import {
   type CalendarEventRevision,
   type CalendarShare,
-  calendarKey,
   calendarSharesKey,
   overlaps as overlapsWindow,
   StoredCalendarEvent,

@@ -17,12 +17,13 @@ import {
   MAX_MESSAGE_SEQ,
   messageIdOf,
   messageItemId,
-  type Order,
+  PRESENCE_ITEM_ID,
+  presenceKey,
   READ_MARKER_ITEM_PREFIX,
   type ReadReceipt,
   readMarkerItemId,
-} from '../domain/chat';
-import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
+} from '@real-time-platform/protocol';
+import type { Order } from '../domain/chat';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { StorageError } from '../lib/errors';
 import { storage } from './storage';

@@ -6,8 +6,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type Friendship, friendshipFromItem, friendsKey } from '../domain/friends';
-import { PRESENCE_ITEM_ID, presenceKey } from '../domain/presence';
+import { friendsKey, PRESENCE_ITEM_ID, presenceKey } from '@real-time-platform/protocol';
+import { type Friendship, friendshipFromItem } from '../domain/friends';
 import { fullJitterDelay, sleep } from '../lib/backoff';
 import { StorageError } from '../lib/errors';
 import { storage } from './storage';

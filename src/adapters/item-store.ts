@@ -6,9 +6,9 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import type { BatchWriteCommandInput, BatchWriteCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keyProblem } from '@real-time-platform/protocol';
 import { toPlainItem } from '../domain/attribute-values';
 import { itemIdProblem, validateItem } from '../domain/items';
-import { keyProblem } from '../domain/keys';
 import { errorLabel, isTransientAwsError, StorageError, ValidationError } from '../lib/errors';
 import { BATCH_WRITE_LIMIT, type BatchWriteOptions, batchWriteAll } from './batch-write';
 

@@ -1,3 +1,4 @@
+import { userIdProblem } from '@real-time-platform/protocol';
 import {
   createRemoteJWKSet,
   decodeJwt,
@@ -8,7 +9,6 @@ import {
   jwtVerify,
 } from 'jose';
 import { MIN_SECRET_BYTES } from '../config/jwt';
-import { userIdProblem } from '../domain/identity';
 
 /**
  * Checks a JWT and names its user, with `jose`. The algorithm is pinned to the key source: HS256 only ever with the

@@ -6,6 +6,13 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type PageInfo,
+  PRESENCE_ITEM_ID,
+  type Presence,
+  presenceKey,
+  userIdOfPresenceKey,
+} from '@real-time-platform/protocol';
 import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
 import {
@@ -13,14 +20,9 @@ import {
   connectTransition,
   type DisconnectTransition,
   disconnectTransition,
-  type PageInfo,
-  PRESENCE_ITEM_ID,
-  type Presence,
   pageConnectionIdOf,
   presenceFromItem,
-  presenceKey,
   samePage,
-  userIdOfPresenceKey,
 } from '../domain/presence';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { StorageError } from '../lib/errors';

@@ -1,6 +1,6 @@
-import { CALENDAR_KEY_PREFIX, calendarKey, calendarSharesKey } from './calendar';
+import { CALENDAR_PREFIX, calendarKey, userIdProblem } from '@real-time-platform/protocol';
+import { calendarSharesKey } from './calendar';
 import type { Caller } from './identity';
-import { userIdProblem } from './identity';
 import { ALLOWED, forbidden, type KeyAccessDecision, type KeyAccessRule, signInRequired } from './key-access';
 
 /**
@@ -33,7 +33,7 @@ export async function canReadCalendar(
 /** The key access rule of `calendar:` keys, for $connect, `subscribe` and snapshots. */
 export function calendarAccessRule(shares: CalendarShareLookup): KeyAccessRule {
   return {
-    prefix: CALENDAR_KEY_PREFIX,
+    prefix: CALENDAR_PREFIX,
     canRead: (caller, ownerId) => canReadCalendar(shares, caller, ownerId),
   };
 }

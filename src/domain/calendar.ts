@@ -32,14 +32,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export const MAX_EVENT_DURATION_MS = MAX_EVENT_DAYS * DAY_MS;
 export const MAX_RANGE_MS = MAX_RANGE_DAYS * DAY_MS;
 
-/** The key whose subscribers receive a user's calendar live; its items are the events (itemId = eventId). */
-export const CALENDAR_KEY_PREFIX = 'calendar:';
 /** Rows of a calendar's shares (itemId = the viewer's user id). `$`: never fanned out, never readable by clients. */
 export const CALENDAR_SHARES_KEY_PREFIX = '$calendar-shares:';
-
-export function calendarKey(ownerId: string): string {
-  return `${CALENDAR_KEY_PREFIX}${ownerId}`;
-}
 
 export function calendarSharesKey(ownerId: string): string {
   return `${CALENDAR_SHARES_KEY_PREFIX}${ownerId}`;

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { MAX_MESSAGE_SEQ } from '@real-time-platform/protocol';
 import { ulid } from 'ulid';
 import { z } from 'zod';
-import { MAX_MESSAGE_SEQ, type MessageRange } from './chat';
+import type { MessageRange } from './chat';
 
 /**
  * The server's side of chat identifiers: conversation ids and the opaque page tokens. Kept apart from chat.ts, which

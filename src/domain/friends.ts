@@ -8,8 +8,6 @@
  * fan out: a client subscribed to its own `friends:<me>` sees requests arrive live.
  */
 
-export const FRIENDS_PREFIX = 'friends:';
-
 export type FriendStatus = 'requested' | 'pending' | 'accepted';
 
 const STATUSES: readonly string[] = ['requested', 'pending', 'accepted'] satisfies FriendStatus[];
@@ -21,11 +19,6 @@ export interface Friendship {
   status: FriendStatus;
   /** When the row reached its status, epoch ms. */
   since: number;
-}
-
-/** `friends:<userId>` */
-export function friendsKey(userId: string): string {
-  return `${FRIENDS_PREFIX}${userId}`;
 }
 
 /** What `PUT /friends/{them}` does, given my row's status (undefined: no relation yet). */

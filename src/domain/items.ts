@@ -1,5 +1,5 @@
+import { preview, producerKeyProblem } from '@real-time-platform/protocol';
 import { z } from 'zod';
-import { preview, producerKeyProblem } from './keys';
 
 /**
  * The rules every producer (HTTP, SQS, SNS, S3, the CLI) applies to an item before it is written to RealTimeData,

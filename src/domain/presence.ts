@@ -1,9 +1,23 @@
+import {
+  friendsKey,
+  type ItemChange,
+  itemMessage,
+  offlinePresence,
+  type PageInfo,
+  PRESENCE_ITEM_ID,
+  PRESENCE_PREFIX,
+  type Presence,
+  type PresenceEvent,
+  type PresenceMessage,
+  type PresenceStatus,
+  presenceKey,
+  type ServerMessage,
+  type UpdatePresenceAction,
+  userIdOfPresenceKey,
+  userIdProblem,
+} from '@real-time-platform/protocol';
 import { getDomain } from 'tldts';
-import { z } from 'zod';
-import { friendsKey } from './friends';
-import { userIdProblem } from './identity';
 import { ALLOWED, forbidden, type KeyAccessRule, signInRequired } from './key-access';
-import { type ItemChange, itemMessage, type ServerMessage } from './messages';
 
 /**
  * Presence: who is online, how many connections they hold and which page they look at. One item per user in
@@ -11,54 +25,6 @@ import { type ItemChange, itemMessage, type ServerMessage } from './messages';
  * fan-out. This module is the pure part: the item's shape, the transitions a connection causes, the page rules and
  * the `presence` frame a change becomes.
  */
-
-export const PRESENCE_PREFIX = 'presence:';
-/** The item id of a user's presence item. */
-export const PRESENCE_ITEM_ID = 'state';
-
-export type PresenceStatus = 'online' | 'offline';
-/** What a change meant for watchers; written with every change so the stream record says it without a diff. */
-export type PresenceEvent = 'join' | 'leave' | 'update';
-
-/** A page a user looks at; `domain` is the registrable domain of `url` (or its host for localhost and IPs). */
-export interface PageInfo {
-  url: string;
-  title: string;
-  domain: string;
-}
-
-/** A user's presence as clients see it. */
-export interface Presence {
-  userId: string;
-  status: PresenceStatus;
-  /** Live connections (tabs, devices). */
-  connections: number;
-  /** When the status last changed, epoch ms. */
-  since?: number;
-  /** When the platform last saw a connect, disconnect or page change, epoch ms ("last seen" while offline). */
-  lastSeenAt?: number;
-  /** The page the user looks at now; absent when hidden or offline. */
-  page?: PageInfo;
-  /** The last page the user shared; kept when the page is hidden and after they go offline. */
-  latestPage?: PageInfo;
-}
-
-/** The presence of a user the platform has never seen connect. */
-export function offlinePresence(userId: string): Presence {
-  return { userId, status: 'offline', connections: 0 };
-}
-
-/** `presence:<userId>` */
-export function presenceKey(userId: string): string {
-  return `${PRESENCE_PREFIX}${userId}`;
-}
-
-/** The user of a `presence:<userId>` key, or undefined for other keys. */
-export function userIdOfPresenceKey(key: string): string | undefined {
-  if (!key.startsWith(PRESENCE_PREFIX)) return undefined;
-  const userId = key.slice(PRESENCE_PREFIX.length);
-  return userIdProblem(userId) === undefined ? userId : undefined;
-}
 
 // ------------------------------------------------------------------ transitions
 
@@ -88,39 +54,8 @@ export function disconnectTransition(current: Presence | undefined): DisconnectT
 
 // ------------------------------------------------------------------ pages
 
-/** Longest page URL accepted (browsers' practical limit). */
-export const MAX_PAGE_URL_LENGTH = 2048;
-/** Longest page title accepted. */
-export const MAX_PAGE_TITLE_LENGTH = 300;
-
-const pageUrlSchema = z
-  .string({ error: 'url must be a string (an empty string hides the page)' })
-  .max(MAX_PAGE_URL_LENGTH, { error: `url must be at most ${MAX_PAGE_URL_LENGTH} characters` })
-  .refine((url) => url === '' || z.url({ protocol: /^https?$/ }).safeParse(url).success, {
-    error: 'url must be an http(s) URL like https://example.com/page, or "" to hide the page',
-  });
-
-/**
- * `{"action":"update-presence","url":"https://example.com/a","title":"A page"}`. The user is always the caller:
- * there is no userId field, and a frame naming someone else is refused by the handler.
- */
-export const updatePresenceFrameSchema = z.object({
-  action: z.literal('update-presence').optional(),
-  url: pageUrlSchema,
-  title: z
-    .string({ error: 'title must be a string' })
-    .max(MAX_PAGE_TITLE_LENGTH, { error: `title must be at most ${MAX_PAGE_TITLE_LENGTH} characters` })
-    // Control characters would garble every watcher's UI; tabs and newlines included.
-    .refine((title) => !/\p{Cc}/u.test(title), { error: 'title must not contain control characters' })
-    .optional(),
-  /** Accepted only when it names the caller; see the handler. */
-  userId: z.string({ error: 'userId must be a string' }).optional(),
-});
-
-export type UpdatePresenceFrame = z.output<typeof updatePresenceFrameSchema>;
-
 /** The page a validated frame sets; undefined hides the page. */
-export function pageOf(frame: Pick<UpdatePresenceFrame, 'url' | 'title'>): PageInfo | undefined {
+export function pageOf(frame: Pick<UpdatePresenceAction, 'url' | 'title'>): PageInfo | undefined {
   if (frame.url === '') return undefined;
   const hostname = new URL(frame.url).hostname;
   // getDomain is null for hosts without a public suffix (localhost, IP addresses): the host is the best name then.
@@ -184,25 +119,6 @@ export function presenceFromItem(userId: string, item: PresenceAttributes | unde
   const latestPage = pageFromItem(item.latestPage);
   if (latestPage !== undefined) presence.latestPage = latestPage;
   return presence;
-}
-
-/** `{"type":"presence","event":"join"|"leave"|"update",…}`: a presence change as watchers receive it. */
-export interface PresenceMessage {
-  type: 'presence';
-  event: PresenceEvent;
-  key: string;
-  userId: string;
-  presence: Omit<Presence, 'userId'>;
-  seq: string;
-  at: number;
-}
-
-/** `{"type":"presence-updated",…}`: the reply to update-presence. `changed: false` when the page was already set. */
-export interface PresenceUpdatedMessage {
-  type: 'presence-updated';
-  changed: boolean;
-  /** The page now shown; null when hidden. */
-  page: PageInfo | null;
 }
 
 /** Whether a stream change is a user's presence item (and not some other item under a presence key). */

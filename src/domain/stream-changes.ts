@@ -1,7 +1,6 @@
+import { type ItemChange, type ItemEvent, keyProblem, preview } from '@real-time-platform/protocol';
 import { MalformedEventError } from '../lib/errors';
 import { toPlainItem } from './attribute-values';
-import { keyProblem, preview } from './keys';
-import type { ItemChange, ItemEvent } from './messages';
 
 /**
  * DynamoDB Stream records (as Lambda delivers them) → item changes. Read from `unknown`: a record with a shape we

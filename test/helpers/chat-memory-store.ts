@@ -1,10 +1,3 @@
-import type {
-  AppendResult,
-  ChatStore,
-  ConversationActivity,
-  CreateConversationResult,
-  NewMessage,
-} from '../../src/adapters/chat-store';
 import {
   type ChatMessage,
   type Conversation,
@@ -13,7 +6,14 @@ import {
   messageItemId,
   type ReadReceipt,
   seqOf,
-} from '../../src/domain/chat';
+} from '@real-time-platform/protocol';
+import type {
+  AppendResult,
+  ChatStore,
+  ConversationActivity,
+  CreateConversationResult,
+  NewMessage,
+} from '../../src/adapters/chat-store';
 
 /**
  * A ChatStore over Maps with the DynamoDB store's semantics (gap-free numbering, forward-only markers, existing

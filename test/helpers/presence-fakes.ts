@@ -1,12 +1,7 @@
+import type { PageInfo, Presence } from '@real-time-platform/protocol';
 import type { CloseResult, OpenResult, PresenceStore, SetPageResult } from '../../src/adapters/presence-store';
 import { createKeyAccessPolicy, type KeyAccessPolicy } from '../../src/domain/key-access';
-import {
-  connectTransition,
-  disconnectTransition,
-  type PageInfo,
-  type Presence,
-  samePage,
-} from '../../src/domain/presence';
+import { connectTransition, disconnectTransition, samePage } from '../../src/domain/presence';
 import type { MemoryConnections } from './fakes';
 
 /** A key access policy with no rules: every key is public (the behaviour before per-key authorization). */

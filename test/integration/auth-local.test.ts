@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
+import { freePort } from '@real-time-platform/test-support';
 import { type JWTPayload, SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
-import { silentLogger } from '../../src/local/types';
-import { freePort } from '../helpers/free-port';
 
 // AuthMode=jwt end to end: the real template (and, for the HTTP API, a fixture wired the same way) started as
 // `npm start -- --auth jwt --jwt-secret …` starts it, driven by real WebSocket and HTTP clients and checked in

@@ -1,15 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
+import {
+  freePort,
+  openRecordingSocket,
+  type RecordingSocket,
+  refusedHandshake,
+} from '@real-time-platform/test-support';
 import { SignJWT } from 'jose';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { authorizeKeys } from '../../src/domain/key-access';
 import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
-import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
-import { silentLogger } from '../../src/local/types';
-import { freePort } from '../helpers/free-port';
-import { openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Calendars through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets

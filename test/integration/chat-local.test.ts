@@ -1,11 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
+import {
+  freePort,
+  openRecordingSocket,
+  type RecordingSocket,
+  refusedHandshake,
+} from '@real-time-platform/test-support';
 import { SignJWT } from 'jose';
 import { directConversationId } from '../../src/domain/chat-ids';
-import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
-import { silentLogger } from '../../src/local/types';
-import { freePort } from '../helpers/free-port';
-import { openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens (the HTTP API's Lambda authorizer, then ChatApiFunction), ws sockets that never

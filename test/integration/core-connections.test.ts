@@ -1,5 +1,12 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  createTestTables,
+  localCredentials,
+  type ManagementApiStub,
+  startManagementApiStub,
+  type TestTables,
+} from '@real-time-platform/test-support';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
@@ -10,9 +17,7 @@ import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
-import { type ManagementApiStub, startManagementApiStub } from '../helpers/management-api-stub';
 import { publicKeys } from '../helpers/presence-fakes';
-import { createTestTables, localCredentials, type TestTables } from '../helpers/tables';
 
 // Connection lifecycle against the real DynamoDB Local and a real HTTP stand-in for the @connections API.
 

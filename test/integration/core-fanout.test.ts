@@ -1,15 +1,22 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  createTestTables,
+  lambdaContext,
+  localCredentials,
+  type ManagementApiStub,
+  startManagementApiStub,
+  streamEvent,
+  streamRecord,
+  type TestTables,
+} from '@real-time-platform/test-support';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { runFanout } from '../../src/handlers/logic/fanout';
-import { lambdaContext, streamEvent, streamRecord } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
-import { type ManagementApiStub, startManagementApiStub } from '../helpers/management-api-stub';
 import { publicKeys } from '../helpers/presence-fakes';
-import { createTestTables, localCredentials, type TestTables } from '../helpers/tables';
 
 // One 100-record batch over 5 keys to 50 connections, through real DynamoDB Local and a real HTTP server standing in
 // for the @connections API (410 for some connections, 429-then-200 for others).

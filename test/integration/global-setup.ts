@@ -1,5 +1,5 @@
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/dynamodb/dynamodb-local';
-import { freePort } from '../helpers/free-port';
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from '@real-time-platform/local-runtime';
+import { freePort } from '@real-time-platform/test-support';
 
 declare global {
   // Shared between globalSetup and globalTeardown, which run in the same process.

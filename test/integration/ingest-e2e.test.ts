@@ -4,11 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
+import { freePort } from '@real-time-platform/test-support';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
-import { silentLogger } from '../../src/local/types';
-import { freePort } from '../helpers/free-port';
 
 // Producers end to end through the local runtime, as `npm start -- --parameter-overrides RealTimeItemKey=vehicleId`
 // runs them: HTTP POST /items, and the SQS and SNS functions invoked with their sample events → DynamoDB Local →

@@ -1,11 +1,11 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createTestTables, type TestTables } from '@real-time-platform/test-support';
 import { createItemIngestor, createItemReader } from '../../src/adapters/item-store';
 import { itemSize, MAX_ITEM_BYTES } from '../../src/domain/items';
 import { createItemsApiHandler, type HttpApiEvent, type HttpApiResult } from '../../src/handlers/logic/items-api';
 import { createSqsIngestHandler } from '../../src/handlers/logic/sqs-ingest';
 import { captureLog } from '../helpers/fakes';
-import { createTestTables, type TestTables } from '../helpers/tables';
 
 // The items API and the SQS producer against the real DynamoDB Local: what a producer sends is what GET returns.
 

@@ -1,16 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalLogger } from '@real-time-platform/local-runtime';
+import {
+  type LocalPlatform,
+  type RunningDynamoDbLocal,
+  startDynamoDbLocal,
+  startLocalPlatform,
+} from '@real-time-platform/local-runtime';
+import {
+  type Frame,
+  freePort,
+  openRecordingSocket,
+  type RecordingSocket,
+  refusedHandshake,
+} from '@real-time-platform/test-support';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { authorizeKeys } from '../../src/domain/key-access';
 import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from '../../src/local/dynamodb/dynamodb-local';
-import { type LocalPlatform, startLocalPlatform } from '../../src/local/platform';
-import type { LocalLogger } from '../../src/local/types';
-import { freePort } from '../helpers/free-port';
-import { type Frame, openRecordingSocket, type RecordingSocket, refusedHandshake } from '../helpers/sockets';
 
 // Presence end to end through the real local runtime of template.yaml with AuthMode=jwt: real sockets with real
 // tokens, the real JWT authorizer, the HTTP API, the stream fan-out, the presence sweep on the template's own

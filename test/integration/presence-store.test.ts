@@ -1,9 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createTestTables, type TestTables } from '@real-time-platform/test-support';
 import { type ConnectionRepository, createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createFriendStore, type FriendStore } from '../../src/adapters/friend-store';
 import { createPresenceStore, type PresenceStore } from '../../src/adapters/presence-store';
 import { createConnectionEnder } from '../../src/handlers/logic/end-connection';
-import { createTestTables, type TestTables } from '../helpers/tables';
 
 // Presence transactions against the real DynamoDB Local: concurrent tabs of one user, racing closers, the sparse
 // indexes the sweep and the friends API read. Real conditions, real cancellations, real interleavings.

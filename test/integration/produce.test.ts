@@ -5,13 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { createTestTables, freePort, type TestTables } from '@real-time-platform/test-support';
 import { openInput } from '../../scripts/lib/produce-cli';
 import { exitCodeOf, produce } from '../../scripts/lib/produce-core';
 import { runSimulation } from '../../scripts/lib/simulator';
 import { createDynamoDbTransport, createHttpTransport } from '../../scripts/lib/transport';
 import { validateItem } from '../../src/domain/items';
-import { freePort } from '../helpers/free-port';
-import { createTestTables, type TestTables } from '../helpers/tables';
 
 // The producer CLI and the simulator against the real DynamoDB Local (started by the integration globalSetup) and
 // a stand-in for the HTTP API's POST /items. At least some runs spawn the scripts exactly as `npm run` does.

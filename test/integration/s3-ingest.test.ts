@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createTestTables, type TestTables } from '@real-time-platform/test-support';
 import type { S3Event } from 'aws-lambda';
 import { createItemIngestor } from '../../src/adapters/item-store';
 import type { ObjectStore, StoredObject } from '../../src/adapters/object-store';
 import { MAX_LINE_BYTES } from '../../src/domain/item-files';
 import { createS3IngestHandler, type FileSummary, IncompleteIngestError } from '../../src/handlers/logic/s3-ingest';
 import { captureLog } from '../helpers/fakes';
-import { createTestTables, type TestTables } from '../helpers/tables';
 
 // The S3 producer against the real DynamoDB Local: files stream through the parsers and the shared ItemIngestor
 // (BatchWriteItem) into a RealTimeData table created as the template defines it. S3 is an in-memory stand-in that

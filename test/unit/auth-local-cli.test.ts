@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuthOptionError, JWT_AUTHORIZER_FUNCTION, resolveLocalAuth } from '@real-time-platform/local-runtime';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { UsageError } from '../../scripts/lib/cli-support';
 import { duration, parseTokenArgs, signToken } from '../../scripts/lib/token-cli';
 import { createJwtVerifier } from '../../src/adapters/jwt-verifier';
-import { AuthOptionError, JWT_AUTHORIZER_FUNCTION, resolveLocalAuth } from '../../src/local/auth';
 
 const SECRET = 'a-development-secret-of-at-least-32-bytes';
 

@@ -1,19 +1,22 @@
 import {
   chatItemKind,
-  compareByActivity,
   conversationIdOfKey,
-  countUnread,
   createConversationBodySchema,
   MAX_CONTENT_BYTES,
   MAX_MESSAGE_SEQ,
   MAX_PARTICIPANTS,
-  type MessageRange,
   messageIdOf,
+  readMessagesActionSchema,
+  sendMessageActionSchema,
+  validateFrame,
+} from '@real-time-platform/protocol';
+import {
+  compareByActivity,
+  countUnread,
+  type MessageRange,
   messagesQuerySchema,
   nextRange,
   planConversation,
-  readMessagesFrameSchema,
-  sendMessageFrameSchema,
   seqWindow,
   unreadWindow,
 } from '../../src/domain/chat';
@@ -26,14 +29,13 @@ import {
   InvalidPageTokenError,
   newGroupConversationId,
 } from '../../src/domain/chat-ids';
-import { validateFrame } from '../../src/domain/frames';
 
 const GROUP = newGroupConversationId(1_763_800_000_000);
 const DIRECT = directConversationId('u1', 'u2');
 
 describe('send-message frames', () => {
   const send = (fields: Record<string, unknown>) =>
-    validateFrame(sendMessageFrameSchema, { action: 'send-message', conversationId: GROUP, ...fields });
+    validateFrame(sendMessageActionSchema, { action: 'send-message', conversationId: GROUP, ...fields });
 
   test('content is trimmed and may be up to 4,096 UTF-8 bytes; multi-byte characters count as bytes', () => {
     expect(send({ content: '  hi\n' })).toEqual({
@@ -85,7 +87,7 @@ describe('send-message frames', () => {
 
 test('read-messages: upTo is an optional 12-digit message id above zero', () => {
   const read = (fields: Record<string, unknown>) =>
-    validateFrame(readMessagesFrameSchema, { conversationId: GROUP, ...fields });
+    validateFrame(readMessagesActionSchema, { conversationId: GROUP, ...fields });
   expect(read({})).toEqual({ ok: true, frame: { conversationId: GROUP } });
   expect(read({ upTo: '000000000042' }).ok).toBe(true);
   for (const bad of ['42', '000000000000', 'abc', 42, '0000000000421']) expect(read({ upTo: bad }).ok).toBe(false);

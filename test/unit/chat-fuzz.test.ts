@@ -1,5 +1,5 @@
+import { readMessagesActionSchema, seqOf } from '@real-time-platform/protocol';
 import fc from 'fast-check';
-import { readMessagesFrameSchema, seqOf } from '../../src/domain/chat';
 import { directConversationId } from '../../src/domain/chat-ids';
 import { createChatApiHandler } from '../../src/handlers/logic/chat-api';
 import { createChatSocketHandler } from '../../src/handlers/logic/chat-socket';
@@ -103,7 +103,7 @@ function silentRead(store: MemoryChatStore, { routeKey, body, userId }: Step): b
   } catch {
     return false;
   }
-  const frame = readMessagesFrameSchema.safeParse(value);
+  const frame = readMessagesActionSchema.safeParse(value);
   if (!frame.success || frame.data.conversationId !== DIRECT) return false;
   const lastSeq = store.log.get(DIRECT)?.length ?? 0;
   const marker = store.markers.get(DIRECT)?.get(userId);

@@ -1,10 +1,10 @@
-import type { Conversation } from '../../src/domain/chat';
+import type { Conversation } from '@real-time-platform/protocol';
+import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { directConversationId, newGroupConversationId } from '../../src/domain/chat-ids';
 import { createKeyAccessPolicy } from '../../src/domain/key-access';
 import { chatKeyAccessRule, createChatAudience } from '../../src/handlers/logic/chat-membership';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { MemoryChatStore } from '../helpers/chat-memory-store';
-import { lambdaContext, streamEvent, streamRecord } from '../helpers/events';
 import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
 
 const GROUP = newGroupConversationId(Date.parse('2026-11-22T08:00:00.000Z'));

@@ -1,9 +1,10 @@
-import type { Conversation } from '../../src/domain/chat';
+import type { Conversation } from '@real-time-platform/protocol';
+import { lambdaContext } from '@real-time-platform/test-support';
 import { directConversationId, newGroupConversationId } from '../../src/domain/chat-ids';
 import { createChatSocketHandler } from '../../src/handlers/logic/chat-socket';
 import { StorageError } from '../../src/lib/errors';
 import { MemoryChatStore } from '../helpers/chat-memory-store';
-import { lambdaContext, wsEvent } from '../helpers/events';
+import { wsEvent } from '../helpers/events';
 import { captureLog, RecordingSender } from '../helpers/fakes';
 
 const NOW = Date.parse('2026-11-22T08:00:00.000Z');

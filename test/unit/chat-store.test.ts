@@ -11,9 +11,9 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type Conversation, MAX_PARTICIPANTS } from '@real-time-platform/protocol';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createChatStore, createConversationCache } from '../../src/adapters/chat-store';
-import { type Conversation, MAX_PARTICIPANTS } from '../../src/domain/chat';
 import { StorageError } from '../../src/lib/errors';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' }));

@@ -10,8 +10,9 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
-import { lambdaContext, streamEvent, streamRecord, wsEvent } from '../helpers/events';
+import { wsEvent } from '../helpers/events';
 
 // The real entry modules, wired as on Lambda: config from the environment, SDK clients at module scope (mocked at
 // the class level here), middy with Powertools' logger and metrics.

@@ -5,11 +5,11 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { MAX_MESSAGE_BYTES } from '@real-time-platform/protocol';
+import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
-import { MAX_MESSAGE_BYTES } from '../../src/domain/messages';
 import { type FanoutDeps, runFanout } from '../../src/handlers/logic/fanout';
-import { lambdaContext, streamEvent, streamRecord } from '../helpers/events';
 import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
 
 function setup(subscriptions: Record<string, string[]>, overrides: Partial<FanoutDeps> = {}) {

@@ -1,7 +1,8 @@
+import { streamRecord } from '@real-time-platform/test-support';
 import fc from 'fast-check';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
-import { streamRecord, wsEvent } from '../helpers/events';
+import { wsEvent } from '../helpers/events';
 import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 

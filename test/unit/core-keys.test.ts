@@ -1,5 +1,13 @@
-import { heartbeatFrameSchema, parseFrameBody, subscribeFrameSchema, validateFrame } from '../../src/domain/frames';
-import { checkKeys, connectionRowKey, keyProblem, MAX_KEY_BYTES } from '../../src/domain/keys';
+import {
+  checkKeys,
+  heartbeatActionSchema,
+  keyProblem,
+  MAX_KEY_BYTES,
+  parseFrameBody,
+  subscribeActionSchema,
+  validateFrame,
+} from '@real-time-platform/protocol';
+import { connectionRowKey } from '../../src/domain/keys';
 
 describe('key rules', () => {
   test.each([
@@ -40,7 +48,7 @@ describe('client frames', () => {
     const body = parseFrameBody('{"action":"subscribe","keys":["3","3","presence:u1"],"snapshot":true}');
     expect(body.ok).toBe(true);
     if (!body.ok) return;
-    expect(validateFrame(subscribeFrameSchema, body.frame)).toEqual({
+    expect(validateFrame(subscribeActionSchema, body.frame)).toEqual({
       ok: true,
       frame: { action: 'subscribe', keys: ['3', 'presence:u1'], snapshot: true },
     });
@@ -55,19 +63,19 @@ describe('client frames', () => {
     [{ action: 'subscribe', keys: ['$connection'] }, 'keys[0]: keys starting with "$" are reserved by the platform'],
     [{ action: 'subscribe', keys: ['a'], snapshot: 'yes' }, 'snapshot must be true or false'],
   ])('%j → %s', (frame, message) => {
-    expect(validateFrame(subscribeFrameSchema, frame)).toEqual({ ok: false, message });
+    expect(validateFrame(subscribeActionSchema, frame)).toEqual({ ok: false, message });
   });
 
   test('21 keys are refused', () => {
     const frame = { keys: Array.from({ length: 21 }, (_, i) => `k${i}`) };
-    expect(validateFrame(subscribeFrameSchema, frame)).toEqual({
+    expect(validateFrame(subscribeActionSchema, frame)).toEqual({
       ok: false,
       message: 'keys: at most 20 keys per request',
     });
   });
 
   test('a heartbeat needs nothing but may carry extra fields', () => {
-    expect(validateFrame(heartbeatFrameSchema, { action: 'heartbeat', clientTime: 1 }).ok).toBe(true);
+    expect(validateFrame(heartbeatActionSchema, { action: 'heartbeat', clientTime: 1 }).ok).toBe(true);
   });
 
   test.each([

@@ -1,18 +1,17 @@
-import { toNumber, toPlainItem } from '../../src/domain/attribute-values';
 import {
-  encodeMessage,
   errorMessage,
   itemMessage,
   MAX_MESSAGE_BYTES,
   pongMessage,
-  snapshotMessages,
   subscribedMessage,
   truncatedItemMessage,
   unknownActionMessage,
   unsubscribedMessage,
-} from '../../src/domain/messages';
+} from '@real-time-platform/protocol';
+import { streamRecord } from '@real-time-platform/test-support';
+import { toNumber, toPlainItem } from '../../src/domain/attribute-values';
+import { encodeMessage, snapshotMessages } from '../../src/domain/messages';
 import { parseStreamRecord } from '../../src/domain/stream-changes';
-import { streamRecord } from '../helpers/events';
 
 const change = {
   event: 'INSERT' as const,

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadPlatformModel } from '@real-time-platform/local-runtime';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
-import { loadPlatformModel } from '../../src/local/template';
 import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 

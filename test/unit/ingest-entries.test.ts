@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lambdaContext } from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
-import { lambdaContext } from '../helpers/events';
 
 // The real producer entry modules, wired as on Lambda: config from the environment, the SDK client at module scope
 // (mocked at the class level here), middy with Powertools' logger.

@@ -1,13 +1,16 @@
+import {
+  type ItemChange,
+  offlinePresence,
+  updatePresenceActionSchema,
+  validateFrame,
+} from '@real-time-platform/protocol';
 import fc from 'fast-check';
-import { validateFrame } from '../../src/domain/frames';
 import { type FriendStatus, friendshipFromItem, planFriendRequest } from '../../src/domain/friends';
 import { createKeyAccessPolicy } from '../../src/domain/key-access';
-import type { ItemChange } from '../../src/domain/messages';
 import {
   connectTransition,
   disconnectTransition,
   isPresenceChange,
-  offlinePresence,
   pageConnectionIdOf,
   pageOf,
   presenceAccessRule,
@@ -15,7 +18,6 @@ import {
   presenceMessage,
   presenceOrItemMessage,
   publicPresenceItem,
-  updatePresenceFrameSchema,
 } from '../../src/domain/presence';
 
 const change = (event: ItemChange['event'], item: Record<string, unknown>, key = 'presence:u1'): ItemChange => ({
@@ -135,7 +137,7 @@ describe('transitions', () => {
 });
 
 describe('update-presence frames', () => {
-  const parse = (frame: unknown) => validateFrame(updatePresenceFrameSchema, frame);
+  const parse = (frame: unknown) => validateFrame(updatePresenceActionSchema, frame);
 
   test('a page gets its registrable domain; localhost and IPs keep their host', () => {
     const ok = parse({ action: 'update-presence', url: 'https://docs.example.co.uk/x?y=1', title: 'Docs' });

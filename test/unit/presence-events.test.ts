@@ -1,7 +1,7 @@
 import { EventBridgeClient, InternalException, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
 import { publishPresenceEvents } from '../../src/handlers/logic/presence-events';
-import { streamEvent, streamRecord } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
 
 // Presence changes from the stream → EventBridge PutEvents, 10 entries a call, failed entries retried.

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readCfnTemplate } from '../../src/local/template/cfn-yaml';
+import { readCfnTemplate } from '@real-time-platform/local-runtime';
 
 // Least privilege on RealTimeData, checked on template.yaml itself: the local runtime does not enforce IAM, so these
 // statements are only ever exercised on AWS.

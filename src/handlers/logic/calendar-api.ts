@@ -1,3 +1,4 @@
+import { calendarKey, userIdProblem } from '@real-time-platform/protocol';
 import { ulid } from 'ulid';
 import type { CalendarEventStore, CalendarShareStore, WriteOutcome } from '../../adapters/calendar-store';
 import {
@@ -7,7 +8,6 @@ import {
   CalendarEventReplacement,
   CalendarShareInput,
   CalendarShareQuery,
-  calendarKey,
   decodePageToken,
   EventVersion,
   encodePageToken,
@@ -21,7 +21,7 @@ import {
   startsAtBounds,
 } from '../../domain/calendar';
 import { canReadCalendar } from '../../domain/calendar-access';
-import { type Caller, userIdProblem } from '../../domain/identity';
+import type { Caller } from '../../domain/identity';
 import type { Log } from '../../lib/logging';
 import {
   createHttpRouter,

@@ -1,5 +1,5 @@
+import { userIdProblem } from '@real-time-platform/protocol';
 import type { Caller } from '../../domain/identity';
-import { userIdProblem } from '../../domain/identity';
 
 /**
  * The caller named by the JWT authorizer, read from the events API Gateway builds:

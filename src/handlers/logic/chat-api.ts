@@ -1,20 +1,23 @@
-import type { ChatStore } from '../../adapters/chat-store';
 import {
   type Conversation,
   type ConversationSummary,
-  compareByActivity,
   conversationIdSchema,
+  createConversationBodySchema,
+  MAX_MESSAGE_SEQ,
+  type Participant,
+  seqOf,
+  userIdProblem,
+} from '@real-time-platform/protocol';
+import type { ChatStore } from '../../adapters/chat-store';
+import {
+  compareByActivity,
   conversationsQuerySchema,
   countUnread,
-  createConversationBodySchema,
   DEFAULT_PAGE_SIZE,
   lastActivityAt,
-  MAX_MESSAGE_SEQ,
   messagesQuerySchema,
   nextRange,
-  type Participant,
   planConversation,
-  seqOf,
   seqWindow,
   unreadWindow,
 } from '../../domain/chat';
@@ -29,7 +32,6 @@ import {
   newGroupConversationId,
 } from '../../domain/chat-ids';
 import type { Caller } from '../../domain/identity';
-import { userIdProblem } from '../../domain/identity';
 import { runWithConcurrency } from '../../lib/concurrency';
 import type { Log } from '../../lib/logging';
 import {

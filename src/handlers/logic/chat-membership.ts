@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CHAT_PREFIX, chatKey, conversationIdOfKey } from '@real-time-platform/protocol';
 import { type ChatStore, createChatStore } from '../../adapters/chat-store';
-import { CHAT_PREFIX, chatKey, conversationIdOfKey } from '../../domain/chat';
 import { ALLOWED, forbidden, type KeyAccessRule, signInRequired } from '../../domain/key-access';
 
 /**

@@ -1,16 +1,20 @@
-import type { ChatStore } from '../../adapters/chat-store';
-import type { ConnectionSender } from '../../adapters/connection-sender';
 import {
   type Conversation,
+  type ErrorCode,
+  errorMessage,
   messageIdOf,
-  readMessagesFrameSchema,
+  parseFrameBody,
+  readMessagesActionSchema,
   resentMessageFrame,
-  sendMessageFrameSchema,
+  sendMessageActionSchema,
   seqOf,
-} from '../../domain/chat';
-import { parseFrameBody, validateFrame } from '../../domain/frames';
+  unknownActionMessage,
+  validateFrame,
+} from '@real-time-platform/protocol';
+import type { ChatStore } from '../../adapters/chat-store';
+import type { ConnectionSender } from '../../adapters/connection-sender';
 import type { Caller } from '../../domain/identity';
-import { type ErrorCode, encodeMessage, errorMessage, unknownActionMessage } from '../../domain/messages';
+import { encodeMessage } from '../../domain/messages';
 import { AppError, describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
@@ -104,7 +108,7 @@ export function createChatSocketHandler(
       about = echoedFields(routeKey, decoded.frame);
       switch (routeKey) {
         case 'send-message': {
-          const frame = validateFrame(sendMessageFrameSchema, decoded.frame);
+          const frame = validateFrame(sendMessageActionSchema, decoded.frame);
           if (!frame.ok) throw new FrameError('BAD_REQUEST', frame.message);
           const { conversationId, content, tempMessageId } = frame.frame;
           await member(caller, conversationId);
@@ -132,7 +136,7 @@ export function createChatSocketHandler(
           return OK;
         }
         case 'read-messages': {
-          const frame = validateFrame(readMessagesFrameSchema, decoded.frame);
+          const frame = validateFrame(readMessagesActionSchema, decoded.frame);
           if (!frame.ok) throw new FrameError('BAD_REQUEST', frame.message);
           const { conversationId, upTo } = frame.frame;
           await member(caller, conversationId);

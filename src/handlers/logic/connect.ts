@@ -1,7 +1,7 @@
+import { checkKeys } from '@real-time-platform/protocol';
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
 import type { PresenceStore } from '../../adapters/presence-store';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
-import { checkKeys } from '../../domain/keys';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';

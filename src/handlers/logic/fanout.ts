@@ -1,16 +1,16 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ConnectionRepository } from '../../adapters/connection-repository';
-import type { ConnectionSender, PostResult } from '../../adapters/connection-sender';
-import { FanoutPlan } from '../../domain/fanout-plan';
 import {
-  encodeMessage,
   type ItemChange,
   itemMessage,
   MAX_MESSAGE_BYTES,
   type ServerMessage,
   truncatedItemMessage,
-} from '../../domain/messages';
+} from '@real-time-platform/protocol';
+import type { ConnectionRepository } from '../../adapters/connection-repository';
+import type { ConnectionSender, PostResult } from '../../adapters/connection-sender';
+import { FanoutPlan } from '../../domain/fanout-plan';
+import { encodeMessage } from '../../domain/messages';
 import { parseStreamRecord } from '../../domain/stream-changes';
 import { runWithConcurrency } from '../../lib/concurrency';
 import { describeError } from '../../lib/errors';

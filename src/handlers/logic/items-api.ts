@@ -1,6 +1,6 @@
+import { keyProblem, platformKeyOwner } from '@real-time-platform/protocol';
 import type { ItemIngestor, ItemOutcome, ItemReader } from '../../adapters/item-store';
 import { itemIdProblem } from '../../domain/items';
-import { keyProblem, platformKeyOwner } from '../../domain/keys';
 import { AppError, describeError, ValidationError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { errorResult as error, type HttpEvent, type HttpResult, json } from './http';

@@ -1,27 +1,26 @@
+import {
+  errorMessage,
+  heartbeatActionSchema,
+  MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  parseFrameBody,
+  pongMessage,
+  type ServerMessage,
+  subscribeActionSchema,
+  subscribedMessage,
+  unknownActionMessage,
+  unsubscribeActionSchema,
+  unsubscribedMessage,
+  updatePresenceActionSchema,
+  userIdOfPresenceKey,
+  validateFrame,
+} from '@real-time-platform/protocol';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { ConnectionSender } from '../../adapters/connection-sender';
 import type { PresenceStore } from '../../adapters/presence-store';
 import type { RealTimeDataReader } from '../../adapters/real-time-data-reader';
-import {
-  heartbeatFrameSchema,
-  parseFrameBody,
-  subscribeFrameSchema,
-  unsubscribeFrameSchema,
-  validateFrame,
-} from '../../domain/frames';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
-import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../domain/keys';
-import {
-  encodeMessage,
-  errorMessage,
-  pongMessage,
-  type ServerMessage,
-  snapshotMessages,
-  subscribedMessage,
-  unknownActionMessage,
-  unsubscribedMessage,
-} from '../../domain/messages';
-import { pageOf, publicPresenceItem, updatePresenceFrameSchema, userIdOfPresenceKey } from '../../domain/presence';
+import { encodeMessage, snapshotMessages } from '../../domain/messages';
+import { pageOf, publicPresenceItem } from '../../domain/presence';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
@@ -88,7 +87,7 @@ export function createMessageHandler(
 
     switch (routeKey) {
       case 'subscribe': {
-        const frame = validateFrame(subscribeFrameSchema, decoded.frame);
+        const frame = validateFrame(subscribeActionSchema, decoded.frame);
         if (!frame.ok) return badRequest(frame.message);
         const { keys, snapshot } = frame.frame;
         try {
@@ -136,7 +135,7 @@ export function createMessageHandler(
         return OK;
       }
       case 'unsubscribe': {
-        const frame = validateFrame(unsubscribeFrameSchema, decoded.frame);
+        const frame = validateFrame(unsubscribeActionSchema, decoded.frame);
         if (!frame.ok) return badRequest(frame.message);
         try {
           await deps.connections.unsubscribe(connectionId, frame.frame.keys);
@@ -150,7 +149,7 @@ export function createMessageHandler(
         return OK;
       }
       case 'heartbeat': {
-        const frame = validateFrame(heartbeatFrameSchema, decoded.frame);
+        const frame = validateFrame(heartbeatActionSchema, decoded.frame);
         if (!frame.ok) return badRequest(frame.message);
         try {
           const found = await deps.connections.touch(connectionId);
@@ -167,7 +166,7 @@ export function createMessageHandler(
         return OK;
       }
       case 'update-presence': {
-        const frame = validateFrame(updatePresenceFrameSchema, decoded.frame);
+        const frame = validateFrame(updatePresenceActionSchema, decoded.frame);
         if (!frame.ok) return badRequest(frame.message);
         const caller = callerOfWebSocketEvent(event);
         if (caller === undefined) {

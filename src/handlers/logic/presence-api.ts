@@ -1,10 +1,9 @@
+import { offlinePresence, type Presence, presenceKey, userIdProblem } from '@real-time-platform/protocol';
 import { z } from 'zod';
 import type { FriendStore } from '../../adapters/friend-store';
 import type { PresenceStore } from '../../adapters/presence-store';
 import { planFriendRequest } from '../../domain/friends';
-import { userIdProblem } from '../../domain/identity';
 import type { KeyAccessPolicy } from '../../domain/key-access';
-import { offlinePresence, type Presence, presenceKey } from '../../domain/presence';
 import { StorageError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import {

@@ -1,0 +1,18 @@
+/**
+ * @real-time-platform/local-runtime — runs a SAM template on one machine. `npm start` and `npm run invoke` use the
+ * CLI (cli.ts); tests, benchmarks and scripts use what is exported here.
+ */
+export {
+  AuthOptionError,
+  DEV_SECRET_FILE,
+  JWT_AUTHORIZER_FUNCTION,
+  readDevSecret,
+  resolveLocalAuth,
+} from './auth';
+export { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
+export { ensureTables } from './dynamodb/tables';
+export { invokeOnce } from './invoke';
+export { type LocalPlatform, type LocalPlatformOptions, startLocalPlatform } from './platform';
+export { freePort } from './ports';
+export { loadPlatformModel, readCfnTemplate, TemplateError } from './template';
+export * from './types';

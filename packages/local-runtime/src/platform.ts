@@ -1,0 +1,340 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
+import { ensureTables } from './dynamodb/tables';
+import { startLocalEventBridge } from './eventbridge';
+import { createFunctionRunner, type FunctionRunner } from './functions';
+import { type RunningHttpApi, startHttpApi } from './http';
+import { startIotBroker } from './iot/broker';
+import { freePort } from './ports';
+import { startLocalS3 } from './s3';
+import { type RunningSchedules, startSchedules } from './schedules';
+import {
+  type OnFailureDestination,
+  type OnFailureMessage,
+  type StreamEventSource,
+  startStreamEventSource,
+} from './streams';
+import { loadPlatformModel } from './template';
+import type { LocalLogger, PlatformModel } from './types';
+import { startWebSocketGateway, type WebSocketGateway, type WebSocketGatewayLimits } from './websocket';
+
+export interface LocalPlatformOptions {
+  templatePath: string;
+  /** SAM's env.json (per-function variables); skipped when absent. */
+  envJsonPath?: string;
+  parameterOverrides?: Record<string, string>;
+  /**
+   * Variables forced into single functions, by logical id, e.g. `{JwtAuthorizerFunction: {JWT_SECRET: '…'}}` for
+   * AuthMode=jwt (on AWS the secret comes from Secrets Manager). They need not be declared in the template.
+   */
+  functionEnvironment?: Record<string, Record<string, string>>;
+  /** Interface the WebSocket and HTTP servers listen on (default 127.0.0.1). */
+  host?: string;
+  wsPort: number;
+  httpPort: number;
+  /** Port for DynamoDB Local; ignored with dynamodbEndpoint. */
+  dynamodbPort: number;
+  /** The local S3 (path-style) for the template's buckets; 0 picks a free port. */
+  s3Port?: number;
+  /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
+  mqttPort?: number;
+  /**
+   * The local EventBridge (PutEvents, logged), started when a function publishes events (EVENT_BUS_NAME, e.g.
+   * PresenceEventsFunction with PresenceEventBusName set); 0 (the default) picks a free port.
+   */
+  eventBridgePort?: number;
+  /** Virtual clock speed of the schedules, for tests and demos: 60 runs `rate(1 minute)` every second. Default 1. */
+  scheduleSpeed?: number;
+  /** Use a DynamoDB that already runs (e.g. the tests' shared DynamoDB Local) instead of starting one. */
+  dynamodbEndpoint?: string;
+  /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
+  persistDir?: string;
+  region?: string;
+  accountId?: string;
+  stackName?: string;
+  /** Shorter WebSocket limits, for tests. */
+  limits?: Partial<WebSocketGatewayLimits>;
+  /** Drop the functions' own output (console, Powertools). */
+  quietFunctions?: boolean;
+  /** Where local data goes: bundles, dead letters (default .local). */
+  workDir?: string;
+  logger: LocalLogger;
+}
+
+export interface LocalPlatform {
+  model: PlatformModel;
+  urls: {
+    webSocket: string;
+    management: string;
+    httpApi: string;
+    dynamodb: string;
+    s3?: string;
+    mqtt?: string;
+    eventBridge?: string;
+  };
+  /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
+  deadLetterDir: string;
+  runner: FunctionRunner;
+  streams: StreamEventSource[];
+  startupMs: number;
+  /** Closes sockets with 1001, stops event sources and schedules, the functions and DynamoDB Local. */
+  stop(): Promise<void>;
+}
+
+/** A port the runtime needs is taken; the message says which flag moves it. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+}
+
+/**
+ * Starts the whole platform of a template on this machine: DynamoDB Local and the tables, the functions, the
+ * WebSocket API with @connections, the DynamoDB Streams event sources, the HTTP API and the schedules.
+ */
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const started = performance.now();
+  const { logger } = options;
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '123456789012';
+  const workDir = resolve(options.workDir ?? '.local');
+  const stoppers: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    stoppers.length = 0;
+  };
+
+  try {
+    const publicHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
+    // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
+    const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? 4569);
+    const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await freePort(host);
+    const model = loadPlatformModel({
+      templatePath: options.templatePath,
+      envJsonPath: options.envJsonPath,
+      parameterOverrides: options.parameterOverrides,
+      functionEnvironment: options.functionEnvironment,
+      region,
+      accountId,
+      stackName: options.stackName,
+      endpoints: {
+        dynamodb: dynamodbEndpoint,
+        webSocketManagement: `http://${publicHost}:${options.wsPort}`,
+        s3: `http://${publicHost}:${s3Port}`,
+        eventbridge: `http://${publicHost}:${eventBridgePort}`,
+      },
+      logger,
+    });
+    // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
+    await assertPortsFree([
+      { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
+      { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
+      ...(model.buckets.length > 0 ? [{ port: s3Port, host, what: 'the local S3', flag: '--s3-port' }] : []),
+      ...(model.iotRules.length > 0
+        ? [{ port: options.mqttPort ?? 1883, host, what: 'the MQTT broker', flag: '--mqtt-port' }]
+        : []),
+      ...(options.dynamodbEndpoint
+        ? []
+        : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
+    ]);
+
+    // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
+    const runnerPromise = createFunctionRunner(model.functions.values(), {
+      logger,
+      quiet: options.quietFunctions,
+      buildDir: join(workDir, 'build'),
+      prewarm: true,
+    });
+    // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
+    stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());
+    let dynamodb: RunningDynamoDbLocal | undefined;
+    if (!options.dynamodbEndpoint) {
+      dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, persistDir: options.persistDir });
+      stoppers.push(() => dynamodb?.stop());
+    }
+    const runner = await runnerPromise;
+
+    const clientConfig = { endpoint: dynamodbEndpoint, region, credentials: localCredentials };
+    const ddb = new DynamoDBClient(clientConfig);
+    const streamsClient = new DynamoDBStreamsClient(clientConfig);
+    stoppers.push(() => {
+      ddb.destroy();
+      streamsClient.destroy();
+    });
+    const tables = await ensureTables(ddb, model.tables, logger);
+
+    const deadLetterDir = join(workDir, 'dead-letters');
+    const onFailure = async (destination: OnFailureDestination, message: OnFailureMessage) => {
+      const name = destination?.destinationLogicalId ?? 'no-destination';
+      const file = join(deadLetterDir, `${name}.jsonl`);
+      await mkdir(deadLetterDir, { recursive: true });
+      await appendFile(file, `${JSON.stringify(message)}\n`);
+      logger.warn(
+        `stream batch discarded (${message.requestContext.condition}): ${message.DDBStreamBatchInfo.batchSize} record(s) ` +
+          `${message.DDBStreamBatchInfo.startSequenceNumber}…${message.DDBStreamBatchInfo.endSequenceNumber}; metadata sent to ${name} (${file})`,
+      );
+    };
+
+    const gateways: WebSocketGateway[] = [];
+    for (const api of model.webSocketApis) {
+      if (gateways.length > 0) {
+        logger.warn(`WebSocket API ${api.logicalId} not served: the local runtime serves one WebSocket API per port`);
+        continue;
+      }
+      const gateway = await startWebSocketGateway({
+        host,
+        port: options.wsPort,
+        api,
+        region,
+        accountId,
+        invoker: runner,
+        logger,
+        limits: options.limits,
+      });
+      gateways.push(gateway);
+      // Registered after the runner's close, so it runs before it: sockets close (and $disconnect runs) first.
+      stoppers.push(() => gateway.close());
+    }
+
+    const streams: StreamEventSource[] = [];
+    for (const spec of model.streamSources) {
+      if (!spec.enabled) continue;
+      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
+      if (!streamArn) {
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
+        );
+        continue;
+      }
+      const source = startStreamEventSource({
+        spec,
+        streamArn,
+        streamsClient,
+        region,
+        accountId,
+        invoker: runner,
+        logger,
+        onFailure,
+        functionArn: model.functions.get(spec.functionId)?.functionArn,
+      });
+      streams.push(source);
+      stoppers.push(() => source.stop());
+    }
+
+    const schedules: RunningSchedules = startSchedules({
+      speed: options.scheduleSpeed,
+      schedules: model.schedules,
+      invoker: runner,
+      logger,
+      region,
+      accountId,
+      stackName: model.stackName,
+    });
+    stoppers.push(() => schedules.stop());
+
+    const httpApi: RunningHttpApi = await startHttpApi({
+      host,
+      port: options.httpPort,
+      routes: model.httpRoutes,
+      invoker: runner,
+      logger,
+      region,
+      accountId,
+      health: () => ({
+        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
+        streams: streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() })),
+      }),
+    });
+    stoppers.push(() => httpApi.close());
+
+    let s3Url: string | undefined;
+    if (model.buckets.length > 0) {
+      const s3 = await startLocalS3({
+        host,
+        port: s3Port,
+        dataDir: join(workDir, 's3'),
+        buckets: model.buckets,
+        s3Events: model.s3Events,
+        invoker: runner,
+        logger,
+        region,
+        accountId,
+        deadLetterDir,
+      });
+      stoppers.push(() => s3.close());
+      s3Url = s3.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
+    let eventBridgeUrl: string | undefined;
+    if ([...model.functions.values()].some((fn) => (fn.environment.EVENT_BUS_NAME ?? '') !== '')) {
+      const eventBridge = await startLocalEventBridge({ host, port: eventBridgePort, logger });
+      stoppers.push(() => eventBridge.close());
+      eventBridgeUrl = eventBridge.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
+    let mqttUrl: string | undefined;
+    if (model.iotRules.length > 0) {
+      const broker = await startIotBroker({
+        host,
+        port: options.mqttPort ?? 1883,
+        rules: model.iotRules,
+        dynamodb: ddb,
+        invoker: runner,
+        logger,
+        deadLetterDir,
+      });
+      stoppers.push(() => broker.close());
+      mqttUrl = broker.url.replace(`//${host}:`, `//${publicHost}:`);
+    }
+
+    const gateway = gateways[0];
+    return {
+      model,
+      urls: {
+        webSocket: gateway ? gateway.url.replace(`//${host}:`, `//${publicHost}:`) : '',
+        management: gateway ? gateway.managementEndpoint.replace(`//${host}:`, `//${publicHost}:`) : '',
+        httpApi: `http://${publicHost}:${options.httpPort}`,
+        dynamodb: dynamodbEndpoint,
+        ...(s3Url ? { s3: s3Url } : {}),
+        ...(mqttUrl ? { mqtt: mqttUrl } : {}),
+        ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
+      },
+      deadLetterDir,
+      runner,
+      streams,
+      startupMs: Math.round(performance.now() - started),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function assertPortsFree(ports: { port: number; host: string; what: string; flag: string }[]): Promise<void> {
+  for (const { port, host, what, flag } of ports) {
+    if (port === 0) continue;
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, host, () => probe.close(() => done(true)));
+    });
+    if (!free) {
+      throw new PortInUseError(
+        `Port ${port} (${what}) is already in use. Stop whatever holds it (e.g. an earlier npm start), or pick another ` +
+          `port with ${flag} <port>.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createFunctionRunner, FunctionBuildError, type FunctionRunner } from '../../src/functions';
+import { invokeOnce } from '../../src/invoke';
+import { loadPlatformModel, TemplateError } from '../../src/template';
+import type { FunctionSpec, InvocationOutcome, LocalLogger } from '../../src/types';
+
+const templatePath = resolve(__dirname, '../fixtures/templates/functions.yaml');
+
+interface LogLine {
+  level: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+function recordingLogger(): LocalLogger & { lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+    lines.push({ level, message, fields });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function failed(outcome: InvocationOutcome) {
+  if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome.result)}`);
+  return outcome.error;
+}
+
+function succeeded(outcome: InvocationOutcome) {
+  if (!outcome.ok) throw new Error(`expected a result, got ${JSON.stringify(outcome.error)}`);
+  return outcome.result as Record<string, unknown>;
+}
+
+describe('the function runner', () => {
+  const buildDir = mkdtempSync(join(tmpdir(), 'local-functions-'));
+  const stdout = new PassThrough();
+  let output = '';
+  stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const logger = recordingLogger();
+  let runner: FunctionRunner;
+
+  beforeAll(async () => {
+    const model = loadPlatformModel({ templatePath, extraEnvironment: { SHARED: 'by-caller' } });
+    runner = await createFunctionRunner(model.functions.values(), { buildDir, logger, stdout, stderr: stdout });
+  });
+
+  afterAll(async () => {
+    await runner.close();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  test('returns the handler result with a Lambda-like context', async () => {
+    const outcome = await runner.invoke('EchoA', { hello: 'world' }, 'test echo');
+
+    const result = succeeded(outcome);
+    expect(result.event).toEqual({ hello: 'world' });
+    expect(result.context).toEqual({
+      awsRequestId: outcome.requestId,
+      functionName: 'EchoA',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:EchoA',
+      memoryLimitInMB: '128',
+      logGroupName: '/aws/lambda/EchoA',
+      logStreamName: expect.stringMatching(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/),
+      remaining: expect.any(Number),
+    });
+    const remaining = (result.context as { remaining: number }).remaining;
+    expect(remaining).toBeGreaterThan(4000);
+    expect(remaining).toBeLessThanOrEqual(5000);
+    expect(outcome.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        message: expect.stringMatching(/^EchoA ← test echo {2}[\d.]+ ms {2}ok$/),
+      }),
+    );
+  });
+
+  test('gives each function its own environment, like its own sandbox', async () => {
+    const [a, b] = await Promise.all([runner.invoke('EchoA', {}, 'test'), runner.invoke('EchoB', {}, 'test')]);
+    expect(succeeded(a)).toMatchObject({ marker: 'alpha', functionName: 'EchoA' });
+    expect(succeeded(b)).toMatchObject({ marker: 'beta', functionName: 'EchoB' });
+    expect((succeeded(b).context as { memoryLimitInMB: string }).memoryLimitInMB).toBe('512');
+    expect(process.env.MARKER).toBeUndefined();
+  });
+
+  test('a thrown error comes back as Lambda reports it, with a source-mapped stack', async () => {
+    const error = failed(await runner.invoke('Behaviours', { action: 'throw' }, 'test'));
+    expect(error.errorType).toBe('ValidationFailed');
+    expect(error.errorMessage).toBe('bad input');
+    expect(error.stack?.[0]).toBe('ValidationFailed: bad input');
+    expect(error.stack?.join('\n')).toMatch(/behaviours\.ts:\d+:\d+/);
+    expect(failed(await runner.invoke('Behaviours', { action: 'throw-string' }, 'test'))).toMatchObject({
+      errorType: 'string',
+      errorMessage: 'plain string',
+    });
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringMatching(/^Behaviours ← test {2}[\d.]+ ms {2}ValidationFailed: bad input$/),
+        fields: expect.objectContaining({ stack: expect.stringContaining('behaviours.ts') }),
+      }),
+    );
+  });
+
+  test('a handler past its timeout times out and, as on Lambda, its sandbox is reset: the next one is fresh', async () => {
+    await runner.invoke('Behaviours', { action: 'echo' }, 'test');
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).not.toEqual({
+      invocations: 1,
+    });
+
+    const outcome = await runner.invoke('Behaviours', { action: 'sleep', ms: 1500 }, 'test');
+
+    expect(failed(outcome)).toEqual({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: 'Task timed out after 1.00 seconds',
+      timedOut: true,
+    });
+    expect(outcome.durationMs).toBeGreaterThanOrEqual(990);
+    expect(outcome.durationMs).toBeLessThan(1500);
+    // The timed-out handler does not keep running beside the next invocation: a new sandbox serves it.
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).toEqual({ invocations: 1 });
+  });
+
+  test('a timeout while other invocations run in the same worker fails only the one that timed out', async () => {
+    const first = runner.invoke('Behaviours', { action: 'sleep', ms: 1500 }, 'test');
+    await new Promise((r) => setTimeout(r, 200));
+    const second = runner.invoke('Behaviours', { action: 'sleep', ms: 100 }, 'test');
+    expect(failed(await first)).toMatchObject({ errorType: 'Sandbox.Timedout' });
+    expect(succeeded(await second)).toEqual({ slept: 100 });
+  });
+
+  test('a handler that blocks the event loop is timed out, its sandbox replaced, and the next invocation works', async () => {
+    const outcome = await runner.invoke('Behaviours', { action: 'block', ms: 4000 }, 'test');
+    expect(failed(outcome)).toMatchObject({ errorType: 'Sandbox.Timedout', timedOut: true });
+
+    const next = await runner.invoke('Behaviours', { action: 'echo', value: 'after' }, 'test');
+
+    expect(succeeded(next)).toEqual({ value: 'after' });
+    expect(logger.lines.map((line) => line.message)).toContainEqual(
+      expect.stringMatching(/sandbox reset after a timeout|event loop blocked/),
+    );
+  });
+
+  test('a crash outside the handler fails the invocation and the sandbox restarts on the next one', async () => {
+    const error = failed(await runner.invoke('Behaviours', { action: 'crash' }, 'test'));
+    expect(error).toMatchObject({ errorType: 'Error', errorMessage: 'crashed outside the handler' });
+
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'echo', value: 2 }, 'test'))).toEqual({ value: 2 });
+  });
+
+  test('runs many invocations concurrently in one sandbox and answers each by request id', async () => {
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        runner.invoke('Behaviours', { action: 'sleep', ms: (i * 7) % 50, value: i }, 'test'),
+      ),
+    );
+    expect(outcomes.map((o) => succeeded(o).slept)).toEqual(Array.from({ length: 200 }, (_, i) => (i * 7) % 50));
+    expect(new Set(outcomes.map((o) => o.requestId)).size).toBe(200);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 20 }, () => runner.invoke('Behaviours', { action: 'sleep', ms: 300 }, 't')));
+    // Interleaved, not one after the other.
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test('callback-style handlers, init errors and missing exports are reported as Lambda does', async () => {
+    expect(succeeded(await runner.invoke('LegacyCallback', { n: 21 }, 'test'))).toEqual({
+      doubled: 42,
+      via: 'callback',
+    });
+    const init = failed(await runner.invoke('InitError', {}, 'test'));
+    expect(init).toMatchObject({ errorType: 'Error', errorMessage: 'REQUIRED_SETTING is missing' });
+    // Lambda retries the init on the next invocation.
+    expect(failed(await runner.invoke('InitError', {}, 'test')).errorMessage).toBe('REQUIRED_SETTING is missing');
+    expect(failed(await runner.invoke('MissingExport', {}, 'test'))).toMatchObject({
+      errorType: 'Runtime.HandlerNotFound',
+      errorMessage: 'echo.nope is undefined or not exported',
+    });
+  });
+
+  test("forwards the functions' console output whole lines at a time, prefixed with the function id", async () => {
+    await runner.invoke('EchoB', { line: 'marker-42' }, 'test');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(output).toContain('[EchoB] echo {"line":"marker-42"}\n');
+    for (const line of output.split('\n').filter(Boolean)) expect(line).toMatch(/^\[[A-Za-z]+\] /);
+  });
+
+  test('an unknown function id is a programming error that names the known ones', async () => {
+    await expect(runner.invoke('Nope', {}, 'test')).rejects.toThrow(/Unknown function Nope; known: EchoA, EchoB/);
+  });
+});
+
+describe('closing the runner', () => {
+  test('fails invocations in flight and later ones with Runtime.ExitError instead of hanging', async () => {
+    const buildDir = mkdtempSync(join(tmpdir(), 'local-functions-close-'));
+    const model = loadPlatformModel({ templatePath });
+    const behaviours = model.functions.get('Behaviours');
+    if (!behaviours) throw new Error('fixture without Behaviours');
+    const runner = await createFunctionRunner([behaviours], { buildDir, quiet: true, prewarm: true });
+    try {
+      const inFlight = runner.invoke('Behaviours', { action: 'sleep', ms: 500 }, 'test');
+      await new Promise((r) => setTimeout(r, 20));
+
+      await runner.close();
+
+      expect(failed(await inFlight)).toMatchObject({ errorType: 'Runtime.ExitError' });
+      expect(failed(await runner.invoke('Behaviours', {}, 'test'))).toMatchObject({ errorType: 'Runtime.ExitError' });
+    } finally {
+      rmSync(buildDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('building functions', () => {
+  test('a bundle error names the function and the file', async () => {
+    const spec: FunctionSpec = {
+      logicalId: 'Broken',
+      handler: 'broken-import.handler',
+      entryPoint: resolve(__dirname, '../fixtures/functions/broken-import.ts'),
+      exportName: 'handler',
+      timeoutSeconds: 3,
+      memoryMb: 128,
+      environment: {},
+    };
+    const buildDir = mkdtempSync(join(tmpdir(), 'local-functions-broken-'));
+    try {
+      const failure = createFunctionRunner([spec], { buildDir });
+      await expect(failure).rejects.toBeInstanceOf(FunctionBuildError);
+      await expect(failure).rejects.toThrow(
+        /Function Broken: cannot bundle .*broken-import\.ts:\n.*Could not resolve "\.\/does-not-exist"/,
+      );
+    } finally {
+      rmSync(buildDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('invokeOnce', () => {
+  const buildDir = mkdtempSync(join(tmpdir(), 'local-invoke-'));
+  afterAll(() => rmSync(buildDir, { recursive: true, force: true }));
+
+  test('runs one function once with the event file and returns its outcome', async () => {
+    const outcome = await invokeOnce({
+      templatePath,
+      logicalId: 'LegacyCallback',
+      eventPath: resolve(__dirname, '../fixtures/events/legacy.json'),
+      runner: { buildDir, quiet: true },
+    });
+    expect(succeeded(outcome)).toEqual({ doubled: 14, via: 'callback' });
+  });
+
+  test('an unknown logical id lists the valid ones', async () => {
+    const failure = invokeOnce({ templatePath, logicalId: 'Echo', runner: { buildDir } });
+    await expect(failure).rejects.toBeInstanceOf(TemplateError);
+    await expect(failure).rejects.toThrow(/No function Echo in .*Valid logical ids: EchoA, EchoB, Behaviours/);
+  });
+});

@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { CLIENT_ACTIONS } from './actions';
+import type { PageInfo, PresenceMessage, PresenceUpdatedMessage } from './presence';
+
+/**
+ * Server → client frames: JSON, one per WebSocket message, each with a `type`. The schemas let clients (and tests)
+ * check what they receive; the builders are what the server sends.
+ */
+
+export const ITEM_EVENTS = ['INSERT', 'MODIFY', 'REMOVE'] as const;
+export type ItemEvent = (typeof ITEM_EVENTS)[number];
+/** An item as plain JSON (DynamoDB's types unmarshalled). */
+export type PlainItem = Record<string, unknown>;
+
+const plainItemSchema = z.record(z.string(), z.unknown());
+
+/**
+ * `{"type":"item","event","key","itemId","item","seq","at"}`: one change of an item of a subscribed key. `item` is the
+ * new image (the last known state for REMOVE), absent when `truncated` (the item is too large for one message: fetch
+ * it over REST). `seq` is the DynamoDB Stream SequenceNumber: per-key order and de-duplication (delivery is at least
+ * once). `at` is the change time, epoch ms.
+ */
+export const itemFrameSchema = z.object({
+  type: z.literal('item'),
+  event: z.enum(ITEM_EVENTS),
+  key: z.string(),
+  itemId: z.string(),
+  item: plainItemSchema.optional(),
+  truncated: z.literal(true).optional(),
+  seq: z.string(),
+  at: z.number(),
+});
+export type ItemMessage = z.output<typeof itemFrameSchema>;
+
+/** `{"type":"snapshot","key","items":[…]}`: the current items of a key, after `subscribe` with `"snapshot":true`. */
+export const snapshotFrameSchema = z.object({
+  type: z.literal('snapshot'),
+  key: z.string(),
+  items: z.array(plainItemSchema),
+});
+export type SnapshotMessage = z.output<typeof snapshotFrameSchema>;
+
+export const subscribedFrameSchema = z.object({ type: z.literal('subscribed'), keys: z.array(z.string()) });
+export const unsubscribedFrameSchema = z.object({ type: z.literal('unsubscribed'), keys: z.array(z.string()) });
+/** The reply to `heartbeat`; tells a client its own connection id. */
+export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.number(), connectionId: z.string() });
+
+export const ERROR_CODES = [
+  'BAD_REQUEST',
+  'UNKNOWN_ACTION',
+  'LIMIT_EXCEEDED',
+  /** Ours: retry. */
+  'INTERNAL_ERROR',
+  /** The action needs a signed-in user (AuthMode=jwt). */
+  'UNAUTHORIZED',
+  /** The signed-in user may not do this (a key they cannot read, a conversation they are not in …). */
+  'FORBIDDEN',
+  /** The conversation (or other named thing) does not exist. */
+  'NOT_FOUND',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A frame the platform cannot act on; the connection stays open. Chat errors also name the action and message. */
+export const errorFrameSchema = z.object({
+  type: z.literal('error'),
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  action: z.string().optional(),
+  conversationId: z.string().optional(),
+  tempMessageId: z.string().optional(),
+});
+
+const pageSchema = z.object({ url: z.string(), title: z.string(), domain: z.string() }) satisfies z.ZodType<PageInfo>;
+
+export const presenceFrameSchema = z.object({
+  type: z.literal('presence'),
+  event: z.enum(['join', 'leave', 'update']),
+  key: z.string(),
+  userId: z.string(),
+  presence: z.object({
+    status: z.enum(['online', 'offline']),
+    connections: z.number(),
+    since: z.number().optional(),
+    lastSeenAt: z.number().optional(),
+    page: pageSchema.optional(),
+    latestPage: pageSchema.optional(),
+  }),
+  seq: z.string(),
+  at: z.number(),
+}) satisfies z.ZodType<PresenceMessage>;
+
+export const presenceUpdatedFrameSchema = z.object({
+  type: z.literal('presence-updated'),
+  changed: z.boolean(),
+  page: pageSchema.nullable(),
+}) satisfies z.ZodType<PresenceUpdatedMessage>;
+
+/** Every frame the server sends, by `type`. */
+export const serverFrameSchema = z.discriminatedUnion('type', [
+  itemFrameSchema.extend({ duplicate: z.literal(true).optional(), seq: z.string().optional() }),
+  snapshotFrameSchema,
+  subscribedFrameSchema,
+  unsubscribedFrameSchema,
+  pongFrameSchema,
+  errorFrameSchema,
+  presenceFrameSchema,
+  presenceUpdatedFrameSchema,
+]);
+export type ServerFrame = z.output<typeof serverFrameSchema>;
+
+/** What the server sends; `ServerFrame` is the same as a client may receive it (replays included). */
+export type ServerMessage =
+  | ItemMessage
+  | SnapshotMessage
+  | z.output<typeof subscribedFrameSchema>
+  | z.output<typeof unsubscribedFrameSchema>
+  | z.output<typeof pongFrameSchema>
+  | { type: 'error'; code: ErrorCode; message: string }
+  | PresenceMessage
+  | PresenceUpdatedMessage;
+
+/** One change of an item, as the fan-out reads it from the stream. */
+export interface ItemChange {
+  event: ItemEvent;
+  key: string;
+  itemId: string;
+  item: PlainItem;
+  seq: string;
+  at: number;
+}
+
+/** The `item` message announcing one change. */
+export function itemMessage(change: ItemChange): ItemMessage {
+  return {
+    type: 'item',
+    event: change.event,
+    key: change.key,
+    itemId: change.itemId,
+    item: change.item,
+    seq: change.seq,
+    at: change.at,
+  };
+}
+
+/** The `item` notice sent instead when the full message would not fit in one WebSocket message. */
+export function truncatedItemMessage(change: Omit<ItemChange, 'item'>): ItemMessage {
+  return {
+    type: 'item',
+    event: change.event,
+    key: change.key,
+    itemId: change.itemId,
+    truncated: true,
+    seq: change.seq,
+    at: change.at,
+  };
+}
+
+/** `{"type":"subscribed","keys":[…]}` */
+export function subscribedMessage(keys: readonly string[]): ServerMessage {
+  return { type: 'subscribed', keys: [...keys] };
+}
+
+/** `{"type":"unsubscribed","keys":[…]}` */
+export function unsubscribedMessage(keys: readonly string[]): ServerMessage {
+  return { type: 'unsubscribed', keys: [...keys] };
+}
+
+/** `{"type":"pong","at":…,"connectionId":…}`: tells a client its own connection id. */
+export function pongMessage(at: number, connectionId: string): ServerMessage {
+  return { type: 'pong', at, connectionId };
+}
+
+/** An `error` frame; `message` must be written for the client, never a raw exception. */
+export function errorMessage(code: ErrorCode, message: string): ServerMessage {
+  return { type: 'error', code, message };
+}
+
+/** The reply to an action we do not know. */
+export function unknownActionMessage(action: unknown): ServerMessage {
+  const named =
+    typeof action === 'string' && action.length > 0
+      ? `unknown action ${JSON.stringify(action.slice(0, 64))}`
+      : 'missing action';
+  return errorMessage('UNKNOWN_ACTION', `${named}; valid actions: ${CLIENT_ACTIONS.join(', ')}`);
+}
