@@ -27,16 +27,36 @@ export const itemFrameSchema = z.object({
   itemId: z.string(),
   item: plainItemSchema.optional(),
   truncated: z.literal(true).optional(),
+  /**
+   * Conflation (opt-in per deployment): this change replaced this many older changes of the same item from the same
+   * stream batch, which were not sent. Absent when nothing was replaced.
+   */
+  conflated: z.number().int().positive().optional(),
   seq: z.string(),
   at: z.number(),
 });
 export type ItemMessage = z.output<typeof itemFrameSchema>;
 
-/** `{"type":"snapshot","key","items":[…]}`: the current items of a key, after `subscribe` with `"snapshot":true`. */
+/** Most items a snapshot carries; past it the snapshot is partial and the rest is paged with GET /items/{key}. */
+export const MAX_SNAPSHOT_ITEMS = 10_000;
+
+/**
+ * `{"type":"snapshot","key","items":[…],"position","more"|"complete"}`: the current items of a key, after `subscribe`
+ * with `"snapshot":true`, paged over as many frames as it takes (each under 128 KB). Every page carries the same
+ * `position`: the stream sequence number the snapshot was read at — it already holds every change of the key up to
+ * and including `position`, so a client ignores live frames of the key with `seq <= position` (see the README's
+ * merge rule). `more: true` says another page follows; the last page has `complete: true` when the snapshot holds
+ * every item of the key, or `complete: false` with `nextToken` (for `GET /items/{key}?nextToken=…`) when the key had
+ * more than MAX_SNAPSHOT_ITEMS items. An item too large for a frame of its own is sent as `{itemId, truncated: true}`.
+ */
 export const snapshotFrameSchema = z.object({
   type: z.literal('snapshot'),
   key: z.string(),
   items: z.array(plainItemSchema),
+  position: z.string().optional(),
+  more: z.literal(true).optional(),
+  complete: z.boolean().optional(),
+  nextToken: z.string().optional(),
 });
 export type SnapshotMessage = z.output<typeof snapshotFrameSchema>;
 
@@ -95,8 +115,19 @@ export const presenceUpdatedFrameSchema = z.object({
   page: pageSchema.nullable(),
 }) satisfies z.ZodType<PresenceUpdatedMessage>;
 
-/** Every frame the server sends, by `type`. */
-export const serverFrameSchema = z.discriminatedUnion('type', [
+/**
+ * Several frames for one connection from one fan-out invocation, in one WebSocket message: each element is exactly
+ * the frame that would otherwise have been sent alone, in the order it would have been sent. A lone frame is still
+ * sent alone; every batch stays under 128 KB.
+ */
+export const batchFrameSchema = z.object({
+  type: z.literal('batch'),
+  messages: z.array(z.lazy(() => singleFrameSchema)),
+});
+export type BatchMessage = { type: 'batch'; messages: ServerMessage[] };
+
+/** Every frame the server sends alone or inside a batch, by `type`. */
+const singleFrameSchema = z.discriminatedUnion('type', [
   itemFrameSchema.extend({ duplicate: z.literal(true).optional(), seq: z.string().optional() }),
   snapshotFrameSchema,
   subscribedFrameSchema,
@@ -106,6 +137,9 @@ export const serverFrameSchema = z.discriminatedUnion('type', [
   presenceFrameSchema,
   presenceUpdatedFrameSchema,
 ]);
+
+/** Every frame the server sends, by `type`. */
+export const serverFrameSchema = z.union([singleFrameSchema, batchFrameSchema]);
 export type ServerFrame = z.output<typeof serverFrameSchema>;
 
 /** What the server sends; `ServerFrame` is the same as a client may receive it (replays included). */

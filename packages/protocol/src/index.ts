@@ -8,4 +8,5 @@ export * from './frames';
 export * from './keys';
 export * from './limits';
 export * from './presence';
+export * from './seq';
 export * from './text';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { buildPlatformModel, loadPlatformModel, parseCfnTemplate, TemplateError } from '../../src/template';
 import type { LocalLogger, PlatformModel } from '../../src/types';
-import { appTemplate as realTemplate, fixtures } from '../helpers/paths';
+import { fixtures, appTemplate as realTemplate } from '../helpers/paths';
 
 const templates = join(fixtures, 'templates');
 

@@ -6,8 +6,7 @@ import {
   parseFrameBody,
   subscribeActionSchema,
   validateFrame,
-} from '@real-time-platform/protocol';
-import { connectionRowKey } from '../../src/domain/keys';
+} from '../../src';
 
 describe('key rules', () => {
   test.each([
@@ -22,7 +21,7 @@ describe('key rules', () => {
     expect(keyProblem('')).toMatch(/must not be empty/);
     // 513 two-byte characters = 1,026 bytes although only 513 UTF-16 units.
     expect(keyProblem('é'.repeat(513))).toMatch(/at most 1024 bytes.*got 1026/);
-    expect(keyProblem(connectionRowKey('abc='))).toMatch(/reserved/);
+    expect(keyProblem('$connection#abc=')).toMatch(/reserved/);
     expect(keyProblem('\ud800x')).toMatch(/valid Unicode/);
   });
 
