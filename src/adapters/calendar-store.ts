@@ -383,7 +383,7 @@ export function createCalendarShareStore(table: CalendarTable): CalendarShareSto
   };
 }
 
-/** The key access rule of `calendar:` keys, reading the shares from RealTimeData (wired in wiring/key-access.ts). */
+/** The key access rule of `calendar:` keys, reading the shares from RealTimeData (wired in handlers/wiring/dependencies.ts). */
 export function createCalendarAccessRule(table: CalendarTable): KeyAccessRule {
   return calendarAccessRule(createCalendarShareStore(table));
 }

@@ -6,10 +6,11 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import type { BatchWriteCommandInput, BatchWriteCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { keyProblem } from '@real-time-platform/protocol';
+import { z } from 'zod';
 import { toPlainItem } from '../domain/attribute-values';
 import { itemIdProblem, validateItem } from '../domain/items';
-import { errorLabel, isTransientAwsError, StorageError, ValidationError } from '../lib/errors';
+import { errorLabel, isTransientAwsError, StorageError, toError, ValidationError } from '../lib/errors';
+import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
 import { BATCH_WRITE_LIMIT, type BatchWriteOptions, batchWriteAll } from './batch-write';
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
@@ -95,7 +96,7 @@ export function createItemIngestor(deps: ItemIngestorDeps): ItemIngestor {
       if (isValidationError(error)) {
         if (pending.length === 1) {
           const [only] = pending as [Valid];
-          return [...done, outcome(only, 'rejected', `DynamoDB refused the item: ${messageOf(error)}`)];
+          return [...done, outcome(only, 'rejected', `DynamoDB refused the item: ${toError(error).message}`)];
         }
         const alone = await Promise.all(pending.map((entry) => writeChunk([entry])));
         return [...done, ...alone.flat()];
@@ -166,10 +167,6 @@ function outcome(entry: Valid, status: ItemOutcome['status'], reason?: string): 
 
 function isValidationError(error: unknown): boolean {
   return error instanceof Error && error.name === 'ValidationException';
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function failureReason(error: unknown): string {
@@ -263,30 +260,25 @@ export function createItemReader(deps: ItemReaderDeps): ItemReader {
 }
 
 /**
- * A page token: base64url of {"k": key, "i": last itemId}. It names the key it belongs to, so a token of another
- * key (or a hand-made one) is refused instead of silently starting somewhere else.
+ * A page token: {"k": key, "i": last itemId}. It names the key it belongs to, so a token of another key (or a
+ * hand-made one) is refused instead of silently starting somewhere else.
  */
 export function encodeToken(key: string, itemId: string): string {
-  return Buffer.from(JSON.stringify({ k: key, i: itemId }), 'utf8').toString('base64url');
+  return encodePageToken({ k: key, i: itemId });
 }
 
 /** The itemId a token continues after; throws a ValidationError for anything encodeToken did not make for `key`. */
 export function decodeToken(token: string, key: string): string {
-  const invalid = () => new ValidationError('nextToken is not valid for this key; pass back the one a page returned');
-  // Two 1,024-byte strings, JSON-quoted and escaped, fit well within this; a bigger token is not ours.
-  if (token.length > 16_384 || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid();
-  let parsed: unknown;
+  const schema = z.strictObject({
+    k: z.literal(key),
+    i: z.string().refine((itemId) => itemIdProblem(itemId) === undefined),
+  });
   try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
+    return decodePageToken(schema, token).i;
+  } catch (error) {
+    if (error instanceof InvalidPageTokenError) {
+      throw new ValidationError('nextToken is not valid for this key; pass back the one a page returned');
+    }
+    throw error;
   }
-  if (typeof parsed !== 'object' || parsed === null) throw invalid();
-  const { k, i } = parsed as { k?: unknown; i?: unknown };
-  if (k !== key || typeof i !== 'string' || itemIdProblem(i) !== undefined || keyProblem(key) !== undefined) {
-    throw invalid();
-  }
-  // Base64 decoding ignores stray trailing bits, so "token" + "x" could decode alike: only our exact encoding passes.
-  if (encodeToken(key, i) !== token) throw invalid();
-  return i;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
 
 /**
  * Calendar events: the rules every write obeys and the shapes clients share (the zod schemas below are exported for
@@ -489,38 +490,31 @@ export const CalendarShareQuery = z
 // ---------------------------------------------------------------- Page tokens
 
 /**
- * An opaque page token: base64url of {"v":1,"q":<the query it continues>,"p":<position>}. The position is the index
- * key of the last item returned (startsAt and itemId, or itemId alone). Tying it to the query means a token from
- * another calendar, another window or a hand edit is refused rather than starting a page somewhere unexpected.
+ * A page token: {"v":1,"q":<the query it continues>,"p":<position>}. The position is the index key of the last
+ * item returned (startsAt and itemId, or itemId alone). Tying it to the query means a token from another calendar,
+ * another window or a hand edit is refused rather than starting a page somewhere unexpected.
  */
-export function encodePageToken(query: string, position: Record<string, string>): string {
-  return Buffer.from(JSON.stringify({ v: 1, q: query, p: position }), 'utf8').toString('base64url');
+export function encodeCalendarPageToken(query: string, position: Record<string, string>): string {
+  return encodePageToken({ v: 1, q: query, p: position });
 }
 
-/** The position a token continues after, or undefined when the token is not one encodePageToken made for `query`. */
-export function decodePageToken(
+const positionValue = z.string().min(1).max(1024);
+
+/** The position a token continues after, or undefined when the token is not one made for `query`. */
+export function decodeCalendarPageToken(
   token: string,
   query: string,
   fields: readonly string[],
 ): Record<string, string> | undefined {
-  if (token.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
-  let parsed: unknown;
+  const schema = z.strictObject({
+    v: z.literal(1),
+    q: z.literal(query),
+    p: z.strictObject(Object.fromEntries(fields.map((name) => [name, positionValue]))),
+  });
   try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
+    return decodePageToken(schema, token).p as Record<string, string>;
+  } catch (error) {
+    if (error instanceof InvalidPageTokenError) return undefined;
+    throw error;
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { v, q, p } = parsed as { v?: unknown; q?: unknown; p?: unknown };
-  if (v !== 1 || q !== query || typeof p !== 'object' || p === null) return undefined;
-  const entries = Object.entries(p);
-  if (entries.length !== fields.length) return undefined;
-  const position: Record<string, string> = {};
-  for (const name of fields) {
-    const value = (p as Record<string, unknown>)[name];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 1024) return undefined;
-    position[name] = value;
-  }
-  // Base64 ignores stray trailing bits, so several strings decode alike: only our exact encoding passes.
-  return encodePageToken(query, position) === token ? position : undefined;
 }

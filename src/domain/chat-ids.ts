@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { MAX_MESSAGE_SEQ } from '@real-time-platform/protocol';
 import { ulid } from 'ulid';
 import { z } from 'zod';
+import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
 import type { MessageRange } from './chat';
 
 /**
@@ -22,11 +23,6 @@ export function directConversationId(userA: string, userB: string): string {
 /** A new group conversation id: `g_` + a ULID (time-ordered, 80 random bits: not guessable). */
 export function newGroupConversationId(now: number = Date.now()): string {
   return `g_${ulid(now)}`;
-}
-
-/** A page token could not be decoded, or was made for another conversation, user or query. */
-export class InvalidPageTokenError extends Error {
-  override name = 'InvalidPageTokenError';
 }
 
 const seq = z
@@ -57,23 +53,6 @@ const conversationsTokenSchema = z.strictObject({
   c: z.string(),
 });
 
-function encode(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-function decode<S extends z.ZodType>(schema: S, token: string): z.output<S> {
-  if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new InvalidPageTokenError('not base64url');
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidPageTokenError('not JSON');
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InvalidPageTokenError('unexpected content');
-  return parsed.data;
-}
-
 /** What a messages page token continues. */
 export interface MessagesCursor {
   conversationId: string;
@@ -85,7 +64,7 @@ export interface MessagesCursor {
 
 /** An opaque token for the next page of messages. */
 export function encodeMessagesToken(cursor: MessagesCursor): string {
-  return encode({
+  return encodePageToken({
     v: 1,
     c: cursor.conversationId,
     o: cursor.range.order,
@@ -98,7 +77,7 @@ export function encodeMessagesToken(cursor: MessagesCursor): string {
 
 /** The cursor of a messages token made for `conversationId`; throws InvalidPageTokenError otherwise. */
 export function decodeMessagesToken(token: string, conversationId: string): MessagesCursor {
-  const value = decode(messagesTokenSchema, token);
+  const value = decodePageToken(messagesTokenSchema, token);
   if (value.c !== conversationId) throw new InvalidPageTokenError('made for another conversation');
   if (value.a >= value.b) throw new InvalidPageTokenError('empty range');
   return {
@@ -118,12 +97,12 @@ export interface ConversationsCursor {
 
 /** An opaque token for the next page of a user's conversations. */
 export function encodeConversationsToken(cursor: ConversationsCursor): string {
-  return encode({ v: 1, u: cursor.userId, t: cursor.lastActivityAt, c: cursor.conversationId });
+  return encodePageToken({ v: 1, u: cursor.userId, t: cursor.lastActivityAt, c: cursor.conversationId });
 }
 
 /** The cursor of a conversations token made for `userId`; throws InvalidPageTokenError otherwise. */
 export function decodeConversationsToken(token: string, userId: string): ConversationsCursor {
-  const value = decode(conversationsTokenSchema, token);
+  const value = decodePageToken(conversationsTokenSchema, token);
   if (value.u !== userId) throw new InvalidPageTokenError('made for another user');
   return { userId, lastActivityAt: value.t, conversationId: value.c };
 }

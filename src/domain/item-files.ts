@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import { parser as jsonParser } from 'stream-json';
 import Assembler from 'stream-json/Assembler';
+import { toError } from '../lib/errors';
 
 /**
  * Streaming parsers for item files (S3 uploads, the producer CLI): a JSON array, NDJSON or CSV with a header row.
@@ -173,7 +174,7 @@ function parseNdjsonLine(bytes: Buffer, line: number): ParsedLine | undefined {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { line, error: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return { line, error: `invalid JSON: ${toError(error).message}` };
   }
   return isObject(value) ? { line, item: value } : { line, error: `line is ${describe(value)}, not a JSON object` };
 }

@@ -4,16 +4,13 @@
  * JWT_JWKS_URL (RS256/ES256: Cognito, Auth0), or JWT_SECRET (local runs; `npm start -- --auth jwt` sets it).
  * Status codes are documented in logic/jwt-authorizer.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { secretsManagerSecret } from '../adapters/jwt-secret';
 import { createJwtVerifier } from '../adapters/jwt-verifier';
 import { loadJwtConfig } from '../config/jwt';
 import { createJwtAuthorizerHandler } from './logic/jwt-authorizer';
+import { lambdaEntry } from './wiring/dependencies';
 
 const config = loadJwtConfig();
-const logger = new Logger();
 
 const verifier = createJwtVerifier({
   secret: config.secret ?? (config.secretArn === undefined ? undefined : secretsManagerSecret(config.secretArn)),
@@ -26,4 +23,4 @@ const verifier = createJwtVerifier({
 void verifier.warmUp();
 
 /** Lambda entry of JwtAuthorizerFunction (template Handler: jwt-authorizer.handler). */
-export const handler = middy(createJwtAuthorizerHandler({ verifier, logger })).use(injectLambdaContext(logger));
+export const handler = lambdaEntry(({ logger }) => createJwtAuthorizerHandler({ verifier, logger }));

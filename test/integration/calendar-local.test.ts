@@ -12,7 +12,7 @@ import { SignJWT } from 'jose';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { authorizeKeys } from '../../src/domain/key-access';
-import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
+import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies';
 
 // Calendars through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets

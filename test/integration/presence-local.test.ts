@@ -19,7 +19,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { authorizeKeys } from '../../src/domain/key-access';
-import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
+import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies';
 
 // Presence end to end through the real local runtime of template.yaml with AuthMode=jwt: real sockets with real
 // tokens, the real JWT authorizer, the HTTP API, the stream fan-out, the presence sweep on the template's own

@@ -3,8 +3,8 @@ import {
   CalendarEventPatch,
   CalendarEventQuery,
   CalendarEventReplacement,
-  decodePageToken,
-  encodePageToken,
+  decodeCalendarPageToken,
+  encodeCalendarPageToken,
   eventRevision,
   instantsOf,
   mergePatch,
@@ -234,23 +234,23 @@ describe('range queries', () => {
 describe('page tokens', () => {
   const scope = 'events|calendar:u1||';
   const position = { startsAt: '2026-12-01T09:00:00.000Z', itemId: '01J0000000000000000000000A' };
-  const token = encodePageToken(scope, position);
+  const token = encodeCalendarPageToken(scope, position);
 
   test('a token round-trips for its own query and is opaque (base64url)', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(decodePageToken(token, scope, ['startsAt', 'itemId'])).toEqual(position);
+    expect(decodeCalendarPageToken(token, scope, ['startsAt', 'itemId'])).toEqual(position);
   });
 
   test('a token of another calendar or window, or a tampered one, is refused', () => {
-    expect(decodePageToken(token, 'events|calendar:u2||', ['startsAt', 'itemId'])).toBeUndefined();
+    expect(decodeCalendarPageToken(token, 'events|calendar:u2||', ['startsAt', 'itemId'])).toBeUndefined();
     const json = Buffer.from(token, 'base64url').toString('utf8');
     const forged = Buffer.from(json.replace('calendar:u1', 'calendar:u2'), 'utf8').toString('base64url');
-    expect(decodePageToken(forged, 'events|calendar:u1||', ['startsAt', 'itemId'])).toBeUndefined();
-    const extra = encodePageToken(scope, { ...position, x: 'y' });
-    expect(decodePageToken(extra, scope, ['startsAt', 'itemId'])).toBeUndefined();
-    expect(decodePageToken(`${token}x`, scope, ['startsAt', 'itemId'])).toBeUndefined();
-    expect(decodePageToken('not a token!', scope, ['startsAt', 'itemId'])).toBeUndefined();
-    expect(decodePageToken(Buffer.from('[1]').toString('base64url'), scope, ['startsAt'])).toBeUndefined();
+    expect(decodeCalendarPageToken(forged, 'events|calendar:u1||', ['startsAt', 'itemId'])).toBeUndefined();
+    const extra = encodeCalendarPageToken(scope, { ...position, x: 'y' });
+    expect(decodeCalendarPageToken(extra, scope, ['startsAt', 'itemId'])).toBeUndefined();
+    expect(decodeCalendarPageToken(`${token}x`, scope, ['startsAt', 'itemId'])).toBeUndefined();
+    expect(decodeCalendarPageToken('not a token!', scope, ['startsAt', 'itemId'])).toBeUndefined();
+    expect(decodeCalendarPageToken(Buffer.from('[1]').toString('base64url'), scope, ['startsAt'])).toBeUndefined();
   });
 });
 

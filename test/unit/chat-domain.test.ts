@@ -26,9 +26,9 @@ import {
   directConversationId,
   encodeConversationsToken,
   encodeMessagesToken,
-  InvalidPageTokenError,
   newGroupConversationId,
 } from '../../src/domain/chat-ids';
+import { InvalidPageTokenError } from '../../src/lib/page-token';
 
 const GROUP = newGroupConversationId(1_763_800_000_000);
 const DIRECT = directConversationId('u1', 'u2');

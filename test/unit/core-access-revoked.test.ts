@@ -11,7 +11,7 @@ import { createConnectionRepository } from '../../src/adapters/connection-reposi
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createMessageHandler } from '../../src/handlers/logic/message';
-import { createPlatformKeyAccess } from '../../src/handlers/wiring/key-access';
+import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies';
 import { wsEvent } from '../helpers/events';
 import { captureLog, memoryData, RecordingSender } from '../helpers/fakes';
 

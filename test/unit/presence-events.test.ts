@@ -1,6 +1,7 @@
 import { EventBridgeClient, InternalException, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createEventBus } from '../../src/adapters/event-bus';
 import { publishPresenceEvents } from '../../src/handlers/logic/presence-events';
 import { captureLog } from '../helpers/fakes';
 
@@ -20,7 +21,13 @@ const presenceRecord = (n: number, state: Record<string, unknown> = {}) =>
 
 const publish = (records: unknown[], logger = captureLog()) =>
   publishPresenceEvents(
-    { client, eventBusName: 'presence-bus', keyAttribute: 'vehicleId', logger, sleep: async () => undefined },
+    {
+      events: createEventBus(client),
+      eventBusName: 'presence-bus',
+      keyAttribute: 'vehicleId',
+      logger,
+      sleep: async () => undefined,
+    },
     streamEvent(records),
   );
 const sentEntries = () => eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries ?? []);

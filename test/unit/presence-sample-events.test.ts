@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createEventBus } from '../../src/adapters/event-bus';
 import { presenceOrItemMessage } from '../../src/domain/presence';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
@@ -86,7 +87,7 @@ test('presence-stream-batch.json: join, update, leave frames to watchers and thr
     .on(PutEventsCommand)
     .resolves({ FailedEntryCount: 0, Entries: [{}, {}, {}].map((_, i) => ({ EventId: `${i}` })) });
   await publishPresenceEvents(
-    { client, eventBusName: 'presence-bus', keyAttribute: 'vehicleId', logger: captureLog() },
+    { events: createEventBus(client), eventBusName: 'presence-bus', keyAttribute: 'vehicleId', logger: captureLog() },
     sample('presence-stream-batch'),
   );
   expect(eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.map((e) => e.DetailType)).toEqual([

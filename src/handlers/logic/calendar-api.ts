@@ -8,9 +8,9 @@ import {
   CalendarEventReplacement,
   CalendarShareInput,
   CalendarShareQuery,
-  decodePageToken,
+  decodeCalendarPageToken,
   EventVersion,
-  encodePageToken,
+  encodeCalendarPageToken,
   eventRevision,
   fieldsOf,
   isEventId,
@@ -127,7 +127,7 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
     const scope = `events|${calendarKey(ownerId)}|${query.window?.from ?? ''}|${query.window?.to ?? ''}`;
     let after: { startsAt: string; itemId: string } | undefined;
     if (query.nextToken !== undefined) {
-      const position = decodePageToken(query.nextToken, scope, ['startsAt', 'itemId']);
+      const position = decodeCalendarPageToken(query.nextToken, scope, ['startsAt', 'itemId']);
       if (position === undefined || !isEventId(position.itemId ?? '') || !inQuery(position.startsAt ?? '', query)) {
         throw badToken();
       }
@@ -142,7 +142,7 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
       events: page.events.map(publicEvent),
       ...(page.after === undefined
         ? {}
-        : { nextToken: encodePageToken(scope, { startsAt: page.after.startsAt, itemId: page.after.itemId }) }),
+        : { nextToken: encodeCalendarPageToken(scope, { startsAt: page.after.startsAt, itemId: page.after.itemId }) }),
     });
   }
 
@@ -196,14 +196,14 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
     const scope = `shares|${calendarKey(ownerId)}`;
     let after: string | undefined;
     if (query.nextToken !== undefined) {
-      const position = decodePageToken(query.nextToken, scope, ['userId']);
+      const position = decodeCalendarPageToken(query.nextToken, scope, ['userId']);
       if (position?.userId === undefined || userIdProblem(position.userId) !== undefined) throw badToken();
       after = position.userId;
     }
     const page = await deps.shares.list(ownerId, { limit: query.limit, ...(after === undefined ? {} : { after }) });
     return json(200, {
       shares: page.shares,
-      ...(page.after === undefined ? {} : { nextToken: encodePageToken(scope, { userId: page.after }) }),
+      ...(page.after === undefined ? {} : { nextToken: encodeCalendarPageToken(scope, { userId: page.after }) }),
     });
   }
 

@@ -27,13 +27,13 @@ import {
   directConversationId,
   encodeConversationsToken,
   encodeMessagesToken,
-  InvalidPageTokenError,
   type MessagesCursor,
   newGroupConversationId,
 } from '../../domain/chat-ids';
 import type { Caller } from '../../domain/identity';
 import { runWithConcurrency } from '../../lib/concurrency';
 import type { Log } from '../../lib/logging';
+import { InvalidPageTokenError } from '../../lib/page-token';
 import {
   createHttpRouter,
   HttpError,

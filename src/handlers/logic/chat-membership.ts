@@ -1,6 +1,5 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CHAT_PREFIX, chatKey, conversationIdOfKey } from '@real-time-platform/protocol';
-import { type ChatStore, createChatStore } from '../../adapters/chat-store';
+import { CHAT_PREFIX, chatKey, conversationIdOfKey, inboxKey } from '@real-time-platform/protocol';
+import type { ChatStore } from '../../adapters/chat-store';
 import { ALLOWED, forbidden, type KeyAccessRule, signInRequired } from '../../domain/key-access';
 
 /**
@@ -13,8 +12,6 @@ import { ALLOWED, forbidden, type KeyAccessRule, signInRequired } from '../../do
  *   (plus one for `chat:<id>` itself), so its cost grows with the participants, not with the users of the platform.
  * Both read the conversation's description (one GetItem), cached per container: participants never change.
  */
-
-const INBOX_PREFIX = 'inbox:';
 
 /** The `chat:` rule of the platform's key access policy. */
 export function chatKeyAccessRule(store: Pick<ChatStore, 'getConversation'>): KeyAccessRule {
@@ -41,27 +38,6 @@ export function createChatAudience(
     const conversationId = conversationIdOfKey(key);
     if (conversationId === undefined) return [];
     const conversation = await store.getConversation(conversationId);
-    return conversation === undefined ? [] : conversation.participants.map((userId) => `${INBOX_PREFIX}${userId}`);
+    return conversation === undefined ? [] : conversation.participants.map(inboxKey);
   };
-}
-
-/** Where the membership lives: the data table, its key attribute and a document client. */
-export interface ChatMembershipDeps {
-  documents: DynamoDBDocumentClient;
-  dataTableName: string;
-  keyAttribute: string;
-}
-
-function storeOf(deps: ChatMembershipDeps): ChatStore {
-  return createChatStore({ ddb: deps.documents, tableName: deps.dataTableName, keyAttribute: deps.keyAttribute });
-}
-
-/** chatKeyAccessRule over the data table (for src/handlers/wiring/key-access.ts). */
-export function chatKeyAccess(deps: ChatMembershipDeps): KeyAccessRule {
-  return chatKeyAccessRule(storeOf(deps));
-}
-
-/** createChatAudience over the data table (for the fan-out entry). */
-export function chatAudience(deps: ChatMembershipDeps): (key: string) => Promise<readonly string[]> {
-  return createChatAudience(storeOf(deps));
 }

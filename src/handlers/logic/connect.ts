@@ -1,4 +1,4 @@
-import { checkKeys } from '@real-time-platform/protocol';
+import { checkKeys, inboxKey } from '@real-time-platform/protocol';
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
 import type { PresenceStore } from '../../adapters/presence-store';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
@@ -7,17 +7,12 @@ import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
 import { connectionIdOf, stringField, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
-/** The key every signed-in connection is subscribed to at $connect: the user's own feed (chat messages, receipts). */
-export function inboxKey(userId: string): string {
-  return `inbox:${userId}`;
-}
-
 export interface ConnectDeps {
   /** Anonymous connections (AuthMode=none). */
   connections: Pick<ConnectionRepository, 'saveConnection'>;
   /** Signed-in connections: the row, the subscriptions and the user's presence in one transaction. */
   presence: Pick<PresenceStore, 'openConnection'>;
-  /** Who may read which key (src/handlers/wiring/key-access.ts). */
+  /** Who may read which key (src/handlers/wiring/dependencies.ts). */
   keyAccess: KeyAccessPolicy;
   /** REAL_TIME_ITEM_KEY: the query parameter (or header) that carries keys, e.g. vehicleId. */
   keyName: string;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Caller } from '../../domain/identity';
-import { AppError, describeError } from '../../lib/errors';
+import { AppError, describeError, ValidationError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfHttpEvent } from './caller';
 
@@ -117,8 +117,9 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 export type Route = (event: HttpEvent) => Promise<HttpResult>;
 
 /**
- * Dispatches by `routeKey` ("GET /presence/{userId}"). HttpError → its status; an AppError that may pass when retried
- * → 503 with Retry-After; anything else → 500 with nothing internal in the body (the cause is logged).
+ * Dispatches by `routeKey` ("GET /presence/{userId}"). HttpError → its status; a ValidationError (a rule the input
+ * broke, raised below the route) → 400; an AppError that may pass when retried → 503 with Retry-After; anything else
+ * → 500 with nothing internal in the body (the cause is logged).
  */
 export function createHttpRouter(
   name: string,
@@ -133,6 +134,7 @@ export function createHttpRouter(
       return await route(event);
     } catch (cause) {
       if (cause instanceof HttpError) return errorResult(cause.statusCode, cause.code, cause.message, cause.details);
+      if (cause instanceof ValidationError) return errorResult(400, 'BAD_REQUEST', cause.message);
       logger.error(`${name} request failed`, {
         routeKey,
         requestId: event.requestContext?.requestId,

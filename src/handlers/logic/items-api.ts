@@ -1,9 +1,9 @@
 import { keyProblem, platformKeyOwner } from '@real-time-platform/protocol';
 import type { ItemIngestor, ItemOutcome, ItemReader } from '../../adapters/item-store';
 import { itemIdProblem } from '../../domain/items';
-import { AppError, describeError, ValidationError } from '../../lib/errors';
+import { describeError, ValidationError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
-import { errorResult as error, type HttpEvent, type HttpResult, json } from './http';
+import { createHttpRouter, errorResult as error, HttpError, type HttpEvent, type HttpResult, json } from './http';
 
 /**
  * The items HTTP API (payload format 2.0). Responses:
@@ -50,12 +50,7 @@ const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
 const RETRY_AFTER_SECONDS = '1';
 
-/** A key of a platform domain (presence, calendars, chat): not readable or deletable through the items API. */
-class ForbiddenKeyError extends ValidationError {
-  override name = 'ForbiddenKeyError';
-}
-
-/** Builds the items API handler (see the response table above). Never throws. */
+/** Builds the items API handler (see the response table above) on the shared HTTP router. Never throws. */
 export function createItemsApiHandler(deps: ItemsApiDeps): (event: HttpApiEvent) => Promise<HttpApiResult> {
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
@@ -137,39 +132,16 @@ export function createItemsApiHandler(deps: ItemsApiDeps): (event: HttpApiEvent)
     return deleted === undefined ? notFound(key, itemId) : { statusCode: 204 };
   }
 
-  const routes: Record<string, (event: HttpApiEvent) => Promise<HttpApiResult>> = {
-    'POST /items': postItems,
-    'GET /items/{key}': listItems,
-    'GET /items/{key}/{itemId}': getItem,
-    'DELETE /items/{key}/{itemId}': deleteItem,
-  };
-
-  return async (event) => {
-    const routeKey = typeof event?.routeKey === 'string' ? event.routeKey : '';
-    const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
-    if (route === undefined) {
-      return error(404, 'NOT_FOUND', `no route ${JSON.stringify(routeKey.slice(0, 100))}`);
-    }
-    try {
-      return await route(event);
-    } catch (cause) {
-      // Before ValidationError, which it extends.
-      if (cause instanceof ForbiddenKeyError) return error(403, 'FORBIDDEN', cause.message);
-      if (cause instanceof ValidationError) return error(400, 'BAD_REQUEST', cause.message);
-      const retryable = cause instanceof AppError && cause.retryable;
-      deps.logger.error('Items API request failed', {
-        routeKey,
-        requestId: event.requestContext?.requestId,
-        error: describeError(cause),
-        cause,
-      });
-      return retryable
-        ? error(503, 'SERVICE_UNAVAILABLE', 'the service is busy; try again shortly', undefined, {
-            'retry-after': RETRY_AFTER_SECONDS,
-          })
-        : error(500, 'INTERNAL_ERROR', 'internal error');
-    }
-  };
+  return createHttpRouter(
+    'Items API',
+    {
+      'POST /items': postItems,
+      'GET /items/{key}': listItems,
+      'GET /items/{key}/{itemId}': getItem,
+      'DELETE /items/{key}/{itemId}': deleteItem,
+    },
+    deps.logger,
+  );
 }
 
 /** The decoded body: API Gateway base64-encodes bodies it considers binary. */
@@ -186,7 +158,9 @@ function pathKey(event: HttpApiEvent): string {
   if (problem !== undefined) throw new ValidationError(`invalid key: ${problem}`);
   const owner = platformKeyOwner(key);
   // Presence, calendars and chat have access rules the items API cannot check (it serves producers, not users).
-  if (owner !== undefined) throw new ForbiddenKeyError(`${JSON.stringify(key.slice(0, 100))} is served by ${owner}`);
+  if (owner !== undefined) {
+    throw new HttpError(403, 'FORBIDDEN', `${JSON.stringify(key.slice(0, 100))} is served by ${owner}`);
+  }
   return key;
 }
 

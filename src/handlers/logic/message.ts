@@ -30,7 +30,7 @@ export interface MessageDeps {
   connections: ConnectionRepository;
   data: RealTimeDataReader;
   sender: ConnectionSender;
-  /** Who may read which key: checked before a subscription is stored (src/handlers/wiring/key-access.ts). */
+  /** Who may read which key: checked before a subscription is stored (src/handlers/wiring/dependencies.ts). */
   keyAccess: KeyAccessPolicy;
   /** The caller's page (update-presence). */
   presence: Pick<PresenceStore, 'setPage'>;

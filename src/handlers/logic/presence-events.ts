@@ -1,4 +1,5 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBus } from '../../adapters/event-bus';
 import { isPresenceChange, presenceDetailType, presenceMessage } from '../../domain/presence';
 import { parseStreamRecord } from '../../domain/stream-changes';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../../lib/backoff';
@@ -18,7 +19,7 @@ import type { BatchResponse } from './fanout';
  */
 
 export interface PresenceEventsDeps {
-  client: Pick<EventBridgeClient, 'send'>;
+  events: EventBus;
   eventBusName: string;
   /** REAL_TIME_ITEM_KEY. */
   keyAttribute: string;
@@ -108,9 +109,8 @@ async function putWithRetries(deps: PresenceEventsDeps, batch: Pending[]): Promi
   for (let attempt = 1; ; attempt++) {
     reasons = new Map();
     try {
-      const output = await deps.client.send(new PutEventsCommand({ Entries: left.map((p) => p.entry) }));
-      // Entries answer the request entries in order; an entry with an ErrorCode failed.
-      const results = output.Entries ?? [];
+      // Results answer the request entries in order; an entry with an ErrorCode failed.
+      const results = await deps.events.put(left.map((p) => p.entry));
       left = left.filter((pending, index) => {
         const result = results[index];
         if (result === undefined) {
