@@ -28,6 +28,7 @@ import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib
 import { StorageError } from '../lib/errors';
 import { cancellationCodes, conditionCheckOf, refusedKeyOf } from './access-checks';
 import { connectionRowItem, type NewConnection, subscriptionRowItem } from './connection-repository';
+import { presenceUpdate } from './presence-updates';
 import { storage, toStorageError } from './storage';
 
 /**
@@ -155,132 +156,6 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
     }
   };
 
-  /**
-   * The presence update of a transition. For `remove-connection`, `closing` says which connection ends and whether
-   * it set the page just read: then the page goes too, on condition that it still owns it; otherwise on condition
-   * that it does not (a page it set meanwhile makes the close re-read and take that page down).
-   */
-  const presenceOperation = (
-    userId: string,
-    transition: ConnectTransition | DisconnectTransition,
-    at: number,
-    closing?: { connectionId: string; setThePage: boolean },
-  ): NonNullable<TransactWriteCommandInput['TransactItems']>[number] => {
-    const base = { TableName: deps.dataTable, Key: presenceItemKey(userId) };
-    switch (transition) {
-      case 'come-online':
-        return {
-          Update: {
-            ...base,
-            UpdateExpression:
-              'SET #status = :online, #connections = :one, #since = :now, #lastSeenAt = :now, #transition = :join, ' +
-              '#userId = :userId REMOVE #page, #pageConnectionId',
-            ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
-            ExpressionAttributeNames: {
-              '#key': deps.keyAttribute,
-              '#status': 'status',
-              '#connections': 'connections',
-              '#since': 'since',
-              '#lastSeenAt': 'lastSeenAt',
-              '#transition': 'transition',
-              '#userId': 'userId',
-              '#page': 'page',
-              '#pageConnectionId': 'pageConnectionId',
-            },
-            ExpressionAttributeValues: {
-              ':online': 'online',
-              ':one': 1,
-              ':now': at,
-              ':join': 'join',
-              ':userId': userId,
-            },
-          },
-        };
-      case 'add-connection':
-        return {
-          Update: {
-            ...base,
-            UpdateExpression: 'SET #connections = #connections + :one, #lastSeenAt = :now, #transition = :update',
-            ConditionExpression: '#status = :online',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              '#connections': 'connections',
-              '#lastSeenAt': 'lastSeenAt',
-              '#transition': 'transition',
-            },
-            ExpressionAttributeValues: { ':online': 'online', ':one': 1, ':now': at, ':update': 'update' },
-          },
-        };
-      case 'remove-connection': {
-        if (closing === undefined) throw new Error('remove-connection needs the closing connection');
-        const decrement = 'SET #connections = #connections - :one, #lastSeenAt = :now, #transition = :update';
-        return {
-          Update: {
-            ...base,
-            UpdateExpression: closing.setThePage ? `${decrement} REMOVE #page, #pageConnectionId` : decrement,
-            ConditionExpression: closing.setThePage
-              ? '#status = :online AND #connections > :one AND #pageConnectionId = :connectionId'
-              : '#status = :online AND #connections > :one AND ' +
-                '(attribute_not_exists(#pageConnectionId) OR #pageConnectionId <> :connectionId)',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              '#connections': 'connections',
-              '#lastSeenAt': 'lastSeenAt',
-              '#transition': 'transition',
-              '#pageConnectionId': 'pageConnectionId',
-              ...(closing.setThePage ? { '#page': 'page' } : {}),
-            },
-            ExpressionAttributeValues: {
-              ':online': 'online',
-              ':one': 1,
-              ':now': at,
-              ':update': 'update',
-              ':connectionId': closing.connectionId,
-            },
-          },
-        };
-      }
-      case 'go-offline':
-        return {
-          Update: {
-            ...base,
-            UpdateExpression:
-              'SET #status = :offline, #connections = :zero, #since = :now, #lastSeenAt = :now, #transition = :leave ' +
-              'REMOVE #page, #pageConnectionId',
-            ConditionExpression: '#status = :online AND #connections <= :one',
-            ExpressionAttributeNames: {
-              '#status': 'status',
-              '#connections': 'connections',
-              '#since': 'since',
-              '#lastSeenAt': 'lastSeenAt',
-              '#transition': 'transition',
-              '#page': 'page',
-              '#pageConnectionId': 'pageConnectionId',
-            },
-            ExpressionAttributeValues: {
-              ':offline': 'offline',
-              ':online': 'online',
-              ':zero': 0,
-              ':one': 1,
-              ':now': at,
-              ':leave': 'leave',
-            },
-          },
-        };
-      case 'settle-only':
-        // Presence is not online although a row existed (an item removed by hand): delete the row, leave presence
-        // alone, but only while that is still true.
-        return {
-          ConditionCheck: {
-            ...base,
-            ConditionExpression: 'attribute_not_exists(#key) OR #status <> :online',
-            ExpressionAttributeNames: { '#key': deps.keyAttribute, '#status': 'status' },
-            ExpressionAttributeValues: { ':online': 'online' },
-          },
-        };
-    }
-  };
-
   return {
     get,
 
@@ -290,7 +165,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
         const transition = connectTransition(current);
         const at = now();
         const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-          presenceOperation(connection.userId, transition, at),
+          presenceUpdate(deps, connection.userId, transition, at),
           {
             Put: {
               TableName: deps.connectionsTable,
@@ -332,7 +207,7 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
         const outcome = await transact(
           deps.ddb,
           [
-            presenceOperation(userId, transition, now(), closing),
+            presenceUpdate(deps, userId, transition, now(), closing),
             {
               Delete: {
                 TableName: deps.connectionsTable,
@@ -411,11 +286,11 @@ export function createPresenceStore(deps: PresenceStoreDeps): PresenceStore {
         }
         // With the connection row checked in the same transaction, a page update that arrives after its own tab
         // was closed writes nothing (the close already settled presence; the page would never be taken down).
-        const write = (presenceUpdate: Omit<NonNullable<TransactItem['Update']>, 'TableName' | 'Key'>) =>
+        const write = (pageUpdate: Omit<NonNullable<TransactItem['Update']>, 'TableName' | 'Key'>) =>
           transact(
             deps.ddb,
             [
-              { Update: { TableName: deps.dataTable, Key: presenceItemKey(userId), ...presenceUpdate } },
+              { Update: { TableName: deps.dataTable, Key: presenceItemKey(userId), ...pageUpdate } },
               connectionRowCheck(connectionId),
             ],
             'update the page',
