@@ -191,9 +191,9 @@ test('other users may neither read nor subscribe until the owner shares; unshari
   expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(204);
   expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(404);
   const third = await http(owner, 'POST', events(owner), { ...standup, title: 'Private' });
-  // The stream keeps write order per key: once the owner has the third event, the others would have it too.
+  // The third event is fanned out (the owner has it) and each socket has all that was sent to it since.
   await ownerSocket.next(itemFrame('INSERT', third.body?.eventId));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await platform.settled(otherSocket, handshake);
   expect(otherSocket.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
   expect(handshake.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
   expect((await http(other, 'GET', events(owner))).status).toBe(403);
@@ -377,7 +377,8 @@ test('bad input is answered 400 (or 428) with the reason, and nothing is written
   expect((await http(owner, 'PUT', path, { ...standup, title: 'No version' })).status).toBe(428);
   expect((await http(owner, 'GET', path)).body).toMatchObject({ version: 1, end: standup.end, title: 'Standup' });
   await socket.next(itemFrame('INSERT', created.body?.eventId));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Every write the refused requests could have made would have been fanned out and received by now.
+  await platform.settled(socket);
   expect(socket.frames.filter((f) => f.type === 'item')).toHaveLength(1);
   socket.close();
 });

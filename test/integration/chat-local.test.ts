@@ -207,7 +207,8 @@ test('a message reaches every connection of every participant, the sender’s in
   const second = await cyLaptop.next((f) => isMessage(id)(f) && f.item.messageId === '000000000002');
   expect(second.item).not.toHaveProperty('tempMessageId');
   expect(second.item.senderId).toBe(bea);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Past this point a second copy of the re-sent message, or a frame for the outsider, would have arrived.
+  await platform.settled(anaTab1, anaTab2, beaPhone, cyLaptop, zed);
   expect((await history(ana, id)).map((m) => m.content).sort()).toEqual(['Hello team', 'Hi!']);
   for (const client of [anaTab1, anaTab2, beaPhone, cyLaptop]) {
     const first = unique(client.frames.filter((f) => isMessage(id)(f) && f.item.tempMessageId === 'tmp-1'));
@@ -350,7 +351,8 @@ test('a non-member is refused on every route, action and subscription; nothing i
   expect(await refusedHandshakeStatus(mallory, `chat:${id}`)).toBe(403);
   expect(await refusedHandshakeStatus(bea, `chat:${id}`).catch(() => 'accepted')).toBe('accepted');
 
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Past this point an item the refused actions had written would have reached everyone subscribed to it.
+  await platform.settled(mal);
   expect(mal.frames.filter((f) => f.type === 'item')).toEqual([]);
   expect((await storedItemIds(`chat:${id}`)).sort()).toEqual(['conversation', 'msg#000000000001']);
   expect((await http(mallory, 'GET', '/users/me/conversations')).body.conversations).toEqual([]);

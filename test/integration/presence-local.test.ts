@@ -307,7 +307,8 @@ describe('PresenceVisibility=friends', () => {
 
   test('non-friends are refused (error frame, 403, refused handshake); friends are allowed after PUT + PUT; unfriending stops the feed', async () => {
     const ann = track(await signedIn(platform, 'ann'));
-    track(await signedIn(platform, 'bob'));
+    // Bob watches his own presence (always visible to him): the feed ann must stop getting.
+    const bob = track(await signedIn(platform, 'bob', ['presence:bob']));
 
     // Refused three ways, nothing stored.
     ann.send({ action: 'subscribe', keys: ['presence:bob'] });
@@ -356,8 +357,10 @@ describe('PresenceVisibility=friends', () => {
     expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(204);
     expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(404);
     const afterUnfriend = ann.frames.length;
+    const bobFrom = bob.frames.length;
     await closeAndWait(bobTab2);
-    await sleep(1000);
+    await bob.next((f) => presenceOf('bob', 'update')(f) && (f.presence as Frame).connections === 1, 5000, bobFrom);
+    await platform.settled(ann);
     expect(ann.frames.slice(afterUnfriend).filter(presenceOf('bob'))).toEqual([]);
     expect((await api(platform, 'GET', '/presence/bob', 'ann')).status).toBe(403);
   });
