@@ -71,8 +71,8 @@ export interface TestPlatform extends LocalPlatform {
   /** One request to the HTTP API. */
   http(method: string, path: string, options?: HttpRequestOptions): Promise<HttpReply>;
   /**
-   * Resolves once every change written before the call has been fanned out, and every socket given has received
-   * all that was sent to it by then: the point after which a frame that did not arrive will not arrive.
+   * Resolves once the stream event sources have delivered every change written before the call, and every socket
+   * given has received all that was sent to it by then: past this point, a frame that has not arrived will not.
    */
   settled(...sockets: RecordingSocket[]): Promise<void>;
   /** Stops the platform (closing every socket) and removes its work dir. */
@@ -201,9 +201,9 @@ export function signToken(secret: string, claims: JWTPayload): Promise<string> {
 }
 
 /**
- * Resolves once the socket has received every frame sent to it before the call. The platform answers each action
- * on the connection's own ordered stream, so the answer to a no-op of our own (unsubscribing from a key nobody
- * uses) arrives after everything sent before it; a pong would not do, as heartbeats of the socket's own pong too.
+ * Resolves once the socket has received every frame sent to it before the call: a connection's frames arrive in
+ * the order they were sent, so the answer to a no-op of our own (unsubscribing from a key nobody uses) comes after
+ * all of them. A heartbeat would not do: a socket that heartbeats by itself gets pongs nobody waits for.
  */
 async function caughtUp(socket: RecordingSocket): Promise<void> {
   const marker = `caught-up-${randomUUID()}`;
