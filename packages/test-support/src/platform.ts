@@ -60,10 +60,8 @@ export interface SignedInUser {
 export interface TestPlatform extends LocalPlatform {
   /** This platform's work dir (bundles, dead letters, S3 data); stop() removes it. */
   workDir: string;
-  /** The query-string parameter clients subscribe with: the template's RealTimeItemKey. */
-  keyParameter: string;
-  /** The WebSocket URL subscribing to `keys` at the handshake, with `extra` query parameters (e.g. a token). */
-  webSocketUrl(keys?: string[], extra?: Record<string, string>): string;
+  /** The WebSocket URL subscribing to `keys` at the handshake (with the template's RealTimeItemKey). */
+  webSocketUrl(keys?: string[]): string;
   /** Opens an anonymous recording socket subscribed to `keys` by the handshake. */
   connect(keys?: string[], options?: RecordingSocketOptions): Promise<RecordingSocket>;
   /** A token for `userId` (as `npm run token -- --user` makes one) and what a signed-in client needs. */
@@ -133,7 +131,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
 
   const parameters = platform.model.parameters;
   const keyParameter = parameters.RealTimeItemKey ?? 'realTimeItemKey';
-  const webSocketUrl = (keys: string[] = [], extra: Record<string, string> = {}) => {
+  const webSocketUrl = (keys: string[] = [], extra: Record<string, string> = {}): string => {
     const query = new URLSearchParams(keys.map((key): [string, string] => [keyParameter, key]));
     for (const [name, value] of Object.entries(extra)) query.append(name, value);
     const search = query.toString();
@@ -160,8 +158,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   return {
     ...platform,
     workDir,
-    keyParameter,
-    webSocketUrl,
+    webSocketUrl: (keys) => webSocketUrl(keys),
     connect: (keys, socketOptions) => openRecordingSocket(webSocketUrl(keys), socketOptions),
     signIn,
     async http(method, path, { as, body, headers = {} } = {}) {
