@@ -183,8 +183,12 @@ describe('the function runner', () => {
 
   test("forwards the functions' console output whole lines at a time, prefixed with the function id", async () => {
     await runner.invoke('EchoB', { line: 'marker-42' }, 'test');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(output).toContain('[EchoB] echo {"line":"marker-42"}\n');
+    // The worker's stdout reaches us on its own stream, a moment after the invocation's answer.
+    const echoed = '[EchoB] echo {"line":"marker-42"}\n';
+    for (let waited = 0; waited < 5000 && !output.includes(echoed); waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(output).toContain(echoed);
     for (const line of output.split('\n').filter(Boolean)) expect(line).toMatch(/^\[[A-Za-z]+\] /);
   });
 

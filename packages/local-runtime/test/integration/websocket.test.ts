@@ -197,7 +197,10 @@ describe('$connect', () => {
 
   test('a non-2xx statusCode refuses the handshake with that status and body; nothing is registered', async () => {
     const { gateway, invoker } = await startGateway({
-      functions: { OnConnect: () => ({ statusCode: 400, body: 'invalid key' }) },
+      functions: {
+        OnConnect: (event) =>
+          event.queryStringParameters?.realTimeItemKey ? { statusCode: 200 } : { statusCode: 400, body: 'invalid key' },
+      },
     });
 
     const refused = await refusal(`${gateway.url}?realTimeItemKey=`);
@@ -205,8 +208,17 @@ describe('$connect', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toBe('invalid key');
     expect(gateway.connectionCount()).toBe(0);
-    await sleep(50);
-    expect(invoker.callsTo('OnDisconnect')).toHaveLength(0);
+    // A connection accepted after the refusal, then closed: once its $disconnect has run, one for the refused
+    // handshake would have run before it.
+    const accepted = await connect(`${gateway.url}?realTimeItemKey=3`);
+    const acceptedCall = await invoker.waitForCall(
+      'OnConnect',
+      (call) => call.event.queryStringParameters?.realTimeItemKey === '3',
+    );
+    const acceptedId = acceptedCall.event.requestContext.connectionId;
+    accepted.ws.close();
+    await invoker.waitForCall('OnDisconnect', (call) => call.event.requestContext.connectionId === acceptedId);
+    expect(invoker.callsTo('OnDisconnect').map((call) => call.event.requestContext.connectionId)).toEqual([acceptedId]);
   });
 
   test('a $connect handler that throws refuses the handshake with 500', async () => {
@@ -701,17 +713,30 @@ describe('@connections management API (real SDK client)', () => {
 
   test('posts keep a connection from going idle', async () => {
     const { gateway, invoker, sdk } = await startGateway({ limits: { idleTimeoutMs: 300 } });
-    const client = await connect(gateway.url);
-    const { event } = await invoker.waitForCall('OnConnect');
+    // Two clients connected together; only the first is posted to. When the idle timeout closes the second, it
+    // would have closed the first too, had the posts not counted as activity.
+    const client = await connect(`${gateway.url}?name=posted`);
+    const idle = await connect(`${gateway.url}?name=idle`);
+    const { event } = await invoker.waitForCall(
+      'OnConnect',
+      (call) => call.event.queryStringParameters?.name === 'posted',
+    );
     const connectionId = event.requestContext.connectionId;
+    let idleClosed = false;
+    void idle.closed.then(() => {
+      idleClosed = true;
+    });
 
-    for (let i = 0; i < 8; i++) {
+    const deadline = Date.now() + 5000;
+    for (let i = 0; !idleClosed && Date.now() < deadline; i++) {
       await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: `m${i}` }));
       await sleep(100);
     }
 
-    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    expect(idleClosed).toBe(true);
+    expect(await idle.closed).toEqual({ code: 1001, reason: 'Going away' });
     expect(gateway.connectionCount()).toBe(1);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
   });
 
   test('connection ids look like AWS ids and are distinct', async () => {
