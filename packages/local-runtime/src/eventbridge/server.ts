@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, PORTS } from '../ports';
 import type { LocalLogger } from '../types';
 
 /**
@@ -31,7 +31,7 @@ export interface ReceivedEvent {
 }
 
 export interface LocalEventBridge {
-  /** e.g. http://127.0.0.1:4571 (AWS_ENDPOINT_URL_EVENTBRIDGE). */
+  /** e.g. http://localhost:4571 (AWS_ENDPOINT_URL_EVENTBRIDGE). */
   url: string;
   /** Events accepted so far (at most `keep`), oldest first. */
   received(): ReceivedEvent[];
@@ -108,22 +108,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     return { FailedEntryCount: failed, Entries: results };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.eventBridge });
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url,
     received: () => [...received],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 

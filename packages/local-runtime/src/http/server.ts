@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, PORTS } from '../ports';
 import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../types';
 import { authorizeHttpRequest, routeArnOf } from './authorizer';
 import { type CorsConfig, isPreflight, preflightHeaders, responseCorsHeaders } from './cors';
@@ -40,18 +40,6 @@ export interface RunningHttpApi {
   url: string;
   /** Stops accepting requests and closes every open connection. */
   close(): Promise<void>;
-}
-
-/** The HTTP API could not listen; the message names the port and the flag to change it. */
-export class HttpApiPortInUseError extends Error {
-  override name = 'HttpApiPortInUseError';
-  readonly retryable = false;
-  constructor(readonly port: number) {
-    super(
-      `Port ${port} is already in use, so the HTTP API cannot start. Stop whatever is listening there ` +
-        `(e.g. \`lsof -i :${port}\`) or choose another port with --http-port <port>.`,
-    );
-  }
 }
 
 class BodyTooLargeError extends Error {
@@ -195,28 +183,12 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new HttpApiPortInUseError(options.port) : error);
-    };
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.httpApi });
   server.on('error', (error) => options.logger.error('HTTP API server error', { error: error.message }));
 
-  const { port } = server.address() as AddressInfo;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   return {
-    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets would otherwise hold close() open until they time out.
-        server.closeAllConnections();
-      }),
+    url,
+    close: () => closeServer(server),
   };
 }
 

@@ -2,10 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { closeServer, listen, PORTS } from '../ports';
 import type { BucketSpec, Invoker, LocalLogger, S3EventSpec } from '../types';
 import { AwsChunkedDecoder } from './chunked';
 import { hostId, Notifier, requestId } from './notifications';
@@ -35,7 +35,7 @@ export interface LocalS3Options {
 
 /** A running local S3. */
 export interface LocalS3 {
-  /** e.g. http://127.0.0.1:4569 — the SDK's `endpoint` (with forcePathStyle) or the CLI's `--endpoint-url`. */
+  /** e.g. http://localhost:4569 — the SDK's `endpoint` (with forcePathStyle) or the CLI's `--endpoint-url`. */
   url: string;
   /** Resolves when every notification invocation started so far has finished (retries not included). */
   settle(): Promise<void>;
@@ -80,24 +80,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   // Large uploads take longer than Node's default 5-minute request timeout allows on slow disks.
   server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  options.logger.info(`Local S3 on http://${host}:${port}`, { dataDir: options.dataDir });
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.s3 });
+  options.logger.info(`Local S3 on ${url}`, { dataDir: options.dataDir });
   return {
-    url: `http://${host}:${port}`,
+    url,
     settle: () => notifier.settle(),
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await notifier.close();
       await store.flush();
     },

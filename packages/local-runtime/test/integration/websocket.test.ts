@@ -152,7 +152,7 @@ describe('$connect', () => {
       stage: 'develop',
       apiId: 'a1b2c3d4e5',
       identity: { sourceIp: '127.0.0.1', userAgent: 'jest-client' },
-      domainName: `127.0.0.1:${gateway.port}`,
+      domainName: `localhost:${gateway.port}`,
     });
     expect(context.connectionId).toMatch(AWS_ID);
     expect(context.requestId).toMatch(AWS_ID);
