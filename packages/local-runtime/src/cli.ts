@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
 import { FunctionBuildError } from './functions';
@@ -123,7 +124,7 @@ function portOption(setting: PortSetting, flagValue: string | undefined): number
 /** What start and invoke both read: each from its flag, else its environment variable, else its default. */
 function sharedSettings(flags: Flags) {
   return {
-    region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    region: flags.region ?? process.env.AWS_REGION ?? DEFAULT_REGION,
     dynamodbEndpoint: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT,
     dynamodbPort: portOption(PORTS.dynamodb, flags['dynamodb-port']),
     wsPort: portOption(PORTS.webSocket, flags['ws-port']),

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
 import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
@@ -93,8 +94,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const started = performance.now();
   const { logger } = options;
   const host = options.host ?? DEFAULT_HOST;
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '123456789012';
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
   const workDir = resolve(options.workDir ?? '.local');
   const stoppers: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_REGION, functionArn, LOCAL_ACCOUNT_ID } from '../arns';
 import {
   type FunctionSpec,
   type InvocationOutcome,
@@ -218,7 +219,8 @@ class Sandbox {
       handler: this.spec.handler,
       functionName: this.spec.functionName ?? this.spec.logicalId,
       invokedFunctionArn:
-        this.spec.functionArn ?? `arn:aws:lambda:us-east-1:123456789012:function:${this.spec.logicalId}`,
+        this.spec.functionArn ??
+        functionArn(DEFAULT_REGION, LOCAL_ACCOUNT_ID, this.spec.functionName ?? this.spec.logicalId),
       memoryLimitInMB: String(this.spec.memoryMb),
       logGroupName: `/aws/lambda/${this.spec.functionName ?? this.spec.logicalId}`,
       logStreamName: logStreamName(),
