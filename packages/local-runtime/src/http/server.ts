@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listen, PORTS } from '../ports';
+import { readRequestBody } from '../request-body';
 import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../types';
 import { authorizeHttpRequest, routeArnOf } from './authorizer';
 import { type CorsConfig, isPreflight, preflightHeaders, responseCorsHeaders } from './cors';
@@ -82,7 +83,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
 
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readRequestBody(req, maxRequestBodyBytes, () => new BodyTooLargeError());
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         // Closing the connection stops the client from streaming the rest of an oversized upload.
@@ -190,39 +191,6 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     url,
     close: () => closeServer(server),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxRequestBodyBytes) {
-      req.resume();
-      reject(new BodyTooLargeError());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > maxRequestBodyBytes) {
-        tooLarge = true;
-        chunks.length = 0;
-        reject(new BodyTooLargeError());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!tooLarge) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-    // An aborted upload may close without 'error'; settle anyway so the request is not left hanging.
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('request aborted'));
-    });
-  });
 }
 
 function writeReply(res: ServerResponse, reply: HttpReply, requestId: string, extra: Record<string, string>): void {
