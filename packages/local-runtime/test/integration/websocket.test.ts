@@ -296,6 +296,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(gateway.url);
 
     expect(refused.status).toBe(401);
+    expect(refused.body).toBe('{"message":"Unauthorized"}');
     expect(invoker.callsTo('Authorizer')).toHaveLength(0);
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
@@ -309,6 +310,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(`${gateway.url}?token=bad`);
 
     expect(refused.status).toBe(403);
+    expect(refused.body).toBe('{"Message":"User is not authorized to access this resource with an explicit deny"}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 
@@ -322,7 +324,7 @@ describe('REQUEST authorizer', () => {
 
     expect(expired.status).toBe(401);
     expect(broken.status).toBe(500);
-    expect(broken.body).not.toContain('JWKS');
+    expect(broken.body).toBe('{"message":null}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 

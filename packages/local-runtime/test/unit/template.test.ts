@@ -473,7 +473,18 @@ Resources:
     Properties: { ApiId: !Ref Ws, StageName: s }`;
     const error = errorOf(() => modelOf(yaml));
     expect(error.resource).toBe('Ws');
-    expect(error.message).toMatch(/IntegrationType "MOCK".*AWS_PROXY/);
+    expect(error.message).toMatch(
+      /^WebSocket API Ws: route \$default: integration Mock has IntegrationType "MOCK".*AWS_PROXY/,
+    );
+
+    const notAFunction = errorOf(() =>
+      modelOf(
+        yaml.replace('IntegrationType: MOCK', 'IntegrationType: AWS_PROXY, IntegrationUri: https://example.com/'),
+      ),
+    );
+    expect(notAFunction.message).toContain(
+      'integration Mock has IntegrationUri "https://example.com/", which is not a function of this template. Use !GetAtt <Function>.Arn.',
+    );
   });
 
   test('a non-Node.js runtime, a stream without StartingPosition and Fn::ImportValue are explained', () => {
