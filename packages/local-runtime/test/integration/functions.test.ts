@@ -5,22 +5,10 @@ import { PassThrough } from 'node:stream';
 import { createFunctionRunner, FunctionBuildError, type FunctionRunner } from '../../src/functions';
 import { invokeOnce } from '../../src/invoke';
 import { loadPlatformModel, TemplateError } from '../../src/template';
-import type { FunctionSpec, InvocationOutcome, LocalLogger } from '../../src/types';
+import type { FunctionSpec, InvocationOutcome } from '../../src/types';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const templatePath = resolve(__dirname, '../fixtures/templates/functions.yaml');
-
-interface LogLine {
-  level: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
-
-function recordingLogger(): LocalLogger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 function failed(outcome: InvocationOutcome) {
   if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome.result)}`);
