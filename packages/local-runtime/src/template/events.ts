@@ -167,7 +167,7 @@ function onFailure(
     throw fail(`DestinationConfig.OnFailure.Type ${JSON.stringify(type)} does not match the ${service} destination.`);
   }
   if (onFailure.Type === undefined) {
-    // Without Type, SAM adds no send permission: it works locally but fails on AWS (aws-facts.md).
+    // Without Type, SAM adds no send permission to the function's role: it works locally but fails on AWS.
     ctx.logger.warn(`${fail('').message} OnFailure has no Type; add Type: ${type} so SAM grants the send permission`);
   }
   for (const [logicalId, resource] of ctx.active) {
