@@ -15,29 +15,15 @@ import { freePort, localDynamoDb } from '@real-time-platform/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type IotBroker, type IotErrorActionMessage, MAX_PAYLOAD_BYTES, startIotBroker } from '../../src/iot/broker';
 import { IotSqlError } from '../../src/iot/sql';
-import type { IotRuleSpec, LocalLogger } from '../../src/types';
+import type { IotRuleSpec } from '../../src/types';
 import { FakeInvoker } from '../helpers/fake-invoker';
+import { type LogLine, recordingLogger } from '../helpers/recording-logger';
 
 // The template's IotIngestRule SQL after !Sub (RealTimeItemKey=realTimeItemKey).
 const TEMPLATE_SQL = `SELECT *,
 CASE isUndefined(realTimeItemKey) WHEN true THEN topic(3) ELSE realTimeItemKey END AS realTimeItemKey,
 CASE isUndefined(itemId) WHEN true THEN 'latest' ELSE itemId END AS itemId
 FROM 'rtp/items/#'`;
-
-interface LogLine {
-  level: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
-
-function recordingLogger(lines: LogLine[]): LocalLogger {
-  const at =
-    (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -152,7 +152,7 @@ describe('$connect', () => {
       stage: 'develop',
       apiId: 'a1b2c3d4e5',
       identity: { sourceIp: '127.0.0.1', userAgent: 'jest-client' },
-      domainName: `127.0.0.1:${gateway.port}`,
+      domainName: `localhost:${gateway.port}`,
     });
     expect(context.connectionId).toMatch(AWS_ID);
     expect(context.requestId).toMatch(AWS_ID);
@@ -308,6 +308,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(gateway.url);
 
     expect(refused.status).toBe(401);
+    expect(refused.body).toBe('{"message":"Unauthorized"}');
     expect(invoker.callsTo('Authorizer')).toHaveLength(0);
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
@@ -321,6 +322,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(`${gateway.url}?token=bad`);
 
     expect(refused.status).toBe(403);
+    expect(refused.body).toBe('{"Message":"User is not authorized to access this resource with an explicit deny"}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 
@@ -334,7 +336,7 @@ describe('REQUEST authorizer', () => {
 
     expect(expired.status).toBe(401);
     expect(broken.status).toBe(500);
-    expect(broken.body).not.toContain('JWKS');
+    expect(broken.body).toBe('{"message":null}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 
