@@ -60,6 +60,10 @@ export interface FunctionSpec {
   runtime?: string;
   /** Metadata.BuildProperties.External: modules left out of the bundle (resolved from node_modules at run time). */
   external?: string[];
+  /** Metadata.BuildMethod (e.g. "esbuild"); without one, plain CommonJS handlers load in place, as from a zip. */
+  buildMethod?: string;
+  /** Metadata.BuildProperties.Format; otherwise the entry's extension or package.json "type" decides. */
+  moduleFormat?: 'cjs' | 'esm';
 }
 
 export interface TableSpec {

@@ -2,7 +2,14 @@ import type { LambdaError } from '../types';
 
 /** What the worker needs to know about its function (workerData). */
 export interface WorkerBootData {
+  /** The bundle, or the handler file itself (plain CommonJS without a BuildMethod). */
   bundlePath: string;
+  /** require() for CommonJS, import() for ES modules. */
+  format: 'cjs' | 'esm';
+  /** Where `@aws-sdk/*` resolves from when the function has no copy of its own (Lambda's runtime SDK). */
+  runtimeModulesDir: string;
+  /** MemorySize: what the function may use, JS heap and buffers together, before it is killed. */
+  memoryLimitMb: number;
   exportName: string;
   handler: string;
   functionName: string;
@@ -25,6 +32,8 @@ export type FromWorker =
   | { type: 'result'; id: string; ok: true; payload: string }
   | { type: 'result'; id: string; ok: false; error: LambdaError }
   | { type: 'fatal'; error: LambdaError }
+  /** The function used more than its MemorySize (JS heap and buffers, in MB); the worker exits next. */
+  | { type: 'out-of-memory'; usedMb: number; heapMb: number; externalMb: number }
   | { type: 'pong' };
 
 /** Turns anything thrown into what Lambda's Node.js runtime reports. */

@@ -462,6 +462,10 @@ class ModelBuilder implements TemplateContext {
       functionArn: functionArn(this.region, this.accountId, functionName),
       runtime,
       external: Array.isArray(external) ? external.map(String) : [],
+      ...(typeof resource.Metadata?.BuildMethod === 'string' ? { buildMethod: resource.Metadata.BuildMethod } : {}),
+      ...(buildProperties.Format === 'esm' || buildProperties.Format === 'cjs'
+        ? { moduleFormat: buildProperties.Format }
+        : {}),
     };
   }
 
