@@ -8,9 +8,10 @@ import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from 
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
+import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { startIotBroker } from './iot/broker';
-import { assertPortsFree, DEFAULT_HOST, freePort, PORTS, publicUrl } from './ports';
+import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
 import {
@@ -147,6 +148,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       quiet: options.quietFunctions,
       buildDir: join(workDir, 'build'),
       prewarm: true,
+      // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
+      awsRoutes: awsHostRoutes(model, {
+        webSocket: publicUrl(loopbackOf(host), options.wsPort),
+        httpApi: publicUrl(loopbackOf(host), options.httpPort),
+        services: {
+          dynamodb: dynamodbEndpoint,
+          ...(model.buckets.length > 0 ? { s3: publicUrl(loopbackOf(host), s3Port) } : {}),
+          events: publicUrl(loopbackOf(host), eventBridgePort),
+        },
+      }),
     });
     // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
     stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());

@@ -41,6 +41,11 @@ export function publicUrl(host: string, port: number, scheme = 'http'): string {
   return `${scheme}://${shown}:${port}`;
 }
 
+/** Where this machine reaches a server listening on `host`: the loopback address for the wildcard interfaces. */
+export function loopbackOf(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
 /** A port the runtime needs is taken; the message names the service and the flag that moves it. */
 export class PortInUseError extends Error {
   override name = 'PortInUseError';

@@ -220,6 +220,8 @@ export interface PlatformModel {
   functions: Map<string, FunctionSpec>;
   tables: TableSpec[];
   webSocketApis: WebSocketApiSpec[];
+  /** The ids (!Ref) of the template's HTTP APIs, the implicit one of SAM HttpApi events included. */
+  httpApiIds: string[];
   streamSources: StreamSourceSpec[];
   httpRoutes: HttpRouteSpec[];
   schedules: ScheduleSpec[];

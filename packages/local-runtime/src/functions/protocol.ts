@@ -1,4 +1,5 @@
 import type { LambdaError } from '../types';
+import type { AwsHostRoutes } from './aws-hosts';
 
 /** What the worker needs to know about its function (workerData). */
 export interface WorkerBootData {
@@ -10,6 +11,8 @@ export interface WorkerBootData {
   runtimeModulesDir: string;
   /** MemorySize: what the function may use, JS heap and buffers together, before it is killed. */
   memoryLimitMb: number;
+  /** Where requests to AWS hosts go locally; absent: the function's requests go out as they are. */
+  awsRoutes?: AwsHostRoutes;
   exportName: string;
   handler: string;
   functionName: string;
@@ -34,6 +37,8 @@ export type FromWorker =
   | { type: 'fatal'; error: LambdaError }
   /** The function used more than its MemorySize (JS heap and buffers, in MB); the worker exits next. */
   | { type: 'out-of-memory'; usedMb: number; heapMb: number; externalMb: number }
+  /** A request to an AWS host that no local service plays was failed (aws-hosts.ts). */
+  | { type: 'aws-host-refused'; host: string; message: string }
   | { type: 'pong' };
 
 /** Turns anything thrown into what Lambda's Node.js runtime reports. */

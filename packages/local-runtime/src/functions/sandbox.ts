@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_REGION, functionArn, LOCAL_ACCOUNT_ID } from '../arns';
 import { type FunctionSpec, type InvocationOutcome, type LambdaError, type LocalLogger, silentLogger } from '../types';
+import type { AwsHostRoutes } from './aws-hosts';
 import { type FunctionCode, RUNTIME_MODULES_DIR } from './build';
 import type { FromWorker, ToWorker, WorkerBootData } from './protocol';
 
@@ -29,6 +30,8 @@ export interface SandboxOptions {
    * a blocked one and restarted, failing them all.
    */
   maxConcurrentInvocations?: number;
+  /** Where the functions' requests to AWS hosts go (the local services); absent: out as they are. */
+  awsRoutes?: AwsHostRoutes;
 }
 
 interface Pending {
@@ -181,6 +184,7 @@ export class Sandbox {
       format: this.code.format,
       runtimeModulesDir: RUNTIME_MODULES_DIR,
       memoryLimitMb: this.spec.memoryMb,
+      ...(this.options.awsRoutes ? { awsRoutes: this.options.awsRoutes } : {}),
       exportName: this.spec.exportName,
       handler: this.spec.handler,
       functionName: this.spec.functionName ?? this.spec.logicalId,
@@ -256,6 +260,9 @@ export class Sandbox {
             break;
           case 'fatal':
             this.reset(worker, message.error);
+            break;
+          case 'aws-host-refused':
+            this.logger.warn(`${this.spec.logicalId}: request refused: ${message.message}`);
             break;
           case 'out-of-memory':
             reportOutOfMemory(

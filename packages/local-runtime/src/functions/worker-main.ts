@@ -7,6 +7,7 @@ import Module from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { routeAwsRequests } from './aws-network';
 import { type FromWorker, type ToWorker, toLambdaError, type WorkerBootData } from './protocol';
 
 type Handler = (event: unknown, context: unknown, callback: (error?: unknown, result?: unknown) => void) => unknown;
@@ -168,6 +169,15 @@ function invoke(handler: Handler, id: string, eventJson: string, deadline: numbe
 }
 
 watchMemory();
+if (boot.awsRoutes) {
+  // Before the function's code loads: its module scope may already create clients or send requests.
+  const told = new Set<string>();
+  routeAwsRequests(boot.awsRoutes, (host, message) => {
+    if (told.has(host)) return;
+    told.add(host);
+    send({ type: 'aws-host-refused', host, message });
+  });
+}
 void loadHandler().then((handler) => {
   if (!handler) return;
   port.on('message', (message: ToWorker) => {

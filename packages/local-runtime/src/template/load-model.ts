@@ -203,6 +203,7 @@ class ModelBuilder implements TemplateContext {
       functions,
       tables,
       webSocketApis,
+      httpApiIds: this.httpApiIds(events.httpRoutes.length > 0),
       streamSources: events.streamSources,
       httpRoutes,
       schedules: events.schedules,
@@ -213,6 +214,19 @@ class ModelBuilder implements TemplateContext {
       snsEvents: events.snsEvents,
       iotRules: rules,
     };
+  }
+
+  /** What !Ref gives for each HTTP API; SAM's implicit ServerlessHttpApi when HttpApi events name no API of ours. */
+  private httpApiIds(hasSamEvents: boolean): string[] {
+    const ids = [...this.active]
+      .filter(
+        ([, resource]) =>
+          resource.Type === 'AWS::Serverless::HttpApi' ||
+          (resource.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.ProtocolType === 'HTTP'),
+      )
+      .map(([logicalId]) => String(this.ref(logicalId)));
+    const implicit = apiGatewayId(this.stackName, 'ServerlessHttpApi');
+    return hasSamEvents && !this.active.has('ServerlessHttpApi') ? [...ids, implicit] : ids;
   }
 
   // ---------------------------------------------------------------- Ref / GetAtt

@@ -1,7 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createFunctionRunner, type FunctionRunner } from '../../src/functions';
+import { listen, PORTS } from '../../src/ports';
 import { loadPlatformModel } from '../../src/template';
 import type { InvocationOutcome } from '../../src/types';
 import { recordingLogger } from '../helpers/recording-logger';
@@ -56,6 +58,32 @@ exports.handler = async ({ buffersMb = 0, heapMb = 0 }) => {
 };
 `,
 );
+// Four HTTP clients post to an execute-api URL, as functions build their management endpoint.
+file(
+  'clients/app.js',
+  `const https = require('node:https');
+const { ApiGatewayManagementApiClient, PostToConnectionCommand } = require('@aws-sdk/client-apigatewaymanagementapi');
+const AWS = require('aws-sdk');
+const post = {
+  sdk3: (endpoint) => new ApiGatewayManagementApiClient({ endpoint }).send(new PostToConnectionCommand({ ConnectionId: 'c=1', Data: 'sdk3' })),
+  sdk2: (endpoint) => new AWS.ApiGatewayManagementApi({ endpoint }).postToConnection({ ConnectionId: 'c=1', Data: 'sdk2' }).promise(),
+  fetch: (endpoint) => fetch(endpoint + '/@connections/c%3D1', { method: 'POST', body: 'fetch' }).then((r) => r.status),
+  https: (endpoint) => new Promise((resolve, reject) => {
+    const req = https.request(endpoint + '/@connections/c%3D1', { method: 'POST' }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', reject);
+    req.end('https');
+  }),
+};
+exports.handler = async ({ client, endpoint }) => {
+  try {
+    await post[client](endpoint);
+    return 'posted';
+  } catch (error) {
+    return { failed: String(error.cause?.message ?? error.message) };
+  }
+};
+`,
+);
 const fn = (id: string, codeUri: string, handler: string, extra = '') => `
   ${id}:
     Type: AWS::Serverless::Function
@@ -67,8 +95,11 @@ ${extra}`;
 file(
   'template.yaml',
   `Transform: AWS::Serverless-2016-10-31
-Resources:${fn('CjsSdk', 'cjs', 'app.handler')}${fn('CjsExtension', 'cjs', 'other.handler')}${fn('EsmSdk', 'esm', 'app.handler')}${fn('TypeModule', 'module', 'app.handler')}${fn('TypeScript', 'ts', 'app.handler')}${fn('MissingSdk', 'missing', 'app.handler')}${fn('Memory', 'memory', 'app.handler', '      MemorySize: 128\n      Timeout: 10\n')}`,
+Resources:${fn('CjsSdk', 'cjs', 'app.handler')}${fn('CjsExtension', 'cjs', 'other.handler')}${fn('EsmSdk', 'esm', 'app.handler')}${fn('TypeModule', 'module', 'app.handler')}${fn('TypeScript', 'ts', 'app.handler')}${fn('MissingSdk', 'missing', 'app.handler')}${fn('Memory', 'memory', 'app.handler', '      MemorySize: 128\n      Timeout: 10\n')}${fn('Clients', 'clients', 'app.handler', '      Timeout: 10\n')}`,
 );
+// SDK v2 is no part of Lambda's runtime: the app brings it, as a deployed one would.
+mkdirSync(join(app, 'clients', 'node_modules'), { recursive: true });
+symlinkSync(join(__dirname, '../../../../node_modules/aws-sdk'), join(app, 'clients', 'node_modules', 'aws-sdk'));
 
 const ok = (outcome: InvocationOutcome) => {
   if (!outcome.ok) throw new Error(`expected a result, got ${JSON.stringify(outcome.error)}`);
@@ -78,14 +109,35 @@ const ok = (outcome: InvocationOutcome) => {
 describe("Lambda's Node.js runtime environment", () => {
   const logger = recordingLogger();
   let runner: FunctionRunner;
+  // Stands in for the local gateway: what reached it, and by which path.
+  const received: string[] = [];
+  let gateway: Server;
 
   beforeAll(async () => {
+    gateway = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push(`${req.method} ${req.url} ${body}`);
+        res.end();
+      });
+    });
+    const { url } = await listen(gateway, { host: '127.0.0.1', port: 0, setting: PORTS.webSocket });
     const model = loadPlatformModel({ templatePath: join(app, 'template.yaml') });
-    runner = await createFunctionRunner(model.functions.values(), { buildDir, logger, quiet: true, prewarm: true });
+    runner = await createFunctionRunner(model.functions.values(), {
+      buildDir,
+      logger,
+      quiet: true,
+      prewarm: true,
+      awsRoutes: { executeApi: { abc123defg: url }, services: { dynamodb: url }, localPorts: [] },
+    });
   });
 
   afterAll(async () => {
     await runner?.close();
+    await new Promise((resolve) => gateway?.close(resolve));
     rmSync(app, { recursive: true, force: true });
   });
 
@@ -132,5 +184,33 @@ describe("Lambda's Node.js runtime environment", () => {
     expect(
       logger.messages('warn').filter((line) => /^Memory ran out of memory .*MemorySize 128 MB/.test(line)),
     ).toHaveLength(2);
+  });
+
+  test('requests to an execute-api URL of the template reach the local gateway from SDK v3, SDK v2, fetch and https', async () => {
+    const endpoint = 'https://abc123defg.execute-api.us-east-1.amazonaws.com/my-stage';
+    for (const client of ['sdk3', 'sdk2', 'fetch', 'https']) {
+      expect(`${client}: ${JSON.stringify(ok(await runner.invoke('Clients', { client, endpoint }, 'test')))}`).toBe(
+        `${client}: "posted"`,
+      );
+    }
+    expect(received).toEqual(
+      ['sdk3', 'sdk2', 'fetch', 'https'].map((data) => `POST /my-stage/@connections/c%3D1 ${data}`),
+    );
+  });
+
+  test('another API, or an AWS service the runtime does not run, fails at once with the host named', async () => {
+    const other = 'https://zzz9999999.execute-api.us-east-1.amazonaws.com/prod';
+    for (const client of ['sdk3', 'sdk2', 'fetch', 'https']) {
+      const started = Date.now();
+      const result = ok(await runner.invoke('Clients', { client, endpoint: other }, 'test')) as { failed: string };
+      expect(result.failed).toContain('zzz9999999.execute-api.us-east-1.amazonaws.com: API zzz9999999 is not an API');
+      expect(Date.now() - started).toBeLessThan(2000);
+    }
+    const sts = ok(await runner.invoke('Clients', { client: 'fetch', endpoint: 'https://sts.amazonaws.com' }, 't'));
+    expect(sts).toEqual({
+      failed: expect.stringMatching(/^sts\.amazonaws\.com is an AWS endpoint the local runtime does not run/),
+    });
+    // Said once per host in the runtime's log, whichever client asked.
+    expect(logger.messages('warn').filter((line) => line.includes('zzz9999999'))).toHaveLength(1);
   });
 });
