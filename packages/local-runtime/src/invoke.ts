@@ -31,6 +31,7 @@ export async function invokeOnce(options: InvokeOnceOptions): Promise<Invocation
       logicalId,
     );
   }
+  if (spec.unavailable !== undefined) throw new TemplateError(spec.unavailable, logicalId);
   // Only the invoked function's entry point has to exist (as with `sam local invoke`), not every function's.
   if (!existsSync(spec.entryPoint)) {
     throw new TemplateError(

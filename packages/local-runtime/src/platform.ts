@@ -133,6 +133,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       },
       logger,
     });
+    for (const part of model.skipped) logger.warn(`not run locally: ${part.id} (${part.type}): ${part.reason}`);
     // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
     await assertPortsFree([
       { host, port: options.wsPort, setting: PORTS.webSocket },

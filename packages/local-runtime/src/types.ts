@@ -60,6 +60,11 @@ export interface FunctionSpec {
   runtime?: string;
   /** Metadata.BuildProperties.External: modules left out of the bundle (resolved from node_modules at run time). */
   external?: string[];
+  /**
+   * Why this function cannot run locally (a Python runtime, a container image, a missing source file …). It stays in
+   * the model so that its routes and events exist; every invocation fails with this reason, as a broken deploy would.
+   */
+  unavailable?: string;
   /** Metadata.BuildMethod (e.g. "esbuild"); without one, plain CommonJS handlers load in place, as from a zip. */
   buildMethod?: string;
   /** Metadata.BuildProperties.Format; otherwise the entry's extension or package.json "type" decides. */
@@ -212,8 +217,19 @@ export interface ScheduleSpec {
   enabled: boolean;
 }
 
+/** Something of the template the local runtime does not run; the rest of the template starts without it. */
+export interface SkippedPart {
+  /** A resource's logical id, or `<Function>.Events.<Event>`. */
+  id: string;
+  /** The resource type or event type, e.g. "AWS::Kinesis::Stream" or "Kinesis event". */
+  type: string;
+  reason: string;
+}
+
 export interface PlatformModel {
   stackName: string;
+  /** What the runtime does not run (listed at start); empty when it runs everything. */
+  skipped: SkippedPart[];
   region: string;
   accountId: string;
   parameters: Record<string, string>;

@@ -56,6 +56,10 @@ export async function buildFunctionBundles(functions: FunctionSpec[], buildDir: 
   const failures = new Map<string, string>();
   await Promise.all(
     functions.map(async (spec) => {
+      if (spec.unavailable !== undefined) {
+        failures.set(spec.logicalId, spec.unavailable);
+        return;
+      }
       const format = moduleFormat(spec);
       if (!spec.buildMethod && format === 'cjs' && ['.js', '.cjs'].includes(extname(spec.entryPoint))) {
         code.set(spec.logicalId, { path: spec.entryPoint, format });

@@ -28,8 +28,12 @@ export async function createFunctionRunner(
     `bundled ${specs.length} function(s) in ${Math.round(performance.now() - started)} ms`,
     { buildDir },
   );
-  for (const reason of builds.failures.values()) {
-    (options.logger ?? silentLogger).error(`${reason} — its invocations fail until it is fixed and restarted`);
+  for (const spec of specs) {
+    const reason = builds.failures.get(spec.logicalId);
+    // Functions the template itself rules out (spec.unavailable) are listed with the skipped parts instead.
+    if (reason !== undefined && spec.unavailable === undefined) {
+      (options.logger ?? silentLogger).error(`${reason} — its invocations fail until it is fixed and restarted`);
+    }
   }
   const runner = new FunctionRunner(specs, builds, workerScript, options);
   if (options.prewarm) await runner.warm();

@@ -67,11 +67,12 @@ export function functionEvents(ctx: TemplateContext, functionId: string, props: 
         out.schedules.push(schedule(functionId, eventId, type, properties(scheduleEventProperties)));
         break;
       default:
-        throw new TemplateError(
-          `Function ${functionId}: event ${eventId} has Type ${JSON.stringify(type)}, which the local runtime does ` +
-            `not emulate (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}). Remove the event from the template or ` +
-            'use a supported type.',
-          functionId,
+        // The function still runs (its other events, `npm run invoke`); only this trigger is missing locally.
+        ctx.skip(
+          `${functionId}.Events.${eventId}`,
+          `${show(type)} event`,
+          `not emulated locally (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}); invoke the function with ` +
+            '`npm run invoke` and a sample event instead',
         );
     }
   }

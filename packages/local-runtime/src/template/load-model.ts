@@ -6,10 +6,11 @@ import {
   type FunctionSpec,
   type LocalLogger,
   type PlatformModel,
+  type SkippedPart,
   silentLogger,
   type TableSpec,
 } from '../types';
-import { type CfnResource, type CfnTemplate, readCfnTemplate } from './cfn-yaml';
+import { type CfnResource, type CfnTemplate, locationOf, readCfnTemplate } from './cfn-yaml';
 import type { TemplateContext } from './context';
 import { composeEnvironment, DEFAULT_ENDPOINTS, type LocalEndpoints, readEnvJson } from './environment';
 import { show, TemplateError } from './errors';
@@ -62,6 +63,36 @@ export interface LoadPlatformModelOptions {
 
 const ENTRY_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
+/** Resource types the runtime runs (or reads for what it runs). */
+const RUN_LOCALLY = new Set([
+  'AWS::Serverless::Function',
+  'AWS::Lambda::Function',
+  'AWS::DynamoDB::Table',
+  'AWS::Serverless::SimpleTable',
+  'AWS::SQS::Queue',
+  'AWS::SNS::Topic',
+  'AWS::SNS::Subscription',
+  'AWS::S3::Bucket',
+  'AWS::IoT::TopicRule',
+  'AWS::Serverless::WebSocketApi',
+  'AWS::Serverless::HttpApi',
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Authorizer',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::ApiGatewayV2::Deployment',
+]);
+/** Types with nothing to run locally (permissions, logs, alarms, encryption, names): not worth a line at start. */
+const INERT =
+  /^AWS::(IAM|Logs|CloudWatch|KMS|SSM|SecretsManager|ApplicationAutoScaling|CloudFormation|XRay|Route53|CertificateManager)::|^AWS::Lambda::(Permission|Version|Alias|LayerVersion|LayerVersionPermission|EventInvokeConfig|Url)$|^AWS::Serverless::LayerVersion$|Policy$|^AWS::ApiGatewayV2::(DomainName|ApiMapping|RouteResponse|IntegrationResponse|Model)$|^AWS::ApiGateway::Account$/;
+
+/** Where a function's code is and how it loads (the part of its spec that can make it unable to run locally). */
+type FunctionCodeSpec = Pick<
+  FunctionSpec,
+  'handler' | 'entryPoint' | 'exportName' | 'runtime' | 'external' | 'buildMethod' | 'moduleFormat'
+>;
+
 /** Reads template.yaml (and env.json) and resolves it into the model the local runtime runs. */
 export function loadPlatformModel(options: LoadPlatformModelOptions): PlatformModel {
   const templatePath = resolve(options.templatePath);
@@ -70,7 +101,15 @@ export function loadPlatformModel(options: LoadPlatformModelOptions): PlatformMo
 
 /** Same as loadPlatformModel, for a template already parsed (templatePath still anchors relative paths). */
 export function buildPlatformModel(template: CfnTemplate, options: LoadPlatformModelOptions): PlatformModel {
-  return new ModelBuilder(template, options).build();
+  try {
+    return new ModelBuilder(template, options).build();
+  } catch (error) {
+    // Said where the resource (or parameter) at fault is written: `template.yaml:42: Function X …`.
+    const location =
+      error instanceof TemplateError && error.resource ? locationOf(template, error.resource) : undefined;
+    if (!location || !(error instanceof TemplateError)) throw error;
+    throw new TemplateError(`${location}: ${error.message}`, error.resource);
+  }
 }
 
 type Props = Record<string, unknown>;
@@ -84,6 +123,7 @@ class ModelBuilder implements TemplateContext {
   readonly resolver: IntrinsicResolver;
   private readonly parameters: Record<string, string>;
   readonly active = new Map<string, CfnResource>();
+  private readonly skipped: SkippedPart[] = [];
   private readonly refCache = new Map<string, unknown>();
   private readonly refInProgress = new Set<string>();
 
@@ -159,14 +199,24 @@ class ModelBuilder implements TemplateContext {
         case 'AWS::SQS::Queue':
           queues.push({ logicalId, queueName: this.queueName(logicalId) });
           break;
-        case 'AWS::Lambda::Function':
-          throw new TemplateError(
-            `${logicalId} is an AWS::Lambda::Function; the local runtime builds functions from their source, so it ` +
-              'runs AWS::Serverless::Function only. Declare it as AWS::Serverless::Function with CodeUri and Handler.',
+        case 'AWS::Lambda::Function': {
+          // Kept as a function that cannot run, so that routes and events naming it still exist (and answer 500).
+          const name = String(this.ref(logicalId));
+          functions.set(
             logicalId,
+            this.unavailableFunction(
+              logicalId,
+              name,
+              resource.Type,
+              'the local runtime builds functions from their source, so it runs AWS::Serverless::Function only; declare it as one with CodeUri and Handler',
+            ),
           );
+          break;
+        }
         default:
-          // IAM, alarms, log groups, … have nothing to run locally.
+          if (!RUN_LOCALLY.has(resource.Type) && !INERT.test(resource.Type)) {
+            this.skip(logicalId, resource.Type, 'not emulated locally');
+          }
           break;
       }
     }
@@ -197,6 +247,7 @@ class ModelBuilder implements TemplateContext {
     }
     return {
       stackName: this.stackName,
+      skipped: this.skipped,
       region: this.region,
       accountId: this.accountId,
       parameters: { ...this.parameters },
@@ -400,7 +451,68 @@ class ModelBuilder implements TemplateContext {
     return value === NO_VALUE ? undefined : value;
   }
 
+  /** Records a part of the template that is not run locally (listed at start); the rest starts without it. */
+  skip(id: string, type: string, reason: string): void {
+    this.skipped.push({ id, type, reason });
+  }
+
+  /** A function that stays in the model (its routes and events exist) but fails every invocation with `reason`. */
+  private unavailableFunction(logicalId: string, name: string, type: string, reason: string): FunctionSpec {
+    this.skip(logicalId, type, reason);
+    return {
+      logicalId,
+      handler: 'index.handler',
+      entryPoint: '',
+      exportName: 'handler',
+      timeoutSeconds: 3,
+      memoryMb: 128,
+      environment: {},
+      functionName: name,
+      functionArn: functionArn(this.region, this.accountId, name),
+      unavailable: `Function ${logicalId} cannot run locally: ${reason}`,
+    };
+  }
+
   private functionSpec(logicalId: string, resource: CfnResource, props: Props): FunctionSpec {
+    let code: FunctionCodeSpec;
+    try {
+      code = this.functionCode(logicalId, resource, props);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      const reason = error.message.replace(new RegExp(`^Function ${logicalId}(?::| has| uses| is| needs)? ?`), '');
+      return {
+        ...this.unavailableFunction(logicalId, String(this.ref(logicalId)), resource.Type, reason),
+        environment: this.templateEnvironment(logicalId, props),
+      };
+    }
+    const timeout = Number(this.prop(logicalId, props, 'Timeout') ?? 3);
+    const memory = Number(this.prop(logicalId, props, 'MemorySize') ?? 128);
+    if (!Number.isFinite(timeout) || timeout < 1 || timeout > 900) {
+      throw new TemplateError(
+        `Function ${logicalId} has Timeout ${timeout}; Lambda allows 1 to 900 seconds.`,
+        logicalId,
+      );
+    }
+    if (!Number.isFinite(memory) || memory < 128 || memory > 10240) {
+      throw new TemplateError(
+        `Function ${logicalId} has MemorySize ${memory}; Lambda allows 128 to 10240 MB.`,
+        logicalId,
+      );
+    }
+    const functionName = String(this.ref(logicalId));
+    return {
+      logicalId,
+      ...code,
+      timeoutSeconds: timeout,
+      memoryMb: memory,
+      environment: this.templateEnvironment(logicalId, props),
+      functionName,
+      functionArn: functionArn(this.region, this.accountId, functionName),
+    };
+  }
+
+  /** Where a function's code is and how it loads; a TemplateError says why it cannot run locally. */
+  private functionCode(logicalId: string, resource: CfnResource, props: Props): FunctionCodeSpec {
     const packageType = this.prop(logicalId, props, 'PackageType');
     if (packageType === 'Image') {
       throw new TemplateError(
@@ -444,36 +556,14 @@ class ModelBuilder implements TemplateContext {
       : undefined;
     const firstEntry = Array.isArray(entryPoints) ? entryPoints[0] : undefined;
     const entryPoint = this.findEntryPoint(logicalId, codeDir, handler.slice(0, dot), firstEntry);
-
-    const timeout = Number(this.prop(logicalId, props, 'Timeout') ?? 3);
-    const memory = Number(this.prop(logicalId, props, 'MemorySize') ?? 128);
-    if (!Number.isFinite(timeout) || timeout < 1 || timeout > 900) {
-      throw new TemplateError(
-        `Function ${logicalId} has Timeout ${timeout}; Lambda allows 1 to 900 seconds.`,
-        logicalId,
-      );
-    }
-    if (!Number.isFinite(memory) || memory < 128 || memory > 10240) {
-      throw new TemplateError(
-        `Function ${logicalId} has MemorySize ${memory}; Lambda allows 128 to 10240 MB.`,
-        logicalId,
-      );
-    }
-    const functionName = String(this.ref(logicalId));
     const external = this.resolver.resolve(
       buildProperties.External ?? [],
       `${logicalId}.Metadata.BuildProperties.External`,
     );
     return {
-      logicalId,
       handler,
       entryPoint,
       exportName: handler.slice(dot + 1),
-      timeoutSeconds: timeout,
-      memoryMb: memory,
-      environment: this.templateEnvironment(logicalId, props),
-      functionName,
-      functionArn: functionArn(this.region, this.accountId, functionName),
       runtime,
       external: Array.isArray(external) ? external.map(String) : [],
       ...(typeof resource.Metadata?.BuildMethod === 'string' ? { buildMethod: resource.Metadata.BuildMethod } : {}),
