@@ -27,7 +27,7 @@ Usage:
 
 Options (environment variable in brackets):
   --template FILE              the SAM template (template.yaml)
-  --env-vars FILE              per-function environment, as sam local's env.json (env.json when present)
+  --env-vars FILE              per-function environment, as sam local's env.json (only when given, as SAM does)
   --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
   --auth none|jwt              AuthMode: jwt checks a token on $connect (?token=) and on the user routes
                                (Authorization: Bearer) [RTP_AUTH] (none)
@@ -152,11 +152,10 @@ function parameterOverrides(values: string[]): Record<string, string> {
 }
 
 function envJsonPath(flags: Flags): string | undefined {
-  if (flags['env-vars']) {
-    if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
-    return flags['env-vars'];
-  }
-  return existsSync('env.json') ? 'env.json' : undefined;
+  // As SAM: env.json applies only when named, so that --parameter-overrides are never silently overridden by it.
+  if (!flags['env-vars']) return undefined;
+  if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
+  return flags['env-vars'];
 }
 
 async function start(flags: Flags): Promise<void> {

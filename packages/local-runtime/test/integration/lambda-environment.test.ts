@@ -95,7 +95,7 @@ ${extra}`;
 file(
   'template.yaml',
   `Transform: AWS::Serverless-2016-10-31
-Resources:${fn('CjsSdk', 'cjs', 'app.handler')}${fn('CjsExtension', 'cjs', 'other.handler')}${fn('EsmSdk', 'esm', 'app.handler')}${fn('TypeModule', 'module', 'app.handler')}${fn('TypeScript', 'ts', 'app.handler')}${fn('MissingSdk', 'missing', 'app.handler')}${fn('Memory', 'memory', 'app.handler', '      MemorySize: 128\n      Timeout: 10\n')}${fn('Clients', 'clients', 'app.handler', '      Timeout: 10\n')}`,
+Resources:${fn('CjsSdk', 'cjs', 'app.handler')}${fn('CjsExtension', 'cjs', 'other.handler')}${fn('EsmSdk', 'esm', 'app.handler')}${fn('TypeModule', 'module', 'app.handler')}${fn('TypeScript', 'ts', 'app.handler')}${fn('MissingSdk', 'missing', 'app.handler')}${fn('Memory', 'memory', 'app.handler', '      MemorySize: 128\n      Timeout: 10\n')}${fn('Clients', 'clients', 'app.handler', '      MemorySize: 256\n      Timeout: 10\n')}`,
 );
 // SDK v2 is no part of Lambda's runtime: the app brings it, as a deployed one would.
 mkdirSync(join(app, 'clients', 'node_modules'), { recursive: true });
@@ -186,7 +186,7 @@ describe("Lambda's Node.js runtime environment", () => {
     ).toHaveLength(2);
   });
 
-  test('requests to an execute-api URL of the template reach the local gateway from SDK v3, SDK v2, fetch and https', async () => {
+  test('at MemorySize 256 a function that loads the whole aws-sdk v2 posts to an execute-api URL of the template from SDK v3, SDK v2, fetch and https', async () => {
     const endpoint = 'https://abc123defg.execute-api.us-east-1.amazonaws.com/my-stage';
     for (const client of ['sdk3', 'sdk2', 'fetch', 'https']) {
       expect(`${client}: ${JSON.stringify(ok(await runner.invoke('Clients', { client, endpoint }, 'test')))}`).toBe(
