@@ -42,6 +42,7 @@ Options (environment variable in brackets):
   --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
   --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
   --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
+  --sqs-port N                 local SQS and SNS for the template's queues and topics [RTP_SQS_PORT] (9324)
   --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
@@ -84,6 +85,7 @@ const OPTIONS = {
     'dynamodb-port',
     's3-port',
     'mqtt-port',
+    'sqs-port',
     'dynamodb-endpoint',
     'persist',
     'region',
@@ -178,6 +180,7 @@ async function start(flags: Flags): Promise<void> {
     httpPort: portOption(PORTS.httpApi, flags['http-port']),
     s3Port: portOption(PORTS.s3, flags['s3-port']),
     mqttPort: portOption(PORTS.mqtt, flags['mqtt-port']),
+    sqsPort: portOption(PORTS.sqs, flags['sqs-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
@@ -270,6 +273,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     ...(urls.s3
       ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
       : []),
+    ...(urls.sqs ? [`  SQS / SNS         ${urls.sqs}      ${queueAndTopicNames(model)}`] : []),
     ...(urls.mqtt ? [`  MQTT (IoT rules)  ${urls.mqtt}      ${model.iotRules.map((r) => r.ruleName).join(', ')}`] : []),
     ...(urls.eventBridge ? [`  EventBridge       ${urls.eventBridge}      PutEvents, each event logged`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
@@ -399,3 +403,7 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+function queueAndTopicNames(model: LocalPlatform['model']): string {
+  return [...model.queues.map((q) => q.queueName), ...model.topics.map((t) => t.topicName)].join(', ');
+}

@@ -11,6 +11,7 @@ import { createFunctionRunner, type FunctionRunner } from './functions';
 import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { startIotBroker } from './iot/broker';
+import { startLocalMessaging } from './messaging';
 import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
@@ -42,6 +43,8 @@ export interface LocalPlatformOptions {
   dynamodbPort: number;
   /** The local S3 (path-style) for the template's buckets; 0 picks a free port. */
   s3Port?: number;
+  /** The local SQS and SNS (one endpoint) for the template's queues and topics; 0 picks a free port. */
+  sqsPort?: number;
   /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
   mqttPort?: number;
   /**
@@ -75,6 +78,7 @@ export interface LocalPlatform {
     httpApi: string;
     dynamodb: string;
     s3?: string;
+    sqs?: string;
     mqtt?: string;
     eventBridge?: string;
   };
@@ -115,6 +119,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('0.0.0.0', options.dynamodbPort);
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
     const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? PORTS.s3.defaultPort);
+    const sqsPort = options.sqsPort === 0 ? await freePort(host) : (options.sqsPort ?? PORTS.sqs.defaultPort);
     const mqttPort = options.mqttPort ?? PORTS.mqtt.defaultPort;
     const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await freePort(host);
     const model = loadPlatformModel({
@@ -130,6 +135,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         webSocketManagement: publicUrl(host, options.wsPort),
         s3: publicUrl(host, s3Port),
         eventbridge: publicUrl(host, eventBridgePort),
+        sqs: publicUrl(host, sqsPort),
       },
       logger,
     });
@@ -140,6 +146,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       { host, port: options.httpPort, setting: PORTS.httpApi },
       ...(model.buckets.length > 0 ? [{ host, port: s3Port, setting: PORTS.s3 }] : []),
       ...(model.iotRules.length > 0 ? [{ host, port: mqttPort, setting: PORTS.mqtt }] : []),
+      ...(hasMessaging(model) ? [{ host, port: sqsPort, setting: PORTS.sqs }] : []),
       ...(options.dynamodbEndpoint ? [] : [{ host: '0.0.0.0', port: options.dynamodbPort, setting: PORTS.dynamodb }]),
     ]);
 
@@ -157,6 +164,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           dynamodb: dynamodbEndpoint,
           ...(model.buckets.length > 0 ? { s3: publicUrl(loopbackOf(host), s3Port) } : {}),
           events: publicUrl(loopbackOf(host), eventBridgePort),
+          ...(hasMessaging(model)
+            ? { sqs: publicUrl(loopbackOf(host), sqsPort), sns: publicUrl(loopbackOf(host), sqsPort) }
+            : {}),
         },
       }),
     });
@@ -287,6 +297,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       eventBridgeUrl = eventBridge.url;
     }
 
+    let sqsUrl: string | undefined;
+    if (hasMessaging(model)) {
+      const messaging = await startLocalMessaging({
+        model,
+        host,
+        port: sqsPort,
+        baseUrl: publicUrl(host, sqsPort),
+        invoker: runner,
+        logger,
+      });
+      stoppers.push(() => messaging.close());
+      sqsUrl = messaging.url;
+    }
+
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
@@ -311,6 +335,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         httpApi: httpApi.url,
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
+        ...(sqsUrl ? { sqs: sqsUrl } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
         ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
       },
@@ -324,4 +349,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
+}
+
+function hasMessaging(model: PlatformModel): boolean {
+  return model.queues.length > 0 || model.topics.length > 0;
 }

@@ -174,13 +174,43 @@ export interface S3EventSpec {
   suffix?: string;
 }
 
-/** A function's `Type: SQS` event (locally run through `npm run invoke` or the runtime's invoker). */
+/** A function's `Type: SQS` event: the local SQS event source mapping polls the queue and invokes it. */
 export interface SqsEventSpec {
   functionId: string;
   eventId: string;
   queueLogicalId: string;
   batchSize: number;
+  /** MaximumBatchingWindowInSeconds (0 by default for standard queues). */
+  maximumBatchingWindowSeconds: number;
   reportBatchItemFailures: boolean;
+  enabled: boolean;
+}
+
+/** An `AWS::SQS::Queue` with the settings the local SQS honours (AWS's defaults where the template sets none). */
+export interface QueueSpec {
+  logicalId: string;
+  queueName: string;
+  visibilityTimeoutSeconds: number;
+  delaySeconds: number;
+  receiveMessageWaitTimeSeconds: number;
+  messageRetentionSeconds: number;
+  maximumMessageSize: number;
+  /** RedrivePolicy: the dead-letter queue (by name) and how many receives a message gets before it moves there. */
+  redrive?: { deadLetterQueueName: string; maxReceiveCount: number };
+}
+
+/** An `AWS::SNS::Topic`. */
+export interface TopicSpec {
+  logicalId: string;
+  topicName: string;
+  topicArn: string;
+}
+
+/** An SQS subscription of a topic (AWS::SNS::Subscription, or a topic's Subscription list); Lambda ones are SnsEventSpec. */
+export interface SnsQueueSubscriptionSpec {
+  topicArn: string;
+  queueArn: string;
+  rawMessageDelivery: boolean;
 }
 
 /** A function's `Type: SNS` event. */
@@ -241,8 +271,13 @@ export interface PlatformModel {
   streamSources: StreamSourceSpec[];
   httpRoutes: HttpRouteSpec[];
   schedules: ScheduleSpec[];
-  /** SQS queues by logical id (local stand-ins, e.g. for OnFailure destinations). */
-  queues: { logicalId: string; queueName: string }[];
+  /** The template's SQS queues, which the local SQS serves. */
+  queues: QueueSpec[];
+  /** The template's SNS topics, which the local SNS serves. */
+  topics: TopicSpec[];
+  snsQueueSubscriptions: SnsQueueSubscriptionSpec[];
+  /** A function's DeadLetterQueue (SQS) for failed asynchronous invocations, by function id: the queue's name. */
+  asyncDeadLetterQueues: Record<string, string>;
   buckets: BucketSpec[];
   s3Events: S3EventSpec[];
   sqsEvents: SqsEventSpec[];

@@ -115,6 +115,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       dynamodbPort: 0,
       s3Port: 0,
       mqttPort: 0,
+      sqsPort: 0,
       quietFunctions: true,
       logger: silentLogger,
       ...options,

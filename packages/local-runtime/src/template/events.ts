@@ -278,12 +278,28 @@ function sqsEvent(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new TemplateError(`${where}: BatchSize is ${JSON.stringify(p.BatchSize)}; allowed 1–10000.`, functionId);
   }
+  const window = p.MaximumBatchingWindowInSeconds === undefined ? 0 : Number(p.MaximumBatchingWindowInSeconds);
+  if (!Number.isInteger(window) || window < 0 || window > 300) {
+    throw new TemplateError(
+      `${where}: MaximumBatchingWindowInSeconds is ${JSON.stringify(p.MaximumBatchingWindowInSeconds)}; allowed 0–300.`,
+      functionId,
+    );
+  }
+  if (batchSize > 10 && window < 1) {
+    // Lambda's own rule for standard queues.
+    throw new TemplateError(
+      `${where}: a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1.`,
+      functionId,
+    );
+  }
   return {
     functionId,
     eventId,
     queueLogicalId,
     batchSize,
+    maximumBatchingWindowSeconds: window,
     reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+    enabled: p.Enabled !== false && p.Enabled !== 'false',
   };
 }
 

@@ -19,6 +19,7 @@ import { mergeGlobals } from './globals';
 import { rawHttpApiRoutes } from './http-apis';
 import { IntrinsicResolver, NO_VALUE, type ResourceResolver } from './intrinsics';
 import { iotRules } from './iot-rules';
+import { messagingModel } from './messaging';
 import { resolveParameters } from './parameters';
 import {
   apiGatewayChildId,
@@ -177,7 +178,6 @@ class ModelBuilder implements TemplateContext {
       s3Events: [],
     };
     const tables: TableSpec[] = [];
-    const queues: PlatformModel['queues'] = [];
     const buckets: BucketSpec[] = [];
     for (const [logicalId, resource] of this.active) {
       switch (resource.Type) {
@@ -195,9 +195,6 @@ class ModelBuilder implements TemplateContext {
           break;
         case 'AWS::Serverless::SimpleTable':
           tables.push(this.simpleTableSpec(logicalId, resource));
-          break;
-        case 'AWS::SQS::Queue':
-          queues.push({ logicalId, queueName: this.queueName(logicalId) });
           break;
         case 'AWS::Lambda::Function': {
           // Kept as a function that cannot run, so that routes and events naming it still exist (and answer 500).
@@ -223,6 +220,7 @@ class ModelBuilder implements TemplateContext {
     const webSocketApis = [...samWebSocketApis(this, functions), ...rawWebSocketApis(this, functions)];
     const httpRoutes = [...events.httpRoutes, ...rawHttpApiRoutes(this, functions)];
     const rules = iotRules(this, functions);
+    const messaging = messagingModel(this, functions);
     const envJson = readEnvJson(this.options.envJsonPath);
     const endpoints = { ...DEFAULT_ENDPOINTS, ...this.options.endpoints };
     for (const spec of functions.values()) {
@@ -258,7 +256,7 @@ class ModelBuilder implements TemplateContext {
       streamSources: events.streamSources,
       httpRoutes,
       schedules: events.schedules,
-      queues,
+      ...messaging,
       buckets,
       s3Events: events.s3Events,
       sqsEvents: events.sqsEvents,
@@ -305,8 +303,8 @@ class ModelBuilder implements TemplateContext {
       case 'AWS::Serverless::SimpleTable':
         return this.explicitName(logicalId, resource, 'TableName') ?? generatedPhysicalName(this.stackName, logicalId);
       case 'AWS::SQS::Queue':
-        // 9324 is ElasticMQ's port, the usual local SQS; nothing listens there unless the user runs one.
-        return `http://localhost:9324/${this.accountId}/${this.queueName(logicalId)}`;
+        // The local SQS's URL for the queue, which SDKs and the CLI use as QueueUrl.
+        return `${(this.options.endpoints?.sqs ?? DEFAULT_ENDPOINTS.sqs).replace(/\/$/, '')}/${this.accountId}/${this.queueName(logicalId)}`;
       case 'AWS::SNS::Topic':
         return this.arn('sns', this.topicName(logicalId));
       case 'AWS::Serverless::Function':
