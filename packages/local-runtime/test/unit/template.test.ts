@@ -215,11 +215,26 @@ describe('the real template.yaml', () => {
       },
     ]);
     expect(model.queues).toEqual(
-      ['FanoutDeadLetterQueue', 'IngestQueue', 'IngestDeadLetterQueue'].map((logicalId) => ({
-        logicalId,
-        queueName: expect.stringMatching(new RegExp(`^local-${logicalId}-[A-Z0-9]{12}$`)),
-      })),
+      ['FanoutDeadLetterQueue', 'IngestQueue', 'IngestDeadLetterQueue'].map((logicalId) =>
+        expect.objectContaining({
+          logicalId,
+          queueName: expect.stringMatching(new RegExp(`^local-${logicalId}-[A-Z0-9]{12}$`)),
+        }),
+      ),
     );
+    // The settings the local SQS honours, from the template: the visibility timeout, retention and the redrive.
+    const dlq = model.queues.find((q) => q.logicalId === 'IngestDeadLetterQueue');
+    expect(model.queues.find((q) => q.logicalId === 'IngestQueue')).toMatchObject({
+      visibilityTimeoutSeconds: 180,
+      messageRetentionSeconds: 345_600,
+      redrive: { deadLetterQueueName: dlq?.queueName, maxReceiveCount: 5 },
+    });
+    expect(dlq).toMatchObject({ visibilityTimeoutSeconds: 30, messageRetentionSeconds: 1_209_600 });
+    expect(model.topics).toEqual([expect.objectContaining({ logicalId: 'IngestTopic' })]);
+    expect(model.asyncDeadLetterQueues).toEqual({
+      SnsIngestFunction: dlq?.queueName,
+      S3IngestFunction: dlq?.queueName,
+    });
   });
 
   test('parameter overrides flow into table names, the stage and the environment', () => {
