@@ -60,6 +60,8 @@ export interface FunctionSpec {
   runtime?: string;
   /** Metadata.BuildProperties.External: modules left out of the bundle (resolved from node_modules at run time). */
   external?: string[];
+  /** The variables the template declares for it (Globals and its own), the only ones env.json may set, as in SAM. */
+  declaredVariables?: string[];
   /**
    * Why this function cannot run locally (a Python runtime, a container image, a missing source file …). It stays in
    * the model so that its routes and events exist; every invocation fails with this reason, as a broken deploy would.

@@ -109,7 +109,6 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   let platform: LocalPlatform;
   try {
     platform = await startLocalPlatform({
-      envJsonPath: join(REPOSITORY_ROOT, 'env.json'),
       wsPort: await freePort(),
       httpPort: await freePort(),
       dynamodbPort: 0,

@@ -224,6 +224,7 @@ class ModelBuilder implements TemplateContext {
     const envJson = readEnvJson(this.options.envJsonPath);
     const endpoints = { ...DEFAULT_ENDPOINTS, ...this.options.endpoints };
     for (const spec of functions.values()) {
+      spec.declaredVariables = Object.keys(spec.environment);
       spec.environment = composeEnvironment(spec, {
         envJson,
         region: this.region,
