@@ -162,10 +162,6 @@ export class RealtimeClient extends Emitter<ClientEvents> {
           }),
       release: (subscription) => this.#release(subscription),
       listenerFailed: (error) => this.#listenerFailed(error),
-      unexpectedSnapshot: (key) => {
-        if (!this.#released.has(key))
-          this.#report(new ProtocolError(`a snapshot for ${JSON.stringify(key)}, which was not asked for`, key));
-      },
       synced: () => this.#closeReplacedWhenCaughtUp(),
     };
   }
@@ -595,8 +591,12 @@ export class RealtimeClient extends Emitter<ClientEvents> {
         return;
       case 'snapshot': {
         const subscription = this.#subscriptions.get(frame.key);
-        if (subscription === undefined) this.#host.unexpectedSnapshot(frame.key);
-        else subscription.receiveSnapshot(frame, connection.id);
+        if (subscription !== undefined) subscription.receiveSnapshot(frame, connection.id);
+        else if (!this.#released.has(frame.key)) {
+          this.#report(
+            new ProtocolError(`a snapshot for ${JSON.stringify(frame.key)}, which is not subscribed`, frame),
+          );
+        }
         return;
       }
       case 'error':

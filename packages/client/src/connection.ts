@@ -191,6 +191,13 @@ export class Connection {
       this.#handlers.problem(this, new ProtocolError('a message that is not JSON', text.slice(0, 200)));
       return;
     }
+    const gateway = value as { type?: unknown; message?: unknown } | null;
+    if (typeof gateway === 'object' && gateway?.type === undefined && typeof gateway?.message === 'string') {
+      // API Gateway's own frame when a route's integration fails ({"message": "Internal server error", …}): it does
+      // not say which action failed, so it reads as an INTERNAL_ERROR answer to whatever was in flight.
+      this.#handlers.frame(this, { type: 'error', code: 'INTERNAL_ERROR', message: `API Gateway: ${gateway.message}` });
+      return;
+    }
     const decoded = decodeServerFrame(value);
     if (decoded.kind === 'unknown') {
       this.#handlers.problem(this, new ProtocolError(`a frame of unknown type ${JSON.stringify(decoded.type)}`, value));

@@ -18,7 +18,11 @@ export type ControlOutcome =
 interface Pending {
   action: ControlAction;
   settle(outcome: ControlOutcome): void;
+  sends: number;
 }
+
+/** A control action unanswered this many times in a row has timed out. */
+const MAX_SENDS = 3;
 
 const REPLY_TYPE: Record<ControlAction['action'], SingleServerFrame['type']> = {
   subscribe: 'subscribed',
@@ -46,7 +50,7 @@ export class ControlLane {
   }
 
   request(action: ControlAction, settle: (outcome: ControlOutcome) => void): void {
-    this.#queue.push({ action, settle });
+    this.#queue.push({ action, settle, sends: 0 });
     if (this.#inFlight === undefined) this.#next();
   }
 
@@ -89,12 +93,24 @@ export class ControlLane {
     const pending = this.#queue.shift();
     if (pending === undefined) return;
     this.#inFlight = pending;
+    this.#transmit(pending);
+  }
+
+  /**
+   * Sends the action in flight, again when it goes unanswered: the answer to either send completes it (a slow
+   * Lambda answers late rather than never), and the platform's actions are idempotent.
+   */
+  #transmit(pending: Pending): void {
+    pending.sends++;
     if (!this.#send(JSON.stringify(pending.action))) {
       this.#inFlight = undefined;
       pending.settle({ kind: 'abandoned' });
       if (this.#inFlight === undefined) this.#next();
       return;
     }
-    this.#timer.set(this.#timeoutMs, () => this.#complete({ kind: 'timeout' }));
+    this.#timer.set(this.#timeoutMs, () => {
+      if (pending.sends < MAX_SENDS) this.#transmit(pending);
+      else this.#complete({ kind: 'timeout' });
+    });
   }
 }

@@ -83,8 +83,6 @@ export interface SubscriptionHost {
   release(subscription: Subscription): void;
   /** A listener threw. */
   listenerFailed(error: unknown): void;
-  /** A snapshot came that no (re)subscribe on its connection asked for. */
-  unexpectedSnapshot(key: string): void;
   /** The subscription caught up on a connection. */
   synced(subscription: Subscription): void;
 }
@@ -211,7 +209,8 @@ export class Subscription extends Emitter<SubscriptionEvents> {
       if (catchUp === undefined && page.position === undefined && this.#latePages?.connection === connection) {
         return this.#withFullItems(page.items, undefined, (items) => this.#addLatePage(items));
       }
-      this.#host.unexpectedSnapshot(this.key);
+      // Otherwise it answers an earlier subscribe (one sent again after a timeout, or before an unsubscribe) or comes
+      // from a connection being replaced: the catch-up that counts has its own, and live frames keep the items.
     });
   }
 

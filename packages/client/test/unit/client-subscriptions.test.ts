@@ -102,15 +102,44 @@ describe('subscribing', () => {
     ).toEqual([['presence:friend']]);
   });
 
-  test('INTERNAL_ERROR and no answer at all: the subscribe is sent again', async () => {
-    const h = harness({ requestTimeoutMs: 5000 });
+  test('INTERNAL_ERROR, or API Gateway’s own error frame: the subscribe is sent again after a pause', async () => {
+    const h = harness();
     const socket = await connected(h);
     h.client.subscribe('3');
     socket.push({ type: 'error', code: 'INTERNAL_ERROR', message: 'could not subscribe right now; please retry' });
-    await jest.advanceTimersByTimeAsync(500);
+    await jest.advanceTimersByTimeAsync(250);
     expect(socket.actions('subscribe')).toHaveLength(2);
-    await jest.advanceTimersByTimeAsync(5000 + 1000);
+    // The route's Lambda failed: API Gateway says so in a frame of its own, without a type.
+    socket.push('{"message": "Internal server error", "connectionId":"c=", "requestId":"r="}');
+    await jest.advanceTimersByTimeAsync(500);
     expect(socket.actions('subscribe')).toHaveLength(3);
+    expect(h.errors.filter((e) => e.name === 'ProtocolError')).toEqual([]);
+  });
+
+  test('a subscribe left unanswered is sent again; the late answer to the first send still counts', async () => {
+    const h = harness({ requestTimeoutMs: 5000 });
+    const socket = await connected(h);
+    const sub = h.client.subscribe('3');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(socket.actions('subscribe')).toHaveLength(2);
+    socket.confirmLastSubscribe();
+    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }] });
+    // The answer to the second send: nothing waits for it, and nothing goes wrong.
+    socket.confirmLastSubscribe();
+    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }] });
+    expect(sub.synced).toBe(true);
+    expect(h.errors).toEqual([]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(socket.actions('subscribe')).toHaveLength(2);
+  });
+
+  test('a subscribe unanswered three times over is started again after a pause', async () => {
+    const h = harness({ requestTimeoutMs: 5000 });
+    const socket = await connected(h);
+    h.client.subscribe('3');
+    FakeSocket.autoPong = true;
+    await jest.advanceTimersByTimeAsync(15_000 + 250);
+    expect(socket.actions('subscribe')).toHaveLength(4);
   });
 
   test('unsubscribe sends the action; late frames of the key are ignored quietly', async () => {

@@ -44,9 +44,6 @@ function run(ops: Op[], steps: Step[], choices: number[], withPosition: boolean)
     listenerFailed: (error) => {
       throw error;
     },
-    unexpectedSnapshot: () => {
-      throw new Error('unexpected snapshot');
-    },
     synced: () => {},
   });
   sub.on('change', (change) => emitted.push(change));
