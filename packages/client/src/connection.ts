@@ -151,7 +151,9 @@ export class Connection {
   /** Gives up on the socket now (dead, or too slow to open): nothing more is read from it; `lost` fires at once. */
   drop(error: ConnectionError | AuthError): void {
     if (this.#over) return;
-    this.#socket.onopen = this.#socket.onmessage = this.#socket.onerror = this.#socket.onclose = null;
+    this.#socket.onopen = this.#socket.onmessage = this.#socket.onclose = null;
+    // Node's `ws` emits 'error' when a socket still connecting is terminated, and throws if nobody listens.
+    this.#socket.onerror = () => {};
     const terminate = (this.#socket as { terminate?: () => void }).terminate;
     try {
       if (typeof terminate === 'function') terminate.call(this.#socket);

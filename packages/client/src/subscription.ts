@@ -235,6 +235,14 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.emit('error', error);
   }
 
+  /**
+   * @internal The last catch-up's snapshot had no position and was not used, because another connection kept the
+   * items live (a make-before-break): once that connection is gone, a new catch-up must check them against the table.
+   */
+  get needsRecheck(): boolean {
+    return this.#latePages !== undefined && !this.#latePages.used && this.active;
+  }
+
   /** @internal The connection the subscription is synced on. */
   get liveConnection(): number | undefined {
     return this.#liveOn;

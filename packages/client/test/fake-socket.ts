@@ -60,9 +60,17 @@ export class FakeSocket implements WebSocketLike {
     this.onclose?.({ code: code ?? 1005, reason: '' });
   }
 
+  /** As Node's `ws`: terminating a socket still connecting emits 'error' a tick later, thrown if nobody listens. */
   terminate(): void {
+    const connecting = this.readyState === 0;
     this.terminated = true;
     this.readyState = 3;
+    if (!connecting) return;
+    const error = new Error('WebSocket was closed before the connection was established');
+    process.nextTick(() => {
+      if (this.onerror === null) throw new Error(`Unhandled error. (${error.message})`);
+      this.onerror({ message: error.message });
+    });
   }
 
   // ------------------------------------------------------------------------------------------- the server side

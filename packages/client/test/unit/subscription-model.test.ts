@@ -144,6 +144,12 @@ function run(ops: Op[], steps: Step[], choices: number[], withPosition: boolean)
         if (alive.length < 2 || old === undefined || !primary?.snapshotDone) break;
         deliver(old);
         lose(old);
+        // Without positions, the client checks the items against a fresh snapshot once the old socket is gone.
+        if (sub.needsRecheck && alive.length === 1) {
+          primary.confirmed = false;
+          primary.snapshotDone = false;
+          sub.beginCatchUp(primary.id);
+        }
         break;
       }
     }
