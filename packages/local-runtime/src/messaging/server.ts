@@ -30,6 +30,12 @@ export async function startMessagingServer(
   const inFlight = new AbortController();
   const server = createServer((req, res) => {
     handle(req, res, options, inFlight.signal).catch((error: unknown) => {
+      if (error instanceof SqsError && !res.headersSent) {
+        // A body over the limit, refused before it is read whole.
+        res.writeHead(error.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ __type: error.code, message: error.message }));
+        return;
+      }
       options.logger.error(`SQS/SNS request failed: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ __type: 'InternalFailure', message: 'internal error of the local SQS/SNS' }));
@@ -50,7 +56,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Messag
   const body = await readRequestBody(
     req,
     MAX_REQUEST_BYTES,
-    () => new SqsError('RequestTooLarge', 'request too large', 'RequestTooLarge', 413),
+    () =>
+      new SqsError(
+        'RequestTooLarge',
+        `a request to the local SQS/SNS may be at most ${MAX_REQUEST_BYTES} bytes`,
+        'RequestTooLarge',
+        413,
+      ),
   );
   const target = String(req.headers['x-amz-target'] ?? '');
   if (target.startsWith('AmazonSQS.')) {
