@@ -4,6 +4,7 @@
  * @connections stand-in, the whole local platform started for a test and users signed in to it.
  */
 export { freePort } from '@real-time-platform/local-runtime';
+export * from './attribute-images';
 export * from './management-api-stub';
 export * from './platform';
 export * from './sockets';
