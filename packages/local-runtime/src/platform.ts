@@ -57,6 +57,8 @@ export interface LocalPlatformOptions {
   persistDir?: string;
   /** Start DynamoDB Local's jar as shipped (every interface) instead of the loopback launcher (tests). */
   plainDynamoDbLaunch?: boolean;
+  /** How long DynamoDB Local's JVM may take to answer, at start and after a restart (default 30 s). */
+  dynamodbStartTimeoutMs?: number;
   region?: string;
   accountId?: string;
   stackName?: string;
@@ -174,6 +176,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         port: options.dynamodbPort,
         persistDir: options.persistDir,
         plainLaunch: options.plainDynamoDbLaunch,
+        ...(options.dynamodbStartTimeoutMs === undefined ? {} : { startTimeoutMs: options.dynamodbStartTimeoutMs }),
         logger,
         onRestart: ({ dataLost }) => recover(dataLost),
       });
