@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     const load = await writeLoad(faults, {
       perSecond,
-      done: (elapsedMs) => Date.now() > restartedAt + 5000 || elapsedMs > 300_000,
+      done: ({ elapsedMs }) => Date.now() > restartedAt + 5000 || elapsedMs > 300_000,
       at: [
         {
           ms: 2000,

@@ -20,6 +20,7 @@ export interface FaultsPlatform {
   stop(): Promise<void>;
 }
 
+/** `functionEnvironment`: e.g. the fan-out's WS_ENDPOINT pointed at a @connections stand-in that injects faults. */
 export async function startFaultsPlatform(
   options: { functionEnvironment?: Record<string, Record<string, string>> } = {},
 ): Promise<FaultsPlatform> {
@@ -55,7 +56,7 @@ export async function startFaultsPlatform(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     // One attempt, bounded: a write during the outage fails fast and simply is not acknowledged.
     maxAttempts: 1,
-    requestHandler: { requestTimeout: 3000, connectionTimeout: 1000 },
+    requestHandler: { requestTimeout: 3000, connectionTimeout: 1000, throwOnRequestTimeout: true },
   });
   return {
     platform,
@@ -73,8 +74,13 @@ export async function startFaultsPlatform(
   };
 }
 
-export async function openSubscribers(faults: FaultsPlatform, count: number): Promise<RecordingSocket[]> {
-  const url = `${faults.platform.urls.webSocket}?${faults.keyAttribute}=${FAULTS_KEY}`;
+/** `count` WebSocket clients subscribed to `key` by the handshake. */
+export async function openSubscribers(
+  faults: FaultsPlatform,
+  count: number,
+  key = FAULTS_KEY,
+): Promise<RecordingSocket[]> {
+  const url = `${faults.platform.urls.webSocket}?${faults.keyAttribute}=${encodeURIComponent(key)}`;
   return Promise.all(Array.from({ length: count }, () => openRecordingSocket(url)));
 }
 
@@ -92,19 +98,27 @@ export interface WriteLoad {
  */
 export async function writeLoad(
   faults: FaultsPlatform,
-  options: { perSecond: number; done: (elapsedMs: number) => boolean; at?: { ms: number; run: () => void }[] },
+  options: {
+    perSecond: number;
+    /** Asked before each write: how long the load has run and how many writes were acknowledged so far. */
+    done: (progress: { elapsedMs: number; acknowledged: number }) => boolean;
+    at?: { ms: number; run: () => void }[];
+    /** The key written to (FAULTS_KEY by default); one key per scenario keeps their counts apart. */
+    key?: string;
+  },
 ): Promise<WriteLoad> {
   const acknowledged: number[] = [];
   let failed = 0;
+  const key = options.key ?? FAULTS_KEY;
   const started = Date.now();
   const pending = [...(options.at ?? [])].sort((a, b) => a.ms - b.ms);
-  for (let n = 1; !options.done(Date.now() - started); n++) {
+  for (let n = 1; !options.done({ elapsedMs: Date.now() - started, acknowledged: acknowledged.length }); n++) {
     while (pending[0] && Date.now() - started >= pending[0].ms) pending.shift()?.run();
     try {
       await faults.ddb.send(
         new PutItemCommand({
           TableName: faults.tableName,
-          Item: { [faults.keyAttribute]: { S: FAULTS_KEY }, itemId: { S: `w${n}` }, n: { N: String(n) } },
+          Item: { [faults.keyAttribute]: { S: key }, itemId: { S: `w${n}` }, n: { N: String(n) } },
         }),
       );
       acknowledged.push(n);
@@ -137,10 +151,10 @@ export function countDelivery(received: readonly number[], acknowledged: readonl
   };
 }
 
-/** The `n` of every item frame of FAULTS_KEY a socket received, in order. */
-export function itemNumbers(frames: readonly Record<string, unknown>[]): number[] {
+/** The `n` of every item frame of `key` a socket received, in order. */
+export function itemNumbers(frames: readonly Record<string, unknown>[], key = FAULTS_KEY): number[] {
   return frames
-    .filter((frame) => frame.type === 'item' && frame.key === FAULTS_KEY)
+    .filter((frame) => frame.type === 'item' && frame.key === key)
     .map((frame) => Number((frame.item as { n?: unknown }).n));
 }
 
