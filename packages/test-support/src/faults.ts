@@ -138,15 +138,23 @@ export interface DeliveryCount {
   reordered: number;
 }
 
-/** What one subscriber got of the acknowledged writes: `n` values from item frames, in arrival order. */
+/**
+ * What one subscriber got of the acknowledged writes: `n` values from item frames, in arrival order. Writes that
+ * failed for the writer may still have been stored (a request that timed out while DynamoDB Local was starting is
+ * committed later, after the next write), so only acknowledged writes are counted and ordered.
+ */
 export function countDelivery(received: readonly number[], acknowledged: readonly number[]): DeliveryCount {
-  const got = new Set(received);
+  const wanted = new Set(acknowledged);
+  const ofAcknowledged = received.filter((n) => wanted.has(n));
+  const got = new Set(ofAcknowledged);
   let reordered = 0;
-  for (let i = 1; i < received.length; i++) if ((received[i] as number) < (received[i - 1] as number)) reordered++;
+  for (let i = 1; i < ofAcknowledged.length; i++) {
+    if ((ofAcknowledged[i] as number) < (ofAcknowledged[i - 1] as number)) reordered++;
+  }
   return {
     received: received.length,
     lost: acknowledged.filter((n) => !got.has(n)).length,
-    duplicated: received.length - got.size,
+    duplicated: ofAcknowledged.length - got.size,
     reordered,
   };
 }
