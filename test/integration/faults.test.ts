@@ -69,6 +69,16 @@ test('DynamoDB Local killed (kill -9) under load and restarted: no acknowledged 
     acknowledgedAtRestart = acknowledgedSoFar;
   });
   const killedPid = dynamodb.pid() as number;
+  // /health is watched throughout: it must answer 503 naming dynamodb while the JVM is down.
+  const healthUrl = `${faults.platform.urls.httpApi}/health`;
+  let degraded: { status?: string; down?: string[] } | undefined;
+  const watcher = setInterval(() => {
+    fetch(healthUrl)
+      .then(async (response) => {
+        if (response.status === 503) degraded ??= (await response.json()) as typeof degraded;
+      })
+      .catch(() => undefined);
+  }, 200);
   // Act: 1 s in, the JVM dies; the writer keeps writing (failing while it is down) until 3 s and 20 acknowledged
   // writes after the restart (a busy machine writes slower than asked).
   const load = await writeLoad(faults, {
@@ -87,7 +97,12 @@ test('DynamoDB Local killed (kill -9) under load and restarted: no acknowledged 
   expect(acknowledgedAtRestart).toBeGreaterThan(0);
   expect(load.acknowledged.length).toBeGreaterThanOrEqual(acknowledgedAtRestart + 20);
   expect(await countsOf(subscribers, key, load.acknowledged)).toEqual(subscribers.map(() => NONE));
+  clearInterval(watcher);
   expect(dynamodb.status()).toMatchObject({ state: 'up', restarts: 1 });
+  expect(degraded).toMatchObject({ status: 'degraded', down: expect.arrayContaining(['dynamodb']) });
+  const healthAfter = await fetch(healthUrl);
+  expect(healthAfter.status).toBe(200);
+  expect(await healthAfter.json()).toMatchObject({ status: 'ok', down: [], dynamodb: { state: 'up', restarts: 1 } });
 }, 300_000);
 
 test('@connections answering 429 for 5 s under load: no acknowledged write lost, duplicated or reordered', async () => {
