@@ -248,6 +248,17 @@ function authLines(auth: LocalAuth): string[] {
   ];
 }
 
+/** Where DynamoDB's data lives, whether only this machine reaches it, and that it is supervised. */
+function dynamodbLine(platform: LocalPlatform, flags: Flags): string {
+  const status = platform.dynamodb?.status();
+  if (!status) return 'external (--dynamodb-endpoint)';
+  const data = status.persistent ? `data in ${flags.persist ?? process.env.RTP_PERSIST}` : 'in memory';
+  const reach = status.loopback
+    ? 'loopback only'
+    : `EVERY INTERFACE (anyone who reaches this machine can read and write it): ${status.exposedBecause}`;
+  return `${data}, ${reach}, restarted if it dies (pid ${status.pid ?? '?'})`;
+}
+
 function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
@@ -269,7 +280,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
     `  @connections      ${urls.management}/@connections/{connectionId}`,
     `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
-    `  DynamoDB Local    ${urls.dynamodb}      ${flags['dynamodb-endpoint'] ? 'external' : flags.persist ? `data in ${flags.persist}` : 'in memory'}`,
+    `  DynamoDB Local    ${urls.dynamodb}      ${dynamodbLine(platform, flags)}`,
     ...(urls.s3
       ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
       : []),

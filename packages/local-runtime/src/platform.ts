@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
-import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
+import { localCredentials } from './dynamodb/dynamodb-local';
+import { type DynamoDbStatus, type SupervisedDynamoDbLocal, superviseDynamoDbLocal } from './dynamodb/supervisor';
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
@@ -22,7 +23,7 @@ import {
   startStreamEventSource,
 } from './streams';
 import { loadPlatformModel } from './template';
-import type { LocalLogger, PlatformModel } from './types';
+import type { LocalLogger, PlatformModel, StreamSourceSpec } from './types';
 import { startWebSocketGateway, type WebSocketGateway, type WebSocketGatewayLimits } from './websocket';
 
 export interface LocalPlatformOptions {
@@ -58,6 +59,10 @@ export interface LocalPlatformOptions {
   dynamodbEndpoint?: string;
   /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
   persistDir?: string;
+  /** Start DynamoDB Local's jar as shipped (every interface) instead of the loopback launcher (tests). */
+  plainDynamoDbLaunch?: boolean;
+  /** How long DynamoDB Local's JVM may take to answer, at start and after a restart (default 30 s). */
+  dynamodbStartTimeoutMs?: number;
   region?: string;
   accountId?: string;
   stackName?: string;
@@ -85,10 +90,25 @@ export interface LocalPlatform {
   /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
   deadLetterDir: string;
   runner: FunctionRunner;
+  /** The running stream event sources; replaced in place when a DynamoDB Local restart changes a stream ARN. */
   streams: StreamEventSource[];
+  /** The DynamoDB Local this platform started and supervises (absent with dynamodbEndpoint). */
+  dynamodb?: SupervisedDynamoDbLocal;
+  /** What GET /health answers: every part, and `status: "degraded"` (HTTP 503) when one is down. */
+  health(): PlatformHealth;
   startupMs: number;
   /** Closes sockets with 1001, stops event sources and schedules, the functions and DynamoDB Local. */
   stop(): Promise<void>;
+}
+
+/** The GET /health document. */
+export interface PlatformHealth {
+  status: 'ok' | 'degraded';
+  /** Parts that are down, by name (e.g. "dynamodb", "stream OnReceiveRealTimeItem.RealTimeDataStream"). */
+  down: string[];
+  dynamodb: DynamoDbStatus | { state: 'external'; endpoint: string };
+  connections: number;
+  streams: ({ function: string; event: string } & ReturnType<StreamEventSource['stats']>)[];
 }
 
 /**
@@ -115,8 +135,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
-    // DynamoDB Local listens on every interface.
-    const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('0.0.0.0', options.dynamodbPort);
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('127.0.0.1', options.dynamodbPort);
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
     const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? PORTS.s3.defaultPort);
     const sqsPort = options.sqsPort === 0 ? await freePort(host) : (options.sqsPort ?? PORTS.sqs.defaultPort);
@@ -147,7 +166,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       ...(model.buckets.length > 0 ? [{ host, port: s3Port, setting: PORTS.s3 }] : []),
       ...(model.iotRules.length > 0 ? [{ host, port: mqttPort, setting: PORTS.mqtt }] : []),
       ...(hasMessaging(model) ? [{ host, port: sqsPort, setting: PORTS.sqs }] : []),
-      ...(options.dynamodbEndpoint ? [] : [{ host: '0.0.0.0', port: options.dynamodbPort, setting: PORTS.dynamodb }]),
     ]);
 
     // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
@@ -172,10 +190,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
     stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());
-    let dynamodb: RunningDynamoDbLocal | undefined;
+    let dynamodb: SupervisedDynamoDbLocal | undefined;
+    // Set once the services exist: a restart during start-up has nothing to recover yet.
+    let recover: (dataLost: boolean) => Promise<void> = async () => undefined;
     if (!options.dynamodbEndpoint) {
-      dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, persistDir: options.persistDir });
+      dynamodb = await superviseDynamoDbLocal({
+        port: options.dynamodbPort,
+        persistDir: options.persistDir,
+        plainLaunch: options.plainDynamoDbLaunch,
+        ...(options.dynamodbStartTimeoutMs === undefined ? {} : { startTimeoutMs: options.dynamodbStartTimeoutMs }),
+        logger,
+        onRestart: ({ dataLost }) => recover(dataLost),
+      });
       stoppers.push(() => dynamodb?.stop());
+      if (!dynamodb.status().loopback) {
+        logger.warn(
+          `DynamoDB Local listens on every interface: ${dynamodb.status().exposedBecause}. Anyone who can reach ` +
+            `port ${options.dynamodbPort} of this machine can read and write the tables with any credentials.`,
+        );
+      }
     }
     const runner = await runnerPromise;
 
@@ -222,16 +255,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
 
     const streams: StreamEventSource[] = [];
-    for (const spec of model.streamSources) {
-      if (!spec.enabled) continue;
-      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
-      if (!streamArn) {
-        logger.warn(
-          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
-        );
-        continue;
-      }
-      const source = startStreamEventSource({
+    const startStream = (spec: StreamSourceSpec, streamArn: string) =>
+      startStreamEventSource({
         spec,
         streamArn,
         streamsClient,
@@ -242,9 +267,43 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
       });
-      streams.push(source);
-      stoppers.push(() => source.stop());
+    for (const spec of model.streamSources) {
+      if (!spec.enabled) continue;
+      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
+      if (!streamArn) {
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
+        );
+        continue;
+      }
+      streams.push(startStream(spec, streamArn));
     }
+    stoppers.push(async () => {
+      await Promise.all(streams.map((source) => source.stop()));
+    });
+
+    // After DynamoDB Local restarts: tables back (in memory they are gone), every stream resumed. With --persist the
+    // stream ARNs stay and each source carries on from its checkpoint; a new ARN (an in-memory restart, or a table
+    // that had to be created again) is a new stream, read from its beginning so nothing written since is missed.
+    recover = async (dataLost) => {
+      const found = await ensureTables(ddb, model.tables, logger);
+      for (const [index, source] of [...streams.entries()]) {
+        const spec = model.streamSources.find(
+          (s) => s.functionId === source.functionId && s.eventId === source.eventId,
+        );
+        const streamArn = spec ? found.get(spec.tableLogicalId)?.latestStreamArn : undefined;
+        if (!spec || !streamArn || streamArn === source.streamArn) continue;
+        await source.stop();
+        streams[index] = startStream({ ...spec, startingPosition: 'TRIM_HORIZON' }, streamArn);
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: the table's stream changed; reading ${streamArn} from its start`,
+        );
+      }
+      if (dataLost) {
+        const closed = gateways.reduce((sum, g) => sum + g.closeAll(1012, 'Service Restart'), 0);
+        if (closed > 0) logger.warn(`closed ${closed} WebSocket(s) with 1012 so their clients reconnect`);
+      }
+    };
 
     const schedules: RunningSchedules = startSchedules({
       speed: options.scheduleSpeed,
@@ -265,10 +324,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       logger,
       region,
       accountId,
-      health: () => ({
-        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
-        streams: streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() })),
-      }),
+      health: () => health() as unknown as Record<string, unknown>,
     });
     stoppers.push(() => httpApi.close());
 
@@ -327,6 +383,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
 
     const gateway = gateways[0];
+    // Declared here, called only once the HTTP API serves /health (the services above all exist by then).
+    function health(): PlatformHealth {
+      const streamHealth = streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() }));
+      const down: string[] = [];
+      const database = dynamodb?.status() ?? { state: 'external' as const, endpoint: dynamodbEndpoint };
+      if (database.state !== 'up' && database.state !== 'external') down.push('dynamodb');
+      for (const stream of streamHealth) {
+        if (stream.status !== 'ok') down.push(`stream ${stream.function}.${stream.event}`);
+      }
+      return {
+        status: down.length === 0 ? 'ok' : 'degraded',
+        down,
+        dynamodb: database,
+        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
+        streams: streamHealth,
+      };
+    }
     return {
       model,
       urls: {
@@ -342,6 +415,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       deadLetterDir,
       runner,
       streams,
+      ...(dynamodb ? { dynamodb } : {}),
+      health,
       startupMs: Math.round(performance.now() - started),
       stop: stopAll,
     };

@@ -52,13 +52,16 @@ export function loopbackOf(host: string): string {
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
   readonly retryable = false;
+  /** `detail`: what holds the port and how to stop it, when the caller found out (see dynamodb/port-holder.ts). */
   constructor(
     readonly port: number,
     readonly setting: PortSetting,
+    detail?: string,
   ) {
     super(
       `Port ${port} (${setting.service}) is already in use. Stop whatever holds it (e.g. an earlier npm start), ` +
-        (setting.flag ? `or pick another port with ${setting.flag} <port>.` : 'then start again.'),
+        (setting.flag ? `or pick another port with ${setting.flag} <port>.` : 'then start again.') +
+        (detail ? `\n${detail}` : ''),
     );
   }
 }

@@ -78,6 +78,11 @@ export interface WebSocketGateway {
   readonly port: number;
   /** Connections currently open (accepted by $connect and not yet closed). */
   connectionCount(): number;
+  /**
+   * Closes every open connection with `code` (each fires $disconnect); returns how many. The runtime uses 1012
+   * "Service Restart" after an in-memory DynamoDB Local restart lost every subscription, so clients reconnect.
+   */
+  closeAll(code: number, reason: string): number;
   /** Closes every socket with 1001 "Going away" (firing $disconnect), waits for those invocations, then stops. */
   close(): Promise<void>;
 }
@@ -191,6 +196,12 @@ class LocalWebSocketGateway implements WebSocketGateway {
 
   connectionCount(): number {
     return this.connections.size;
+  }
+
+  closeAll(code: number, reason: string): number {
+    const open = [...this.connections.values()];
+    for (const connection of open) this.closeConnection(connection, code, reason);
+    return open.length;
   }
 
   async listen(): Promise<void> {
