@@ -3,6 +3,7 @@
  * it imports nothing but zod.
  */
 export * from './actions';
+export * from './activity';
 export * from './chat';
 export * from './frames';
 export * from './keys';

@@ -2,12 +2,15 @@ import type { ConnectionRepository } from '../../adapters/connection-repository'
 import type { PresenceStore } from '../../adapters/presence-store';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import type { ActivityLog } from './activity';
 import { createConnectionEnder } from './end-connection';
 import { connectionIdOf, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
 export interface DisconnectDeps {
   connections: Pick<ConnectionRepository, 'connectionOf' | 'deleteConnection'>;
   presence: Pick<PresenceStore, 'closeConnection'>;
+  /** Signed-in users' activity history: a CLOSE_CONNECTION (or TIMEOUT) entry when this call settles presence. */
+  activity?: ActivityLog;
   logger: Log;
 }
 
