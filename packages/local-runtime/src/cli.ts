@@ -3,6 +3,7 @@
  * `sam local invoke` without Docker).
  */
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
@@ -227,6 +228,18 @@ function localAuth(flags: Flags): Promise<LocalAuth> {
   });
 }
 
+/** The command that prints a token this run accepts: with the issuer and audience it checks, when set. */
+function tokenCommand(auth: LocalAuth): string {
+  const quoted = (value: string) => (/^[\w.:/@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
+  const issuer = auth.parameterOverrides.JwtIssuer;
+  const audience = auth.parameterOverrides.JwtAudience;
+  return [
+    'npm run -s token -- --user u1',
+    ...(issuer ? [`--issuer ${quoted(issuer)}`] : []),
+    ...(audience ? [`--audience ${quoted(audience)}`] : []),
+  ].join(' ');
+}
+
 /** The banner's auth lines: the mode, where the secret is, and how to get a token. */
 function authLines(auth: LocalAuth): string[] {
   if (auth.mode === 'none') return ['  Auth              none (anonymous; npm start -- --auth jwt to require tokens)'];
@@ -244,7 +257,7 @@ function authLines(auth: LocalAuth): string[] {
   return [
     `  Auth              jwt: ${keys.join('; ')}`,
     secret
-      ? '  Token             npm run -s token -- --user u1      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)'
+      ? `  Token             ${tokenCommand(auth)}      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)`
       : '  Token             from your identity provider      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)',
   ];
 }
@@ -279,7 +292,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     '',
     'Try it (in other terminals):',
     auth.secret
-      ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=$(npm run -s token -- --user u1)"`
+      ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=$(${tokenCommand(auth)})"`
       : auth.mode === 'jwt'
         ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=<jwt>"`
         : `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
@@ -303,6 +316,20 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
   const logger = createConsoleLogger(flags.verbose ? 'debug' : 'warn');
   const dynamodbPort = port('--dynamodb-port', flags['dynamodb-port'] ?? process.env.RTP_DYNAMODB_PORT, 8000);
   const wsPort = port('--ws-port', flags['ws-port'] ?? process.env.RTP_WS_PORT, 3001);
+  const s3Port = port('--s3-port', flags['s3-port'] ?? process.env.RTP_S3_PORT, 4569);
+  const endpoints = {
+    dynamodb: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT ?? `http://localhost:${dynamodbPort}`,
+    webSocketManagement: `http://localhost:${wsPort}`,
+    s3: `http://localhost:${s3Port}`,
+  };
+  // The function's output goes to stderr as before, and is read for connections refused by the services `npm start`
+  // runs: a handler that catches such an error may still "succeed", which would hide that nothing was reached.
+  const output = new PassThrough();
+  let seen = '';
+  output.on('data', (chunk: Buffer) => {
+    seen += chunk.toString('utf8');
+    process.stderr.write(chunk);
+  });
   // The same AuthMode handling as start, so `--auth jwt` invokes JwtAuthorizerFunction with the local secret.
   const auth = await localAuth(flags);
   const outcome = await invokeOnce({
@@ -311,21 +338,41 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
     parameterOverrides: auth.parameterOverrides,
     ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
     region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
-    endpoints: {
-      dynamodb: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT ?? `http://localhost:${dynamodbPort}`,
-      webSocketManagement: `http://localhost:${wsPort}`,
-    },
+    endpoints,
     logicalId,
     eventPath,
     logger,
-    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: process.stderr },
+    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: output, stderr: output },
   });
-  const printed = outcome.ok ? outcome.result : outcome.error;
-  process.stdout.write(`${JSON.stringify(printed ?? null, null, 2)}\n`);
+  const printed = JSON.stringify((outcome.ok ? outcome.result : outcome.error) ?? null, null, 2);
+  process.stdout.write(`${printed}\n`);
+  const unreachable = refusedService(`${seen}\n${printed}`, endpoints);
+  const ok = outcome.ok && unreachable === undefined;
   process.stderr.write(
-    `${logicalId}: ${outcome.ok ? 'succeeded' : 'failed'} in ${outcome.durationMs.toFixed(1)} ms (request ${outcome.requestId})\n`,
+    `${logicalId}: ${ok ? 'succeeded' : 'failed'} in ${outcome.durationMs.toFixed(1)} ms (request ${outcome.requestId})\n`,
   );
-  return outcome.ok ? 0 : 1;
+  if (unreachable !== undefined) {
+    process.stderr.write(
+      `\n✖ ${logicalId} could not reach ${unreachable} (connection refused). npm run invoke runs the handler against ` +
+        'the services of a running `npm start`: start it in another terminal first, with the same ' +
+        '--parameter-overrides (invoke does not inherit them) and ports.\n',
+    );
+  }
+  return ok ? 0 : 1;
+}
+
+/** Which local service a connection was refused by, from `connect ECONNREFUSED host:port` in the text. */
+function refusedService(text: string, endpoints: Record<string, string>): string | undefined {
+  const match = /ECONNREFUSED(?:\s+[\w.:[\]-]*?:(\d+))?/.exec(text);
+  if (match === null) return undefined;
+  // Our handlers name the service in their log line ("DynamoDB was unavailable (ECONNREFUSED)").
+  const named = /\b(DynamoDB|S3)\b[^\n]*ECONNREFUSED/.exec(text)?.[1];
+  const names: Record<string, string> = { dynamodb: 'DynamoDB', webSocketManagement: '@connections', s3: 'S3' };
+  for (const [service, url] of Object.entries(endpoints)) {
+    if (match[1] !== undefined && new URL(url).port === match[1]) return `${names[service] ?? service} at ${url}`;
+  }
+  if (named !== undefined) return `${named} at ${named === 'S3' ? endpoints.s3 : endpoints.dynamodb}`;
+  return match[1] === undefined ? 'a local service' : `port ${match[1]}`;
 }
 
 async function main(argv: string[]): Promise<number> {
