@@ -21,6 +21,9 @@ import { freePort } from '@real-time-platform/test-support';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 
+// The SDK warns once per process that Node 20 support ends in 2027.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { connections: { type: 'string', default: '40' }, rounds: { type: 'string', default: '5' } },

@@ -243,16 +243,17 @@ interface Started {
 }
 
 /**
- * Starts `npm start …` (as written, on our ports) and waits for its banner's "Ready". Once more when DynamoDB Local
- * was too slow to answer: a JVM starting on a loaded 2-core machine can miss the runtime's 30 s, which says nothing
- * about the README.
+ * Starts `npm start …` (as written, on our ports) and waits for its banner's "Ready". Again (three tries in all) when
+ * DynamoDB Local was too slow to answer: a JVM starting on a loaded 2-core machine can miss the runtime's 30 s, which
+ * says nothing about the README.
  */
 async function startRuntime(command: string): Promise<Started> {
-  try {
-    return await startOnce(command);
-  } catch (error) {
-    if (!/DynamoDB Local did not answer/.test(String(error))) throw error;
-    return startOnce(command);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(command);
+    } catch (error) {
+      if (attempt >= 3 || !/DynamoDB Local did not answer/.test(String(error))) throw error;
+    }
   }
 }
 
