@@ -300,7 +300,9 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
             new UpdateCommand({
               TableName: tableName,
               Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-              UpdateExpression: 'SET lastSeenAt = :at',
+              // A heartbeat also clears a timeout mark the sweep left when it then failed to close the socket: the
+              // connection is alive after all, and its eventual end is not a timeout.
+              UpdateExpression: 'SET lastSeenAt = :at REMOVE endReason',
               // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
               ConditionExpression: 'attribute_exists(connectionId)',
               ExpressionAttributeValues: { ':at': now() },

@@ -16,7 +16,7 @@ import {
 import { SignJWT } from 'jose';
 
 // The activity history end to end: real sockets with real tokens through the local runtime of template.yaml
-// (AuthMode=jwt), the presence sweep on its own schedule (sped up 60×, PresenceTimeoutSeconds=2) to produce a real
+// (AuthMode=jwt), the presence sweep on its own schedule (sped up 60×, PresenceTimeoutSeconds=5) to produce a real
 // TIMEOUT, the stream fan-out delivering entries live to the owner's subscription of activity:<userId>, and
 // GET /users/me/activity reading them back. On a DynamoDB Local of its own: the sweep would close other suites'
 // silent connections.
@@ -24,7 +24,8 @@ import { SignJWT } from 'jose';
 jest.setTimeout(90_000);
 
 const SECRET = `activity-it-${randomUUID()}`;
-const TIMEOUT_SECONDS = 2;
+// Long enough that heartbeats every 500 ms keep the other sockets open on a loaded machine.
+const TIMEOUT_SECONDS = 5;
 
 let dynamodb: RunningDynamoDbLocal;
 let platform: LocalPlatform;
