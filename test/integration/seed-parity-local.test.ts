@@ -8,6 +8,9 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // default parameters (AuthMode=jwt aside) and real clients: conversations with people who have never connected
 // (ChatParticipantCheck=none, the default), and public holidays computed offline (alone and merged into a calendar).
 
+// Starting the platform (bundling every function) can take over a minute on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 const SECRET = `parity-it-${randomUUID()}`;
 let platform: LocalPlatform;
 const sockets: RecordingSocket[] = [];
