@@ -502,6 +502,14 @@ test('the other `npm start` examples start and stop cleanly', async () => {
       });
       expect([hint, status]).toEqual([hint, 101]);
     }
+    // The banner's producer hint writes to this runtime as printed: its key attribute, its HTTP API.
+    const produce = /^\s+(npm run produce -- .*?)\s{2,}#/m.exec(started.output())?.[1];
+    expect([command.line, produce]).toEqual([
+      command.line,
+      expect.stringContaining(`--url http://localhost:${ports.http}`),
+    ]);
+    const produced = await run(produce as string);
+    expect([produce, produced.code, produced.out]).toEqual([produce, 0, expect.stringContaining('written 1')]);
     await stop(started.child);
     // Stopped by our Ctrl-C: a clean exit, or bash itself ended by the signal — never an error exit.
     expect([command.line, started.child.exitCode === 0 || started.child.signalCode === 'SIGINT']).toEqual([

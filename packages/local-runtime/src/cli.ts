@@ -297,13 +297,25 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
     `    post-to-connection --connection-id <connectionId from {"action":"heartbeat"}> --data '{"hello":"world"}'`,
     ...(model.httpRoutes.some((r) => r.path === '/items')
-      ? [`  npm run produce -- '{"${keyName}":"3","speed":42}'      # POST ${urls.httpApi}/items`]
+      ? [
+          `  npm run produce --${produceFlags(keyName, urls.httpApi)} '{"${keyName}":"3","speed":43}'      # POST ${urls.httpApi}/items`,
+        ]
       : []),
     '',
     `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The producer's flags that make it write where this runtime listens: it checks items against its own
+ * --key-attribute and posts to its own --url, whose defaults are those of a plain `npm start`.
+ */
+function produceFlags(keyName: string, httpApiUrl: string): string {
+  const key = keyName === 'realTimeItemKey' ? '' : ` --key-attribute ${keyName}`;
+  const url = httpApiUrl === publicUrl(DEFAULT_HOST, PORTS.httpApi.defaultPort) ? '' : ` --url ${httpApiUrl}`;
+  return `${key}${url}`;
 }
 
 async function invoke(positionals: string[], flags: Flags): Promise<number> {
