@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type LocalPlatform,
-  type RunningDynamoDbLocal,
-  silentLogger,
-  startDynamoDbLocal,
-  startLocalPlatform,
-} from '@real-time-platform/local-runtime';
+import { type RunningDynamoDbLocal, startDynamoDbLocal } from '@real-time-platform/local-runtime';
 import {
   type Frame,
   freePort,
-  openRecordingSocket,
   type RecordingSocket,
   refusedHandshake,
+  startTestPlatform,
+  type TestPlatform,
 } from '@real-time-platform/test-support';
-import { SignJWT } from 'jose';
 
 // The activity history end to end: real sockets with real tokens through the local runtime of template.yaml
 // (AuthMode=jwt), the presence sweep on its own schedule (sped up 60×, PresenceTimeoutSeconds=5) to produce a real
@@ -23,31 +17,20 @@ import { SignJWT } from 'jose';
 
 jest.setTimeout(90_000);
 
-const SECRET = `activity-it-${randomUUID()}`;
 // Long enough that heartbeats every 500 ms keep the other sockets open on a loaded machine.
 const TIMEOUT_SECONDS = 5;
 
 let dynamodb: RunningDynamoDbLocal;
-let platform: LocalPlatform;
+let platform: TestPlatform;
 const open: RecordingSocket[] = [];
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal({ port: await freePort() });
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    parameterOverrides: { AuthMode: 'jwt', PresenceTimeoutSeconds: String(TIMEOUT_SECONDS) },
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
+  dynamodb = await startDynamoDbLocal({ port: await freePort(), startTimeoutMs: 120_000 });
+  platform = await startTestPlatform({
+    auth: 'jwt',
+    parameterOverrides: { PresenceTimeoutSeconds: String(TIMEOUT_SECONDS) },
     scheduleSpeed: 60,
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
     dynamodbEndpoint: dynamodb.endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-activity-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
   });
 });
 afterAll(async () => {
@@ -56,26 +39,17 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-function token(userId: string): Promise<string> {
-  return new SignJWT({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(new TextEncoder().encode(SECRET));
-}
-
 /** A signed-in socket; it heartbeats unless `silent` (a client that vanished without closing). */
 async function signedIn(userId: string, keys: string[] = [], silent = false): Promise<RecordingSocket> {
-  const params = new URLSearchParams(keys.map((key): [string, string] => ['realTimeItemKey', key]));
-  params.append('token', await token(userId));
-  const socket = await openRecordingSocket(`${platform.urls.webSocket}?${params}`, silent ? {} : { heartbeatMs: 500 });
+  const user = await platform.signIn(userId);
+  const socket = await user.connect(keys, silent ? {} : { heartbeatMs: 500 });
   open.push(socket);
   return socket;
 }
 
 async function get(path: string, userId: string): Promise<{ status: number; body: Frame }> {
-  const response = await fetch(`${platform.urls.httpApi}${path}`, {
-    headers: { authorization: `Bearer ${await token(userId)}` },
-  });
-  return { status: response.status, body: (await response.json()) as Frame };
+  const { status, body } = await platform.http('GET', path, { as: userId });
+  return { status, body: body as Frame };
 }
 
 const entryOf = (connectionId: string, type: string) => (frame: Frame) =>
@@ -153,8 +127,8 @@ test('connect, page update, close and timeout are recorded, pushed live to the o
 test("nobody reads or watches another user's history; bad windows and tokens are 400", async () => {
   const [ana, bob] = [`ana-${randomUUID().slice(0, 8)}`, `bob-${randomUUID().slice(0, 8)}`];
   await signedIn(ana);
-  const params = `realTimeItemKey=${encodeURIComponent(`activity:${ana}`)}&token=${await token(bob)}`;
-  expect((await refusedHandshake(`${platform.urls.webSocket}?${params}`)).status).toBe(403);
+  const bobUser = await platform.signIn(bob);
+  expect((await refusedHandshake(bobUser.webSocketUrl([`activity:${ana}`]))).status).toBe(403);
   const bobSocket = await signedIn(bob);
   bobSocket.send({ action: 'subscribe', keys: [`activity:${ana}`] });
   expect(await bobSocket.next((f) => f.type === 'error')).toMatchObject({ code: 'FORBIDDEN' });
@@ -184,10 +158,8 @@ test("nobody reads or watches another user's history; bad windows and tokens are
   expect((await get(`/users/me/activity?nextToken=${anaPage.body.nextToken}`, bob)).status).toBe(400);
 
   // Producers cannot forge entries: activity: keys belong to the platform.
-  const forged = await fetch(`${platform.urls.httpApi}/items`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ realTimeItemKey: `activity:${ana}`, itemId: 'x', type: 'CONNECT' }),
+  const forged = await platform.http('POST', '/items', {
+    body: { realTimeItemKey: `activity:${ana}`, itemId: 'x', type: 'CONNECT' },
   });
   expect(forged.status).toBe(400);
 });

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
-import { type Frame, freePort, openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
-import { SignJWT } from 'jose';
+import {
+  type Frame,
+  type RecordingSocket,
+  startTestPlatform,
+  type TestPlatform,
+} from '@real-time-platform/test-support';
 import { directConversationId } from '../../src/domain/chat-ids';
 
 // Two things the systems we consolidate did and we now do too, through the local runtime of template.yaml with its
@@ -11,62 +14,28 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // Starting the platform (bundling every function) can take over a minute on a loaded 2-core machine.
 jest.setTimeout(180_000);
 
-const SECRET = `parity-it-${randomUUID()}`;
-let platform: LocalPlatform;
-const sockets: RecordingSocket[] = [];
+let platform: TestPlatform;
 
 beforeAll(async () => {
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    parameterOverrides: { Environment: 'staging', AuthMode: 'jwt' },
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
-  });
+  platform = await startTestPlatform({ auth: 'jwt', parameterOverrides: { Environment: 'staging' } });
 });
 
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
   await platform?.stop();
 });
 
 const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
-function token(userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-}
-
 async function http(caller: string | undefined, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${platform.urls.httpApi}${path}`, {
-    method,
-    headers: {
-      ...(caller === undefined ? {} : { authorization: `Bearer ${await token(caller)}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  const reply = await platform.http(method, path, {
+    ...(caller === undefined ? {} : { as: caller }),
+    ...(body === undefined ? {} : { body }),
   });
-  const text = await response.text();
-  return { status: response.status, body: (text.length > 0 ? JSON.parse(text) : undefined) as Frame };
+  return { status: reply.status, body: reply.body as Frame };
 }
 
 async function connect(userId: string): Promise<RecordingSocket> {
-  const socket = await openRecordingSocket(`${platform.urls.webSocket}?token=${await token(userId)}`);
-  sockets.push(socket);
-  return socket;
+  return (await platform.signIn(userId)).connect();
 }
 
 const messageFrame = (conversationId: string, content: string) => (frame: Frame) =>
