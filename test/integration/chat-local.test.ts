@@ -16,6 +16,9 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // ChatParticipantCheck=connected: a conversation may only include users who have connected once, so every test
 // connects its users before it names them (chat-new-users.test.ts covers the default, where anyone may be named).
 
+// Starting the platform (bundling every function) can take over a minute on a loaded 2-core machine.
+jest.setTimeout(180_000);
+
 // prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
 const DATA_TABLE = 'RealTimeData-prod';
 const KEY = 'vehicleId';
