@@ -14,6 +14,7 @@ import { createConsoleLogger, type LogLevel } from './log';
 import { type LocalPlatform, startLocalPlatform } from './platform';
 import { DEFAULT_HOST, PORTS, PortInUseError, type PortSetting, publicUrl } from './ports';
 import { TemplateError } from './template';
+import type { TableSpec, WebSocketApiSpec } from './types';
 
 // The SDK warns once per process that Node 20 support ends in 2027; the runtime supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -27,7 +28,7 @@ Usage:
 
 Options (environment variable in brackets):
   --template FILE              the SAM template (template.yaml)
-  --env-vars FILE              per-function environment, as sam local's env.json (env.json when present)
+  --env-vars FILE              per-function environment, as sam local's env.json (only when given, as SAM does)
   --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
   --auth none|jwt              AuthMode: jwt checks a token on $connect (?token=) and on the user routes
                                (Authorization: Bearer) [RTP_AUTH] (none)
@@ -42,6 +43,7 @@ Options (environment variable in brackets):
   --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
   --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
   --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
+  --sqs-port N                 local SQS and SNS for the template's queues and topics [RTP_SQS_PORT] (9324)
   --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
@@ -84,6 +86,7 @@ const OPTIONS = {
     'dynamodb-port',
     's3-port',
     'mqtt-port',
+    'sqs-port',
     'dynamodb-endpoint',
     'persist',
     'region',
@@ -152,11 +155,10 @@ function parameterOverrides(values: string[]): Record<string, string> {
 }
 
 function envJsonPath(flags: Flags): string | undefined {
-  if (flags['env-vars']) {
-    if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
-    return flags['env-vars'];
-  }
-  return existsSync('env.json') ? 'env.json' : undefined;
+  // As SAM: env.json applies only when named, so that --parameter-overrides are never silently overridden by it.
+  if (!flags['env-vars']) return undefined;
+  if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
+  return flags['env-vars'];
 }
 
 async function start(flags: Flags): Promise<void> {
@@ -179,6 +181,7 @@ async function start(flags: Flags): Promise<void> {
     httpPort: portOption(PORTS.httpApi, flags['http-port']),
     s3Port: portOption(PORTS.s3, flags['s3-port']),
     mqttPort: portOption(PORTS.mqtt, flags['mqtt-port']),
+    sqsPort: portOption(PORTS.sqs, flags['sqs-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
@@ -261,9 +264,13 @@ function authLines(auth: LocalAuth): string[] {
 function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
-  const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
+  // Examples from the template actually loaded: its key parameter (if it has one), its tables, its routes.
+  const keyName = model.parameters.RealTimeItemKey;
+  const keyQuery = keyName ? `?${keyName}=3` : '';
   const dataTable =
     model.tables.find((t) => model.streamSources.some((s) => s.tableLogicalId === t.logicalId)) ?? model.tables[0];
+  const exampleItem = dataTable ? JSON.stringify(itemOfKeys(dataTable, keyName)) : undefined;
+  const action = messageExample(api);
   const routes = api ? api.routes.map((r) => `${r.routeKey} → ${r.functionId}`).join(', ') : 'none';
   const streams = model.streamSources.map((s) => `${s.tableName} → ${s.functionId}`).join(', ') || 'none';
   const httpRoutes = model.httpRoutes.map((r) => `${r.method} ${r.path}`).join(', ');
@@ -279,24 +286,43 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     ...(urls.s3
       ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
       : []),
+    ...(urls.sqs ? [`  SQS / SNS         ${urls.sqs}      ${queueAndTopicNames(model)}`] : []),
     ...(urls.mqtt ? [`  MQTT (IoT rules)  ${urls.mqtt}      ${model.iotRules.map((r) => r.ruleName).join(', ')}`] : []),
     ...(urls.eventBridge ? [`  EventBridge       ${urls.eventBridge}      PutEvents, each event logged`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
     `  Streams           ${streams}`,
     `  Dead letters      ${platform.deadLetterDir}`,
     ...authLines(auth),
+    ...(model.skipped.length > 0
+      ? [
+          `  Not run locally   ${model.skipped.map((part) => `${part.id} (${part.type})`).join(', ')} — see the warnings above`,
+        ]
+      : []),
     '',
     'Try it (in other terminals):',
-    auth.secret
-      ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=$(${tokenCommand(auth)})"`
-      : auth.mode === 'jwt'
-        ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=<jwt>"`
-        : `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
-    `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
-    `    --table-name ${dataTable?.tableName ?? 'RealTimeData'} --item '{"${keyName}":{"S":"3"},"itemId":{"S":"latest"},"speed":{"N":"42"}}'`,
-    `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
-    `    post-to-connection --connection-id <connectionId from {"action":"heartbeat"}> --data '{"hello":"world"}'`,
-    ...(model.httpRoutes.some((r) => r.path === '/items')
+    ...(api
+      ? [
+          auth.secret
+            ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=$(${tokenCommand(auth)})"`
+            : auth.mode === 'jwt'
+              ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=<jwt>"`
+              : `  npx wscat -c "${urls.webSocket}${keyQuery}"`,
+          ...(action ? [`    then send: ${action}`] : []),
+        ]
+      : []),
+    ...(dataTable && exampleItem
+      ? [
+          `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
+          `    --table-name ${dataTable.tableName} --item '${exampleItem}'`,
+        ]
+      : []),
+    ...(api
+      ? [
+          `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
+          `    post-to-connection --connection-id ${api.routes.some((r) => r.routeKey === 'heartbeat') ? '<connectionId from {"action":"heartbeat"}>' : '<connectionId>'} --data '{"hello":"world"}'`,
+        ]
+      : []),
+    ...(keyName && model.httpRoutes.some((r) => r.path === '/items')
       ? [
           `  npm run produce --${produceFlags(keyName, urls.httpApi)} '{"${keyName}":"3","speed":43}'      # POST ${urls.httpApi}/items`,
         ]
@@ -306,6 +332,28 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** An item with the table's keys (S "3" for the partition key), plus a value when it is the platform's own table. */
+function itemOfKeys(table: TableSpec, keyName: string | undefined): Record<string, Record<string, string>> {
+  const item: Record<string, Record<string, string>> = {};
+  for (const key of table.keySchema) {
+    const type = table.attributeDefinitions.find((d) => d.AttributeName === key.AttributeName)?.AttributeType ?? 'S';
+    const value = key.KeyType === 'HASH' ? '3' : type === 'S' ? 'latest' : '1';
+    item[key.AttributeName] = { [type]: type === 'B' ? Buffer.from(value).toString('base64') : value };
+  }
+  return key(keyName, table) ? { ...item, speed: { N: '42' } } : item;
+}
+
+function key(keyName: string | undefined, table: TableSpec): boolean {
+  return keyName !== undefined && table.keySchema.some((k) => k.AttributeName === keyName);
+}
+
+/** A frame that selects the API's first own route, e.g. {"action":"sendmessage"}, when routes select on a body field. */
+function messageExample(api: WebSocketApiSpec | undefined): string | undefined {
+  const field = /^\$request\.body\.([A-Za-z0-9_]+)$/.exec(api?.routeSelectionExpression ?? '')?.[1];
+  const route = api?.routes.find((r) => !r.routeKey.startsWith('$'));
+  return field && route ? JSON.stringify({ [field]: route.routeKey }) : undefined;
 }
 
 /**
@@ -413,3 +461,7 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+function queueAndTopicNames(model: LocalPlatform['model']): string {
+  return [...model.queues.map((q) => q.queueName), ...model.topics.map((t) => t.topicName)].join(', ');
+}

@@ -8,9 +8,11 @@ import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from 
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
+import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { startIotBroker } from './iot/broker';
-import { assertPortsFree, DEFAULT_HOST, freePort, PORTS, publicUrl } from './ports';
+import { startLocalMessaging } from './messaging';
+import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
 import {
@@ -41,6 +43,8 @@ export interface LocalPlatformOptions {
   dynamodbPort: number;
   /** The local S3 (path-style) for the template's buckets; 0 picks a free port. */
   s3Port?: number;
+  /** The local SQS and SNS (one endpoint) for the template's queues and topics; 0 picks a free port. */
+  sqsPort?: number;
   /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
   mqttPort?: number;
   /**
@@ -74,6 +78,7 @@ export interface LocalPlatform {
     httpApi: string;
     dynamodb: string;
     s3?: string;
+    sqs?: string;
     mqtt?: string;
     eventBridge?: string;
   };
@@ -114,6 +119,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('0.0.0.0', options.dynamodbPort);
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
     const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? PORTS.s3.defaultPort);
+    const sqsPort = options.sqsPort === 0 ? await freePort(host) : (options.sqsPort ?? PORTS.sqs.defaultPort);
     const mqttPort = options.mqttPort ?? PORTS.mqtt.defaultPort;
     const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await freePort(host);
     const model = loadPlatformModel({
@@ -129,15 +135,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         webSocketManagement: publicUrl(host, options.wsPort),
         s3: publicUrl(host, s3Port),
         eventbridge: publicUrl(host, eventBridgePort),
+        sqs: publicUrl(host, sqsPort),
       },
       logger,
     });
+    for (const part of model.skipped) logger.warn(`not run locally: ${part.id} (${part.type}): ${part.reason}`);
     // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
     await assertPortsFree([
       { host, port: options.wsPort, setting: PORTS.webSocket },
       { host, port: options.httpPort, setting: PORTS.httpApi },
       ...(model.buckets.length > 0 ? [{ host, port: s3Port, setting: PORTS.s3 }] : []),
       ...(model.iotRules.length > 0 ? [{ host, port: mqttPort, setting: PORTS.mqtt }] : []),
+      ...(hasMessaging(model) ? [{ host, port: sqsPort, setting: PORTS.sqs }] : []),
       ...(options.dynamodbEndpoint ? [] : [{ host: '0.0.0.0', port: options.dynamodbPort, setting: PORTS.dynamodb }]),
     ]);
 
@@ -147,6 +156,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       quiet: options.quietFunctions,
       buildDir: join(workDir, 'build'),
       prewarm: true,
+      // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
+      awsRoutes: awsHostRoutes(model, {
+        webSocket: publicUrl(loopbackOf(host), options.wsPort),
+        httpApi: publicUrl(loopbackOf(host), options.httpPort),
+        services: {
+          dynamodb: dynamodbEndpoint,
+          ...(model.buckets.length > 0 ? { s3: publicUrl(loopbackOf(host), s3Port) } : {}),
+          events: publicUrl(loopbackOf(host), eventBridgePort),
+          ...(hasMessaging(model)
+            ? { sqs: publicUrl(loopbackOf(host), sqsPort), sns: publicUrl(loopbackOf(host), sqsPort) }
+            : {}),
+        },
+      }),
     });
     // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
     stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());
@@ -275,6 +297,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       eventBridgeUrl = eventBridge.url;
     }
 
+    let sqsUrl: string | undefined;
+    if (hasMessaging(model)) {
+      const messaging = await startLocalMessaging({
+        model,
+        host,
+        port: sqsPort,
+        baseUrl: publicUrl(host, sqsPort),
+        invoker: runner,
+        logger,
+      });
+      stoppers.push(() => messaging.close());
+      sqsUrl = messaging.url;
+    }
+
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
@@ -299,6 +335,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         httpApi: httpApi.url,
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
+        ...(sqsUrl ? { sqs: sqsUrl } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
         ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
       },
@@ -312,4 +349,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
+}
+
+function hasMessaging(model: PlatformModel): boolean {
+  return model.queues.length > 0 || model.topics.length > 0;
 }

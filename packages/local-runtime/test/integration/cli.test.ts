@@ -12,6 +12,14 @@ import { fixtures, repoRoot } from '../helpers/paths';
 const root = repoRoot;
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function cli(
   args: string[],
   env: Record<string, string> = {},
@@ -48,12 +56,58 @@ test('--help prints the usage and exits 0', async () => {
   expect(stdout).toContain('--ws-port');
 });
 
-test('a function without its source file stops the start with a message naming it and the fix', async () => {
-  const { code, stderr } = await cli(['start', '--template', join(fixtures, 'templates/missing-handler.yaml')]);
-  expect(code).toBe(1);
-  expect(stderr).toContain('GhostFunction');
-  expect(stderr).toMatch(/src\/handlers\/ghost\.ts/);
-  expect(stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+test('functions that cannot run are named in one line each and the rest of the template starts', async () => {
+  const [wsPort, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    tsx,
+    [
+      join(__dirname, '../../src/cli.ts'),
+      'start',
+      '--template',
+      join(fixtures, 'templates/missing-handler.yaml'),
+      '--ws-port',
+      String(wsPort),
+      '--http-port',
+      String(httpPort),
+      '--dynamodb-endpoint',
+      process.env.DYNAMODB_ENDPOINT ?? '',
+    ],
+    { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(() => /Ready in/.test(stdout) || child.exitCode !== null, 60_000);
+    expect(stdout).toContain('Ready in');
+    // At start: one line for each part that does not run, with the reason.
+    const startLines = stderr.split('\n');
+    const about = (id: string) => startLines.filter((line) => line.includes(id));
+    expect(about('GhostFunction')).toEqual([
+      expect.stringMatching(/GhostFunction.*src\/handlers\/ghost\.ts.*does not exist/),
+    ]);
+    expect(about('PythonFunction')).toEqual([expect.stringMatching(/PythonFunction.*python3\.12.*Node\.js/)]);
+    expect(about('Stream')).toEqual([expect.stringMatching(/Stream \(AWS::Kinesis::Stream\): not emulated locally/)]);
+    expect(stdout).toMatch(/Not run locally +GhostFunction \(AWS::Serverless::Function\), PythonFunction/);
+
+    // The rest runs; the routes of the functions that cannot run answer 500, with the reason in the log.
+    const http = `http://127.0.0.1:${httpPort}`;
+    expect((await fetch(`${http}/echo`)).status).toBe(200);
+    expect((await fetch(`${http}/ghost`)).status).toBe(500);
+    expect((await fetch(`${http}/python`)).status).toBe(500);
+    await waitFor(() => /GET \/python: PythonFunction failed.*python3\.12/.test(stderr), 5_000);
+    expect(stderr).toMatch(/GET \/ghost: GhostFunction failed.*ghost\.ts .*does not exist/);
+    expect(stderr).not.toMatch(/\n\s+at /); // messages, not stack traces
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
 });
 
 test('a port in use is named, with the flag that moves it', async () => {
