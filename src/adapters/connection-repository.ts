@@ -64,6 +64,8 @@ export interface StoredConnection {
   userId?: string;
   /** Epoch ms of the last heartbeat (or the connect). */
   lastSeenAt?: number;
+  /** Set by the presence sweep when it decided the connection timed out, before it closes the socket. */
+  endReason?: 'TIMEOUT';
 }
 
 /** A connection the silentConnections index lists. */
@@ -107,6 +109,12 @@ export interface ConnectionRepository {
   deleteConnection(connectionId: string): Promise<number>;
   /** The connection's own row (a consistent read), or undefined when it is gone. */
   connectionOf(connectionId: string): Promise<StoredConnection | undefined>;
+  /**
+   * Marks the connection row as timed out (endReason), on condition that it was last seen before `cutoff` (epoch
+   * ms): false when a heartbeat came since, or the row is gone. Whoever then ends the connection — the sweep, or the
+   * $disconnect that closing the socket fires — reads the reason from the row.
+   */
+  markTimedOut(connectionId: string, cutoff: number): Promise<boolean>;
   /** The ids of a user's connections (connectionsByUser, eventually consistent). */
   connectionsOfUser(userId: string): Promise<string[]>;
   /**
@@ -292,7 +300,9 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
             new UpdateCommand({
               TableName: tableName,
               Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-              UpdateExpression: 'SET lastSeenAt = :at',
+              // A heartbeat also clears a timeout mark the sweep left when it then failed to close the socket: the
+              // connection is alive after all, and its eventual end is not a timeout.
+              UpdateExpression: 'SET lastSeenAt = :at REMOVE endReason',
               // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
               ConditionExpression: 'attribute_exists(connectionId)',
               ExpressionAttributeValues: { ':at': now() },
@@ -328,7 +338,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
           new GetCommand({
             TableName: tableName,
             Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-            ProjectionExpression: 'connectionId, userId, lastSeenAt',
+            ProjectionExpression: 'connectionId, userId, lastSeenAt, endReason',
             // $disconnect may follow $connect within milliseconds: a stale read would miss the row.
             ConsistentRead: true,
           }),
@@ -338,7 +348,27 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
           connectionId,
           ...(typeof Item.userId === 'string' ? { userId: Item.userId } : {}),
           ...(typeof Item.lastSeenAt === 'number' ? { lastSeenAt: Item.lastSeenAt } : {}),
+          ...(Item.endReason === 'TIMEOUT' ? { endReason: 'TIMEOUT' as const } : {}),
         };
+      }),
+
+    markTimedOut: (connectionId, cutoff) =>
+      storage('mark the connection timed out', async () => {
+        try {
+          await ddb.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
+              UpdateExpression: 'SET endReason = :timeout',
+              ConditionExpression: 'attribute_exists(connectionId) AND lastSeenAt < :cutoff',
+              ExpressionAttributeValues: { ':timeout': 'TIMEOUT', ':cutoff': cutoff },
+            }),
+          );
+          return true;
+        } catch (error) {
+          if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+          throw error;
+        }
       }),
 
     connectionsOfUser: (userId) =>

@@ -39,6 +39,8 @@ const schema = z.object({
   PRESENCE_TIMEOUT_SECONDS: positiveInt(180, 7 * 24 * 3600),
   PRESENCE_VISIBILITY: z.enum(['all', 'friends'], { error: 'must be "all" or "friends"' }).default('all'),
   EVENT_BUS_NAME: required,
+  ACTIVITY_RETENTION_DAYS: positiveInt(30, 3650),
+  CHAT_PARTICIPANT_CHECK: z.enum(['none', 'connected'], { error: 'must be "none" or "connected"' }).default('none'),
   WS_ENDPOINT: required.pipe(
     z.url({
       protocol: /^https?$/,
@@ -74,6 +76,10 @@ export interface Config {
   presenceVisibility: 'all' | 'friends';
   /** EventBridge bus for presence events. */
   eventBusName: string;
+  /** Days an activity history entry is kept (DynamoDB TTL). */
+  activityRetentionDays: number;
+  /** none: conversations may name users who never connected; connected: every other participant must have. */
+  chatParticipantCheck: 'none' | 'connected';
 }
 
 const fieldOf = {
@@ -88,6 +94,8 @@ const fieldOf = {
   PRESENCE_TIMEOUT_SECONDS: 'presenceTimeoutSeconds',
   PRESENCE_VISIBILITY: 'presenceVisibility',
   EVENT_BUS_NAME: 'eventBusName',
+  ACTIVITY_RETENTION_DAYS: 'activityRetentionDays',
+  CHAT_PARTICIPANT_CHECK: 'chatParticipantCheck',
 } as const satisfies Record<EnvName, keyof Config>;
 
 /** The Config fields that the given environment variables fill. */

@@ -63,4 +63,8 @@ export const DOMAIN_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
   'lastSeq',
   'lastMessageAt',
   'contentHash',
+  // activity history
+  'at',
+  'url',
+  'connectionId',
 ]);

@@ -1,7 +1,9 @@
 /**
  * CalendarApiFunction: calendar events (CRUD, range queries, optimistic concurrency) and calendar shares over the
- * HTTP API (payload format 2.0). Routes, status codes and bodies are documented in logic/calendar-api.ts.
+ * HTTP API (payload format 2.0), and public holidays (GET /holidays, merged into listings with ?holidays=). Routes,
+ * status codes and bodies are documented in logic/calendar-api.ts.
  */
+import { createHolidayCalendar } from '../adapters/holidays';
 import { loadConfig } from '../config/env';
 import { createCalendarApiHandler } from './logic/calendar-api';
 import { lambdaEntry, stores } from './wiring/dependencies';
@@ -14,6 +16,7 @@ export const handler = lambdaEntry(({ logger }) =>
     events: stores.calendarEvents(config),
     shares: stores.calendarShares(config),
     connections: stores.connections(config),
+    holidays: createHolidayCalendar(),
     logger,
   }),
 );

@@ -6,7 +6,9 @@ import { loadConfig } from '../config/env';
 import { createChatApiHandler } from './logic/chat-api';
 import { lambdaEntry, stores } from './wiring/dependencies';
 
-const config = loadConfig(['DATA_TABLE_NAME', 'REAL_TIME_ITEM_KEY']);
+const config = loadConfig(['DATA_TABLE_NAME', 'REAL_TIME_ITEM_KEY', 'CHAT_PARTICIPANT_CHECK']);
 
 /** Lambda entry of ChatApiFunction (template Handler: chat-api.handler). */
-export const handler = lambdaEntry(({ logger }) => createChatApiHandler({ store: stores.chat(config), logger }));
+export const handler = lambdaEntry(({ logger }) =>
+  createChatApiHandler({ store: stores.chat(config), participantCheck: config.chatParticipantCheck, logger }),
+);

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/env';
 import { createConnectHandler } from './logic/connect';
-import { keyAccess, lambdaEntry, stores } from './wiring/dependencies';
+import { activityLog, keyAccess, lambdaEntry, stores } from './wiring/dependencies';
 
 const config = loadConfig([
   'TABLE_NAME',
@@ -14,6 +14,7 @@ const config = loadConfig([
   'IS_QUERY_PARAM',
   'CONNECTION_TTL_SECONDS',
   'PRESENCE_VISIBILITY',
+  'ACTIVITY_RETENTION_DAYS',
 ]);
 
 /** Lambda entry of OnConnectLambdaFunction (template Handler: on-connect.handler). */
@@ -24,6 +25,7 @@ export const handler = lambdaEntry(({ logger }) =>
     keyAccess: keyAccess(config),
     keyName: config.realTimeItemKey,
     isQueryParam: config.isQueryParam,
+    activity: activityLog(config, logger),
     logger,
   }),
 );

@@ -5,11 +5,22 @@
  */
 import { loadConfig } from '../config/env';
 import { createDisconnectHandler } from './logic/disconnect';
-import { lambdaEntry, stores } from './wiring/dependencies';
+import { activityLog, lambdaEntry, stores } from './wiring/dependencies';
 
-const config = loadConfig(['TABLE_NAME', 'DATA_TABLE_NAME', 'REAL_TIME_ITEM_KEY', 'CONNECTION_TTL_SECONDS']);
+const config = loadConfig([
+  'TABLE_NAME',
+  'DATA_TABLE_NAME',
+  'REAL_TIME_ITEM_KEY',
+  'CONNECTION_TTL_SECONDS',
+  'ACTIVITY_RETENTION_DAYS',
+]);
 
 /** Lambda entry of OnDisconnectLambdaFunction (template Handler: on-disconnect.handler). */
 export const handler = lambdaEntry(({ logger }) =>
-  createDisconnectHandler({ connections: stores.connections(config), presence: stores.presence(config), logger }),
+  createDisconnectHandler({
+    connections: stores.connections(config),
+    presence: stores.presence(config),
+    activity: activityLog(config, logger),
+    logger,
+  }),
 );

@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/env';
 import { createMessageHandler } from './logic/message';
-import { connectionSender, keyAccess, lambdaEntry, stores } from './wiring/dependencies';
+import { activityLog, connectionSender, keyAccess, lambdaEntry, stores } from './wiring/dependencies';
 
 const config = loadConfig([
   'TABLE_NAME',
@@ -14,6 +14,7 @@ const config = loadConfig([
   'CONNECTION_TTL_SECONDS',
   'WS_ENDPOINT',
   'PRESENCE_VISIBILITY',
+  'ACTIVITY_RETENTION_DAYS',
 ]);
 
 /** Lambda entry of OnMessageLambdaFunction (template Handler: on-message.handler). */
@@ -25,6 +26,7 @@ export const handler = lambdaEntry(({ logger }) =>
     sender: connectionSender(config, 8),
     keyAccess: keyAccess(config),
     presence: stores.presence(config),
+    activity: activityLog(config, logger),
     logger,
   }),
 );

@@ -13,6 +13,7 @@ const config = loadConfig([
   'CONNECTION_TTL_SECONDS',
   'FANOUT_CONCURRENCY',
   'WS_ENDPOINT',
+  'ACTIVITY_RETENTION_DAYS',
 ]);
 /** Lambda entry of OnReceiveRealTimeItem (template Handler: on-receive-real-time-item.handler). */
 export const handler = lambdaEntry(
@@ -22,7 +23,7 @@ export const handler = lambdaEntry(
       sender: connectionSender(config, config.fanoutConcurrency),
       keyAttribute: config.realTimeItemKey,
       concurrency: config.fanoutConcurrency,
-      ...fanoutHooks(config),
+      ...fanoutHooks(config, logger),
       logger,
       metrics,
     }),

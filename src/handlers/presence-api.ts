@@ -1,9 +1,10 @@
 /**
  * PresenceApiFunction (HTTP API, payload format 2.0, JWT authorizer when AuthMode=jwt): GET /presence/{userId},
- * GET /presence?userIds=a,b,c, GET /friends, PUT /friends/{userId}, DELETE /friends/{userId}. Routes, status codes
- * and bodies are documented in logic/presence-api.ts.
+ * GET /presence?userIds=a,b,c, GET /friends, PUT /friends/{userId}, DELETE /friends/{userId}, GET /users/me/activity.
+ * Routes, status codes and bodies are documented in logic/presence-api.ts and logic/activity.ts.
  */
 import { loadConfig } from '../config/env';
+import { createActivityRoute } from './logic/activity';
 import { createPresenceApiHandler } from './logic/presence-api';
 import { keyAccess, lambdaEntry, stores } from './wiring/dependencies';
 
@@ -13,6 +14,7 @@ const config = loadConfig([
   'REAL_TIME_ITEM_KEY',
   'CONNECTION_TTL_SECONDS',
   'PRESENCE_VISIBILITY',
+  'ACTIVITY_RETENTION_DAYS',
 ]);
 
 /** Lambda entry of PresenceApiFunction (template Handler: presence-api.handler). */
@@ -23,6 +25,7 @@ export const handler = lambdaEntry(({ logger }) =>
     connections: stores.connections(config),
     keyAccess: keyAccess(config),
     visibility: config.presenceVisibility,
+    activity: createActivityRoute({ store: stores.activity(config), retentionDays: config.activityRetentionDays }),
     logger,
   }),
 );

@@ -15,6 +15,7 @@ const config = loadConfig([
   'CONNECTION_TTL_SECONDS',
   'PRESENCE_TIMEOUT_SECONDS',
   'WS_ENDPOINT',
+  'ACTIVITY_RETENTION_DAYS',
 ]);
 
 /** Lambda entry of PresenceSweepFunction (template Handler: presence-sweep.handler). */
@@ -23,7 +24,7 @@ export const handler = lambdaEntry(({ logger }) =>
     connections: stores.connections(config),
     // A DELETE that fails is retried by the next run, a minute later.
     closeSocket: createConnectionCloser(managementApi(config, 16)),
-    end: connectionEnder(config),
+    end: connectionEnder(config, logger),
     timeoutSeconds: config.presenceTimeoutSeconds,
     logger,
   }),

@@ -17,7 +17,7 @@ import type {
 
 /**
  * A ChatStore over Maps with the DynamoDB store's semantics (gap-free numbering, forward-only markers, existing
- * conversations returned on create, participants other than the creator must be known users, tempMessageId
+ * conversations returned on create, participants other than the creator must be known users when asked, tempMessageId
  * de-duplication answered with the stored message), for unit tests of the chat logic.
  */
 export class MemoryChatStore implements ChatStore {
@@ -39,12 +39,16 @@ export class MemoryChatStore implements ChatStore {
     for (const userId of knownUsers) this.knownUsers.add(userId);
   }
 
-  async createConversation(conversation: Conversation): Promise<CreateConversationResult> {
+  async createConversation(
+    conversation: Conversation,
+    options: { requireKnownUsers?: boolean } = {},
+  ): Promise<CreateConversationResult> {
     this.hit('createConversation');
     const existing = this.conversations.get(conversation.conversationId);
     if (existing) return { status: 'exists', conversation: existing };
     const unknown = conversation.participants.filter(
-      (userId) => userId !== conversation.createdBy && !this.knownUsers.has(userId),
+      (userId) =>
+        options.requireKnownUsers === true && userId !== conversation.createdBy && !this.knownUsers.has(userId),
     );
     if (unknown.length > 0) return { status: 'unknown-users', userIds: unknown };
     this.conversations.set(conversation.conversationId, conversation);

@@ -73,7 +73,19 @@ export class MemoryConnections implements ConnectionRepository {
     this.maybeFail('connectionOf');
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return undefined;
-    return { connectionId, ...(connection.userId === undefined ? {} : { userId: connection.userId }) };
+    return {
+      connectionId,
+      ...(connection.userId === undefined ? {} : { userId: connection.userId }),
+      ...(this.timedOut.has(connectionId) ? { endReason: 'TIMEOUT' as const } : {}),
+    };
+  }
+  /** Connections the sweep marked timed out (this fake keeps no lastSeenAt: every live row can be marked). */
+  readonly timedOut = new Set<string>();
+  async markTimedOut(connectionId: string) {
+    this.maybeFail('markTimedOut');
+    if (!this.connections.has(connectionId)) return false;
+    this.timedOut.add(connectionId);
+    return true;
   }
   async connectionsOfUser(userId: string) {
     this.maybeFail('connectionsOfUser');

@@ -12,8 +12,12 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
 // requests with Bearer tokens (the HTTP API's Lambda authorizer, then ChatApiFunction), ws sockets that never
 // subscribe to a conversation (messages arrive through each user's inbox), and DynamoDB reads to see what was (not)
-// stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal. A conversation may
-// only include users who have connected once, so every test connects its users before it names them.
+// stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal. This suite runs with
+// ChatParticipantCheck=connected: a conversation may only include users who have connected once, so every test
+// connects its users before it names them (chat-new-users.test.ts covers the default, where anyone may be named).
+
+// Starting the platform (bundling every function) can take over a minute on a loaded 2-core machine.
+jest.setTimeout(180_000);
 
 // prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
 const DATA_TABLE = 'RealTimeData-prod';
@@ -26,7 +30,7 @@ let ddb: DynamoDBClient;
 beforeAll(async () => {
   platform = await startTestPlatform({
     auth: 'jwt',
-    parameterOverrides: { Environment: 'prod', RealTimeItemKey: KEY },
+    parameterOverrides: { Environment: 'prod', RealTimeItemKey: KEY, ChatParticipantCheck: 'connected' },
   });
   ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
 });
@@ -395,7 +399,7 @@ test('bad frames: empty or oversize content, an unknown conversation, a forged s
   expect(await history(ana, id)).toEqual([]);
 });
 
-test('participants must have connected once: a conversation with a made-up user is refused, nothing written', async () => {
+test('ChatParticipantCheck=connected: a conversation with a made-up user is refused, nothing written', async () => {
   const [ana, bea, ghost, phantom] = [user('ana'), user('bea'), user('ghost'), user('phantom')];
   const anaSocket = await connect(ana);
   await haveConnected(bea);

@@ -18,6 +18,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { createCalendarEventStore, createCalendarShareStore } from '../../src/adapters/calendar-store';
+import { createHolidayCalendar } from '../../src/adapters/holidays';
 import { newCalendarEvent, type StoredCalendarEvent } from '../../src/domain/calendar';
 import { createCalendarApiHandler } from '../../src/handlers/logic/calendar-api';
 import type { HttpEvent } from '../../src/handlers/logic/http';
@@ -67,6 +68,8 @@ const api = createCalendarApiHandler({
   logger,
   now: () => NOW,
   newEventId: () => ids.shift() ?? ID_A,
+  // The real library: it computes offline, from rules and data it ships.
+  holidays: createHolidayCalendar(),
 });
 
 const standup = {
@@ -456,6 +459,110 @@ describe('reads: owner and shared users only', () => {
       request(list, { caller: 'u2', path: { userId: 'u2' }, query: { nextToken: first.body.nextToken } }),
     );
     expect(other.status).toBe(400);
+    expect(mock.commandCalls(QueryCommand)).toHaveLength(calls);
+  });
+});
+
+describe('public holidays', () => {
+  const list = 'GET /calendars/{userId}/events';
+  const holidays = (query: Record<string, string>) => call(request('GET /holidays', { query }));
+
+  test("GET /holidays: a country's public holidays of a year, all-day, in date order; a region adds its own", async () => {
+    const nz = await holidays({ country: 'nz', year: '2026' });
+    expect(nz.status).toBe(200);
+    expect(nz.body).toMatchObject({ country: 'NZ', year: 2026 });
+    expect(nz.body.holidays[0]).toEqual({
+      holiday: true,
+      country: 'NZ',
+      name: "New Year's Day",
+      allDay: true,
+      start: '2026-01-01',
+      end: '2026-01-02',
+    });
+    expect(nz.body.holidays).toContainEqual(
+      expect.objectContaining({ name: 'ANZAC Day (substitute day)', start: '2026-04-27', substitute: true }),
+    );
+    const starts = nz.body.holidays.map((h: { start: string }) => h.start);
+    expect([...starts].sort()).toEqual(starts);
+    const auckland = await holidays({ country: 'NZ', region: 'AUK', year: '2026' });
+    expect(auckland.body.holidays.length).toBe(nz.body.holidays.length + 1);
+    expect(auckland.body.holidays).toContainEqual(expect.objectContaining({ region: 'AUK', start: '2026-01-26' }));
+  });
+
+  test.each([
+    ['an unknown country', { country: 'XX', year: '2026' }, /unknown country "XX".*GET \/holidays\/countries/],
+    [
+      'an unknown region',
+      { country: 'NZ', region: 'ZZZ', year: '2026' },
+      /unknown region "ZZZ" of NZ: one of AUK, BOP/,
+    ],
+    ['a year before 1970', { country: 'NZ', year: '1969' }, /year must be a year from 1970 to 2100/],
+    ['a year after 2100', { country: 'NZ', year: '2101' }, /1970 to 2100/],
+    ['no year', { country: 'NZ' }, /year is required/],
+    ['a malformed country', { country: 'New Zealand', year: '2026' }, /ISO 3166-1 alpha-2/],
+  ])('%s → 400', async (_name, query, message) => {
+    const answer = await holidays(query);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(message) });
+  });
+
+  test('GET /holidays/countries lists the valid codes and their regions', async () => {
+    const answer = await call(request('GET /holidays/countries'));
+    expect(answer.body.countries.length).toBeGreaterThan(100);
+    expect(answer.body.countries).toContainEqual(
+      expect.objectContaining({
+        code: 'NZ',
+        name: 'New Zealand',
+        regions: expect.arrayContaining([{ code: 'AUK', name: 'Auckland Province' }]),
+      }),
+    );
+  });
+
+  test("?holidays= merges the window's holidays by start, each on one page only", async () => {
+    const events = [
+      stored(ID_A, 1, { start: '2026-12-24T09:00:00Z', end: '2026-12-24T10:00:00Z' }),
+      stored(ID_B, 1, { start: '2026-12-29T09:00:00Z', end: '2026-12-29T10:00:00Z' }),
+    ];
+    const window = { from: '2026-12-20', to: '2027-01-05', holidays: 'NZ' };
+    mock.on(QueryCommand).resolves({ Items: events.map(item) });
+    const first = await call(request(list, { caller: 'u1', query: { ...window, limit: '1' } }));
+    expect(first.status).toBe(200);
+    const names = (page: { body: { events: { eventId?: string; name?: string }[] } }) =>
+      page.body.events.map((e) => e.eventId ?? e.name);
+    expect(names(first)).toEqual([ID_A]);
+    mock.on(QueryCommand).resolves({ Items: [item(events[1] as StoredCalendarEvent)] });
+    const second = await call(request(list, { caller: 'u1', query: { ...window, nextToken: first.body.nextToken } }));
+    // Christmas, Boxing Day and its substitute fall between the two events; 2027's New Year's days after the last
+    // one (the window spans two years; 2 January 2027 is a Saturday, so Monday the 4th is off in its place).
+    expect(names(second)).toEqual([
+      'Christmas Day',
+      'Boxing Day',
+      'Boxing Day (substitute day)',
+      ID_B,
+      "New Year's Day",
+      "Day after New Year's Day",
+      "Day after New Year's Day (substitute day)",
+    ]);
+    expect(second.body.events[0]).toMatchObject({
+      holiday: true,
+      country: 'NZ',
+      start: '2026-12-25',
+      end: '2026-12-26',
+    });
+  });
+
+  test('?holidays= without a window, or with an unknown country → 400, nothing read', async () => {
+    const calls = mock.commandCalls(QueryCommand).length;
+    const noWindow = await call(request(list, { caller: 'u1', query: { holidays: 'NZ' } }));
+    expect(noWindow.body.error.message).toMatch(/needs a window/);
+    const unknown = await call(
+      request(list, { caller: 'u1', query: { from: '2026-12-01', to: '2026-12-31', holidays: 'XX' } }),
+    );
+    expect(unknown.body.error.message).toMatch(/holidays: unknown country "XX"/);
+    const malformed = await call(
+      request(list, { caller: 'u1', query: { from: '2026-12-01', to: '2026-12-31', holidays: 'N' } }),
+    );
+    expect(malformed.status).toBe(400);
     expect(mock.commandCalls(QueryCommand)).toHaveLength(calls);
   });
 });

@@ -11,10 +11,11 @@ let groups = 0;
 /** Users who have connected once; u9 never has. */
 const KNOWN = ['u1', 'u2', 'u3', 'x0', 'x1', 'x2', 'x3', 'x4'];
 
-function setup() {
+function setup(participantCheck?: 'none' | 'connected') {
   const store = new MemoryChatStore(now, KNOWN);
   const api = createChatApiHandler({
     store,
+    ...(participantCheck === undefined ? {} : { participantCheck }),
     logger: captureLog(),
     now,
     newGroupId: () => `g_01JQ${String(++groups).padStart(22, '0')}`,
@@ -84,6 +85,17 @@ describe('POST /conversations', () => {
     ['a direct conversation with oneself', { type: 'direct', participants: ['u1'] }, /yourself/],
     ['a direct conversation with two others', { type: 'direct', participants: ['u2', 'u3'] }, /exactly one/],
     ['an invalid user id', { type: 'direct', participants: ['u 2'] }, /must not contain spaces/],
+    ['a user id over 128 characters', { type: 'direct', participants: ['u'.repeat(129)] }, /at most 128 bytes/],
+    [
+      'a group of 50 participants',
+      { type: 'group', participants: Array.from({ length: 49 }, (_, i) => `p${i}`), title: 'T' },
+      /at most 49 participants/,
+    ],
+    [
+      'a group of over 50 ids',
+      { type: 'group', participants: Array.from({ length: 60 }, (_, i) => `p${i}`), title: 'T' },
+      /at most 49 participants/,
+    ],
     ['a forged creator', { type: 'group', participants: ['u2', 'u3'], title: 'T', createdBy: 'u9' }, /createdBy/],
     ['an unknown type', { type: 'channel', participants: ['u2'] }, /"direct" or "group"/],
     ['invalid JSON', '{"type":', /not valid JSON/],
@@ -95,8 +107,19 @@ describe('POST /conversations', () => {
     expect(store.conversations.size).toBe(0);
   });
 
-  test('a participant who has never connected → 404 naming them, nothing created; once they have, it works', async () => {
+  test('by default, users who have never connected can be named (shape only); direct ones stay de-duplicated', async () => {
     const { create, store } = setup();
+    const first = await create('u1', { type: 'direct', participants: ['u9'] });
+    expect(first).toMatchObject({ status: 201, body: { participants: ['u1', 'u9'] } });
+    // The never-seen user asking for the same pair gets the same conversation.
+    expect(await create('u9', { type: 'direct', participants: ['u1'] })).toEqual({ status: 200, body: first.body });
+    const group = await create('u1', { type: 'group', participants: ['u8', 'u9'], title: 'T' });
+    expect(group).toMatchObject({ status: 201, body: { participants: ['u1', 'u8', 'u9'] } });
+    expect(store.conversations.size).toBe(2);
+  });
+
+  test('participantCheck connected: a participant who never connected → 404 naming them; once they have, it works', async () => {
+    const { create, store } = setup('connected');
     expect(await create('u1', { type: 'direct', participants: ['u9'] })).toEqual({
       status: 404,
       body: {

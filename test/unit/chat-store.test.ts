@@ -221,10 +221,19 @@ describe('conversations', () => {
     createdAt: '2026-11-22T08:00:00.000Z',
   };
 
+  test('by default, creation checks nobody: ids were checked for shape, a user who never connected can be named', async () => {
+    mock.on(TransactWriteCommand).resolves({});
+    expect(await store().createConversation(conversation)).toEqual({ status: 'created', conversation });
+    expect(transactions()[0]?.map((item) => Object.keys(item)[0])).toEqual(['Put', 'Put', 'Put', 'Put']);
+  });
+
   test('creation is one transaction: description and counter only if new, one index row per participant, the others known', async () => {
     mock.on(TransactWriteCommand).resolves({});
     const chat = store();
-    expect(await chat.createConversation(conversation)).toEqual({ status: 'created', conversation });
+    expect(await chat.createConversation(conversation, { requireKnownUsers: true })).toEqual({
+      status: 'created',
+      conversation,
+    });
     const [items] = transactions();
     expect(
       items?.map((item) => {
@@ -282,7 +291,10 @@ describe('conversations', () => {
         ),
       );
     const chat = store();
-    expect(await chat.createConversation(group)).toEqual({ status: 'unknown-users', userIds: ['u1', 'u4'] });
+    expect(await chat.createConversation(group, { requireKnownUsers: true })).toEqual({
+      status: 'unknown-users',
+      userIds: ['u1', 'u4'],
+    });
     expect(transactions()).toHaveLength(1);
     expect(
       transactions()[0]
@@ -297,7 +309,10 @@ describe('conversations', () => {
   test('the largest conversation fits one transaction (at most 100 items)', async () => {
     mock.on(TransactWriteCommand).resolves({});
     const participants = Array.from({ length: MAX_PARTICIPANTS }, (_, i) => `u${i}`);
-    await store().createConversation({ ...conversation, type: 'group', title: 'T', participants, createdBy: 'u0' });
+    await store().createConversation(
+      { ...conversation, type: 'group', title: 'T', participants, createdBy: 'u0' },
+      { requireKnownUsers: true },
+    );
     expect(transactions()[0]).toHaveLength(2 + MAX_PARTICIPANTS + MAX_PARTICIPANTS - 1);
     expect(transactions()[0]?.length).toBeLessThanOrEqual(100);
   });

@@ -76,7 +76,15 @@ function platform(visibility: 'all' | 'friends' = 'all') {
   });
   const disconnect = createDisconnectHandler({ connections, presence, logger });
   const message = createMessageHandler({ connections, data: memoryData({}), sender, keyAccess, presence, logger });
-  const api = createPresenceApiHandler({ presence, friends, connections, keyAccess, visibility, logger });
+  const api = createPresenceApiHandler({
+    presence,
+    friends,
+    connections,
+    keyAccess,
+    visibility,
+    activity: async () => ({ statusCode: 404 }),
+    logger,
+  });
   return { connections, presence, friends, keyAccess, logger, sender, connect, disconnect, message, api };
 }
 
@@ -345,6 +353,8 @@ describe('the presence sweep', () => {
           shard === '0' ? rows.map((r) => ({ connectionId: r.id, userId: r.userId, lastSeenAt: r.lastSeenAt })) : [],
         connectionOf: async (id: string) =>
           p.connections.connections.has(id) ? { connectionId: id, lastSeenAt: lastSeen.get(id) } : undefined,
+        markTimedOut: async (id: string, cutoff: number) =>
+          p.connections.connections.has(id) && (lastSeen.get(id) ?? 0) < cutoff,
       },
       closeSocket: async (id: string) => {
         closed.push(id);

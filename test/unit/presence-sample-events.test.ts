@@ -47,6 +47,7 @@ test('presence-get-many.json: GET /presence?userIds=u2,u3 for u1', async () => {
     presence,
     friends: {} as never,
     connections,
+    activity: {} as never,
     keyAccess: publicKeys,
     visibility: 'all',
     logger: captureLog(),

@@ -5,7 +5,7 @@ import { readCfnTemplate } from '@real-time-platform/local-runtime';
 // statements are only ever exercised on AWS.
 
 const template = readCfnTemplate(join(__dirname, '../../template.yaml'));
-const PLATFORM_PREFIXES = ['$*', 'presence:*', 'friends:*', 'inbox:*', 'calendar:*', 'chat:*'];
+const PLATFORM_PREFIXES = ['$*', 'presence:*', 'friends:*', 'inbox:*', 'calendar:*', 'chat:*', 'activity:*'];
 
 interface Statement {
   Effect: string;
@@ -18,7 +18,10 @@ function statementsOf(logicalId: string): Statement[] {
   const resource = template.Resources?.[logicalId];
   if (resource === undefined) throw new Error(`no resource ${logicalId}`);
   const properties = resource.Properties as Record<string, unknown>;
-  const policies = (properties.Policies ?? []) as { Statement?: Statement[] }[];
+  // A policy under `!If [Condition, policy, !Ref AWS::NoValue]` counts: it is granted in one configuration.
+  const policies = ((properties.Policies ?? []) as Record<string, unknown>[]).flatMap((policy) =>
+    Array.isArray(policy['Fn::If']) ? (policy['Fn::If'] as unknown[]).slice(1) : [policy],
+  ) as { Statement?: Statement[] }[];
   if (resource.Type === 'AWS::IAM::Role') {
     return ((properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
       (policy) => policy.PolicyDocument.Statement,
@@ -51,7 +54,7 @@ describe('RealTimeData permissions in template.yaml', () => {
   );
 
   test.each([
-    ['PresenceApiFunction', ['presence:*', 'friends:*']],
+    ['PresenceApiFunction', ['presence:*', 'friends:*', 'activity:*']],
     ['ChatApiFunction', ['chat:*', '$chat:*', '$user-conversations:*', 'presence:*']],
     ['ChatMessageFunction', ['chat:*', '$chat:*', '$chat-sent:*']],
     ['CalendarApiFunction', ['calendar:*', '$calendar-shares:*']],
@@ -63,5 +66,19 @@ describe('RealTimeData permissions in template.yaml', () => {
       expect(keys).toBeDefined();
       for (const key of keys ?? []) expect(families).toContain(key);
     }
+  });
+
+  test.each([
+    'OnConnectLambdaFunction',
+    'OnDisconnectLambdaFunction',
+    'OnMessageLambdaFunction',
+    'OnReceiveRealTimeItem',
+    'PresenceSweepFunction',
+  ])("%s writes items (PutItem / DeleteItem) under activity:* only: the user's history", (logicalId) => {
+    const writes = statementsOf(logicalId)
+      .filter(onDataTable)
+      .filter((s) => actionsOf(s).some((a) => a === 'dynamodb:PutItem' || a === 'dynamodb:DeleteItem'));
+    expect(writes.length).toBeGreaterThan(0);
+    for (const statement of writes) expect(leadingKeys(statement)).toEqual(['activity:*']);
   });
 });

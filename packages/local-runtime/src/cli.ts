@@ -3,6 +3,7 @@
  * `sam local invoke` without Docker).
  */
 import { existsSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
@@ -226,6 +227,18 @@ function localAuth(flags: Flags): Promise<LocalAuth> {
   });
 }
 
+/** The command that prints a token this run accepts: with the issuer and audience it checks, when set. */
+function tokenCommand(auth: LocalAuth): string {
+  const quoted = (value: string) => (/^[\w.:/@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
+  const issuer = auth.parameterOverrides.JwtIssuer;
+  const audience = auth.parameterOverrides.JwtAudience;
+  return [
+    'npm run -s token -- --user u1',
+    ...(issuer ? [`--issuer ${quoted(issuer)}`] : []),
+    ...(audience ? [`--audience ${quoted(audience)}`] : []),
+  ].join(' ');
+}
+
 /** The banner's auth lines: the mode, where the secret is, and how to get a token. */
 function authLines(auth: LocalAuth): string[] {
   if (auth.mode === 'none') return ['  Auth              none (anonymous; npm start -- --auth jwt to require tokens)'];
@@ -243,7 +256,7 @@ function authLines(auth: LocalAuth): string[] {
   return [
     `  Auth              jwt: ${keys.join('; ')}`,
     secret
-      ? '  Token             npm run -s token -- --user u1      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)'
+      ? `  Token             ${tokenCommand(auth)}      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)`
       : '  Token             from your identity provider      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)',
   ];
 }
@@ -301,7 +314,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     ...(api
       ? [
           auth.secret
-            ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=$(npm run -s token -- --user u1)"`
+            ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=$(${tokenCommand(auth)})"`
             : auth.mode === 'jwt'
               ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=<jwt>"`
               : `  npx wscat -c "${urls.webSocket}${keyQuery}"`,
@@ -321,7 +334,9 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
         ]
       : []),
     ...(keyName && model.httpRoutes.some((r) => r.path === '/items')
-      ? [`  npm run produce -- '{"${keyName}":"3","speed":42}'      # POST ${urls.httpApi}/items`]
+      ? [
+          `  npm run produce --${produceFlags(keyName, urls.httpApi)} '{"${keyName}":"3","speed":43}'      # POST ${urls.httpApi}/items`,
+        ]
       : []),
     '',
     `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
@@ -352,11 +367,34 @@ function messageExample(api: WebSocketApiSpec | undefined): string | undefined {
   return field && route ? JSON.stringify({ [field]: route.routeKey }) : undefined;
 }
 
+/**
+ * The producer's flags that make it write where this runtime listens: it checks items against its own
+ * --key-attribute and posts to its own --url, whose defaults are those of a plain `npm start`.
+ */
+function produceFlags(keyName: string, httpApiUrl: string): string {
+  const key = keyName === 'realTimeItemKey' ? '' : ` --key-attribute ${keyName}`;
+  const url = httpApiUrl === publicUrl(DEFAULT_HOST, PORTS.httpApi.defaultPort) ? '' : ` --url ${httpApiUrl}`;
+  return `${key}${url}`;
+}
+
 async function invoke(positionals: string[], flags: Flags): Promise<number> {
   const [logicalId, eventPath] = positionals;
   if (!logicalId) throw new UsageError('npm run invoke -- <LogicalId> [event.json]: the logical id is missing');
   const logger = createConsoleLogger(flags.verbose ? 'debug' : 'warn');
   const { region, dynamodbEndpoint, dynamodbPort, wsPort } = sharedSettings(flags);
+  const endpoints = {
+    dynamodb: dynamodbEndpoint ?? publicUrl(DEFAULT_HOST, dynamodbPort),
+    webSocketManagement: publicUrl(DEFAULT_HOST, wsPort),
+    s3: publicUrl(DEFAULT_HOST, portOption(PORTS.s3, flags['s3-port'])),
+  };
+  // The function's output goes to stderr as before, and is read for connections refused by the services `npm start`
+  // runs: a handler that catches such an error may still "succeed", which would hide that nothing was reached.
+  const output = new PassThrough();
+  let seen = '';
+  output.on('data', (chunk: Buffer) => {
+    seen += chunk.toString('utf8');
+    process.stderr.write(chunk);
+  });
   // The same AuthMode handling as start, so `--auth jwt` invokes JwtAuthorizerFunction with the local secret.
   const auth = await localAuth(flags);
   const outcome = await invokeOnce({
@@ -365,21 +403,41 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
     parameterOverrides: auth.parameterOverrides,
     ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
     region,
-    endpoints: {
-      dynamodb: dynamodbEndpoint ?? publicUrl(DEFAULT_HOST, dynamodbPort),
-      webSocketManagement: publicUrl(DEFAULT_HOST, wsPort),
-    },
+    endpoints,
     logicalId,
     eventPath,
     logger,
-    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: process.stderr },
+    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: output, stderr: output },
   });
-  const printed = outcome.ok ? outcome.result : outcome.error;
-  process.stdout.write(`${JSON.stringify(printed ?? null, null, 2)}\n`);
+  const printed = JSON.stringify((outcome.ok ? outcome.result : outcome.error) ?? null, null, 2);
+  process.stdout.write(`${printed}\n`);
+  const unreachable = refusedService(`${seen}\n${printed}`, endpoints);
+  const ok = outcome.ok && unreachable === undefined;
   process.stderr.write(
-    `${logicalId}: ${outcome.ok ? 'succeeded' : 'failed'} in ${outcome.durationMs.toFixed(1)} ms (request ${outcome.requestId})\n`,
+    `${logicalId}: ${ok ? 'succeeded' : 'failed'} in ${outcome.durationMs.toFixed(1)} ms (request ${outcome.requestId})\n`,
   );
-  return outcome.ok ? 0 : 1;
+  if (unreachable !== undefined) {
+    process.stderr.write(
+      `\n✖ ${logicalId} could not reach ${unreachable} (connection refused). npm run invoke runs the handler against ` +
+        'the services of a running `npm start`: start it in another terminal first, with the same ' +
+        '--parameter-overrides (invoke does not inherit them) and ports.\n',
+    );
+  }
+  return ok ? 0 : 1;
+}
+
+/** Which local service a connection was refused by, from `connect ECONNREFUSED host:port` in the text. */
+function refusedService(text: string, endpoints: Record<string, string>): string | undefined {
+  const match = /ECONNREFUSED(?:\s+[\w.:[\]-]*?:(\d+))?/.exec(text);
+  if (match === null) return undefined;
+  // Our handlers name the service in their log line ("DynamoDB was unavailable (ECONNREFUSED)").
+  const named = /\b(DynamoDB|S3)\b[^\n]*ECONNREFUSED/.exec(text)?.[1];
+  const names: Record<string, string> = { dynamodb: 'DynamoDB', webSocketManagement: '@connections', s3: 'S3' };
+  for (const [service, url] of Object.entries(endpoints)) {
+    if (match[1] !== undefined && new URL(url).port === match[1]) return `${names[service] ?? service} at ${url}`;
+  }
+  if (named !== undefined) return `${named} at ${named === 'S3' ? endpoints.s3 : endpoints.dynamodb}`;
+  return match[1] === undefined ? 'a local service' : `port ${match[1]}`;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@
  * it imports nothing but zod.
  */
 export * from './actions';
+export * from './activity';
 export * from './chat';
 export * from './domain-items';
 export * from './frame-guard';

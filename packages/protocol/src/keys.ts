@@ -20,6 +20,8 @@ export const INBOX_PREFIX = 'inbox:';
 export const CALENDAR_PREFIX = 'calendar:';
 /** `chat:<conversationId>`: a conversation, its messages and read markers. */
 export const CHAT_PREFIX = 'chat:';
+/** `activity:<userId>`: a user's activity history (connects, page updates, closes, timeouts; owner only). */
+export const ACTIVITY_PREFIX = 'activity:';
 
 /**
  * Key prefixes owned by the platform's own domains, with the API that writes them. Their items keep invariants
@@ -33,6 +35,7 @@ export const PLATFORM_KEY_PREFIXES = {
   [INBOX_PREFIX]: 'the chat API',
   [CALENDAR_PREFIX]: 'the calendar API (/calendars/{userId}/events)',
   [CHAT_PREFIX]: 'the chat API (/conversations, send-message)',
+  [ACTIVITY_PREFIX]: 'the activity history (written on connect, update-presence, close and timeout)',
 } as const;
 
 /** `presence:<userId>` */
@@ -43,6 +46,8 @@ export const friendsKey = (userId: string): string => `${FRIENDS_PREFIX}${userId
 export const inboxKey = (userId: string): string => `${INBOX_PREFIX}${userId}`;
 /** `calendar:<userId>` */
 export const calendarKey = (userId: string): string => `${CALENDAR_PREFIX}${userId}`;
+/** `activity:<userId>` */
+export const activityKey = (userId: string): string => `${ACTIVITY_PREFIX}${userId}`;
 /** `chat:<conversationId>` */
 export const chatKey = (conversationId: string): string => `${CHAT_PREFIX}${conversationId}`;
 
@@ -103,7 +108,10 @@ export function userIdProblem(userId: string): string | undefined {
   return undefined;
 }
 
-/** The user of a `<prefix><userId>` key (presence:, friends:, inbox:, calendar:), or undefined for other keys. */
+/**
+ * The user of a `<prefix><userId>` key (presence:, friends:, inbox:, calendar:, activity:), or undefined for other
+ * keys.
+ */
 export function userIdOfKey(prefix: string, key: string): string | undefined {
   if (!key.startsWith(prefix)) return undefined;
   const userId = key.slice(prefix.length);

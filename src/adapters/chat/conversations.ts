@@ -22,14 +22,18 @@ export function conversationRows(
   const { table, cache } = deps;
   const { tableName, keys } = table;
   return {
-    createConversation: (conversation) =>
+    createConversation: (conversation, options = {}) =>
       storage('create the conversation', async () => {
         const id = conversation.conversationId;
         const { title, ...rest } = conversation;
         const description = { ...rest, ...(title === undefined ? {} : { title }) };
-        // The creator is the signed-in caller; everyone else must exist, or anyone could write index rows (and
-        // conversations) for made-up ids. Checked in the transaction: nothing is written for an unknown user.
-        const others = conversation.participants.filter((userId) => userId !== conversation.createdBy);
+        // The creator is the signed-in caller. With requireKnownUsers everyone else must have connected once, checked
+        // in the transaction (nothing is written for an unknown user); without it, ids were checked for shape only
+        // and a user who signs in later finds the conversation in their index.
+        const others =
+          options.requireKnownUsers === true
+            ? conversation.participants.filter((userId) => userId !== conversation.createdBy)
+            : [];
         const firstCheck = 2 + conversation.participants.length;
         for (let attempt = 1; ; attempt++) {
           try {

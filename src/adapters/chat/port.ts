@@ -20,7 +20,7 @@ export type CreateConversationResult =
   | { status: 'created'; conversation: Conversation }
   /** A conversation with this id existed already (direct ids derive from the pair): that one, unchanged. */
   | { status: 'exists'; conversation: Conversation }
-  /** These participants have never connected (no presence item): nothing was written. */
+  /** With requireKnownUsers: these participants have never connected (no presence item); nothing was written. */
   | { status: 'unknown-users'; userIds: string[] };
 
 export interface NewMessage {
@@ -32,12 +32,15 @@ export interface NewMessage {
 
 export interface ChatStore {
   /**
-   * Creates the conversation in one transaction (description, counter, one index row per participant, and a check
-   * that every participant but the creator is a known user), unless one with its id exists: then that one is
-   * returned (direct conversations have derived ids). A user is known once they have connected with a token: their
-   * presence item exists (the rule friend requests use); presence items are never deleted.
+   * Creates the conversation in one transaction (description, counter, one index row per participant), unless one
+   * with its id exists: then that one is returned (direct conversations have derived ids). With `requireKnownUsers`
+   * the transaction also checks that every participant but the creator is a known user: one who has connected with a
+   * token (their presence item exists; presence items are never deleted), the rule friend requests use.
    */
-  createConversation(conversation: Conversation): Promise<CreateConversationResult>;
+  createConversation(
+    conversation: Conversation,
+    options?: { requireKnownUsers?: boolean },
+  ): Promise<CreateConversationResult>;
   /** The conversation, or undefined. Cached per container: participants never change after creation. */
   getConversation(conversationId: string): Promise<Conversation | undefined>;
   /** Stores the next message of the conversation (numbered gap-free, in commit order). */

@@ -1,6 +1,7 @@
 import { calendarKey, userIdProblem } from '@real-time-platform/protocol';
 import { ulid } from 'ulid';
 import type { CalendarEventStore, CalendarShareStore, WriteOutcome } from '../../adapters/calendar-store';
+import type { HolidayCalendar } from '../../adapters/holidays';
 import {
   CalendarEventInput,
   CalendarEventPatch,
@@ -21,6 +22,16 @@ import {
   startsAtBounds,
 } from '../../domain/calendar';
 import { canReadCalendar } from '../../domain/calendar-access';
+import {
+  type Holiday,
+  type HolidayPlace,
+  holidayOverlaps,
+  holidayQuerySchema,
+  holidayStartsAt,
+  mergeByStart,
+  parseHolidayPlace,
+  yearsOf,
+} from '../../domain/holidays';
 import type { Caller } from '../../domain/identity';
 import type { Log } from '../../lib/logging';
 import {
@@ -43,9 +54,12 @@ import { endSubscriptionsOf, type RevocationConnections } from './revoke-subscri
  * item under `calendar:<userId>`, which the stream fan-out pushes live (INSERT / MODIFY / REMOVE).
  *
  * POST   /calendars/{userId}/events             body CalendarEventInput → 201 the event (version 1), ETag, Location
- * GET    /calendars/{userId}/events?from&to&limit&nextToken
+ * GET    /calendars/{userId}/events?from&to&limit&nextToken[&holidays=NZ|NZ-AUK]
  *                                               → 200 {"events":[…],"nextToken"?} by start time; with from and to
- *                                                 only the events overlapping [from, to)
+ *                                                 only the events overlapping [from, to); with holidays (needs from
+ *                                                 and to) that country's (region's) public holidays in the window
+ *                                                 merged in by start, each {"holiday":true,…}, on the page whose
+ *                                                 events surround them (they do not count toward limit)
  * GET    /calendars/{userId}/events/{eventId}   → 200 the event, ETag
  * PUT    /calendars/{userId}/events/{eventId}   body: a whole event (+ "version") → 200 the event (version + 1)
  * PATCH  /calendars/{userId}/events/{eventId}   body: the fields to change (+ "version") → 200 the event
@@ -53,6 +67,11 @@ import { endSubscriptionsOf, type RevocationConnections } from './revoke-subscri
  * GET    /calendars/{userId}/shares             → 200 {"shares":[{"userId","access":"read","sharedAt"}],"nextToken"?}
  * PUT    /calendars/{userId}/shares/{otherUserId} → 201 the share (200 when it existed: idempotent)
  * DELETE /calendars/{userId}/shares/{otherUserId} → 204; the user's live subscriptions to the calendar end too
+ * GET    /holidays?country=NZ[&region=AUK]&year=2026 → 200 {"country","region"?,"year","holidays":[…]} (no caller
+ *                                                 needed: public data); 400 for an unknown country or region (the
+ *                                                 message says where valid codes are listed) or a year outside
+ *                                                 1970–2100
+ * GET    /holidays/countries                    → 200 {"countries":[{"code","name","regions"?:[{"code","name"}]}]}
  *
  * Optimistic concurrency: PUT and PATCH need the version the client last read, as `If-Match: "3"` (or 3) or
  * `"version": 3` in the body: none → 428 PRECONDITION_REQUIRED; another version stored → 409 CONFLICT with
@@ -75,6 +94,8 @@ export interface CalendarApiDeps {
   now?: () => Date;
   /** Makes event ids (tests pass a fixed sequence). */
   newEventId?: () => string;
+  /** Public holidays (GET /holidays, ?holidays= on listings). */
+  holidays: HolidayCalendar;
 }
 
 /** Attempts to store a new event under a fresh id: a ULID collision is all but impossible, a second one more so. */
@@ -121,10 +142,28 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
     throw new Error(`no free event id after ${CREATE_ATTEMPTS} attempts`);
   }
 
+  /** The place of `?holidays=`, checked; 400 for a bad or unknown one. */
+  async function holidayPlace(value: string): Promise<HolidayPlace> {
+    const place = parseHolidayPlace(value);
+    if (place === undefined) {
+      throw new HttpError(400, 'BAD_REQUEST', 'holidays must be a country code (NZ) or a country and region (NZ-AUK)');
+    }
+    const problem = await deps.holidays.problem(place);
+    if (problem !== undefined) throw new HttpError(400, 'BAD_REQUEST', `holidays: ${problem.message}`, problem.details);
+    return place;
+  }
+
   async function listEvents(event: HttpEvent): Promise<HttpResult> {
     const { ownerId } = await readableCalendar(event);
     const query = validate(CalendarEventQuery, event.queryStringParameters ?? {}, 'query');
-    const scope = `events|${calendarKey(ownerId)}|${query.window?.from ?? ''}|${query.window?.to ?? ''}`;
+    const holidaysParam = event.queryStringParameters?.holidays;
+    const place = holidaysParam === undefined ? undefined : await holidayPlace(holidaysParam);
+    if (place !== undefined && query.window === undefined) {
+      throw new HttpError(400, 'BAD_REQUEST', 'holidays needs a window: give from and to as well');
+    }
+    const scope = `events|${calendarKey(ownerId)}|${query.window?.from ?? ''}|${query.window?.to ?? ''}${
+      holidaysParam === undefined ? '' : `|${holidaysParam}`
+    }`;
     let after: { startsAt: string; itemId: string } | undefined;
     if (query.nextToken !== undefined) {
       const position = decodeCalendarPageToken(query.nextToken, scope, ['startsAt', 'itemId']);
@@ -138,8 +177,27 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
       ...(query.window === undefined ? {} : { window: query.window }),
       ...(after === undefined ? {} : { after }),
     });
+    const events = page.events.map((stored) => ({ startsAt: stored.startsAt, value: publicEvent(stored) }));
+    let merged: unknown[] = events.map((e) => e.value);
+    if (place !== undefined && query.window !== undefined) {
+      // Each holiday goes on exactly one page: after the previous page's last start, up to this page's last start
+      // (or to the end of the window on the last page). So pages neither repeat nor skip one.
+      const window = query.window;
+      const inWindow: Holiday[] = [];
+      for (const year of yearsOf(window)) {
+        for (const holiday of await deps.holidays.holidays(place, year)) {
+          if (holidayOverlaps(holiday, window)) inWindow.push(holiday);
+        }
+      }
+      const onPage = inWindow.filter(
+        (holiday) =>
+          (after === undefined || holidayStartsAt(holiday) > after.startsAt) &&
+          (page.after === undefined || holidayStartsAt(holiday) <= page.after.startsAt),
+      );
+      merged = mergeByStart(events, onPage);
+    }
     return json(200, {
-      events: page.events.map(publicEvent),
+      events: merged,
       ...(page.after === undefined
         ? {}
         : { nextToken: encodeCalendarPageToken(scope, { startsAt: page.after.startsAt, itemId: page.after.itemId }) }),
@@ -188,6 +246,21 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
     const outcome = await deps.events.remove(ownerId, eventId, expected);
     if (outcome.status === 'written') deps.logger.info('calendar event deleted', { ownerId, eventId });
     return outcome.status === 'written' ? noContent() : writeResult(eventId, outcome);
+  }
+
+  async function listHolidays(event: HttpEvent): Promise<HttpResult> {
+    const query = validate(holidayQuerySchema, event.queryStringParameters ?? {}, 'query');
+    const place: HolidayPlace = {
+      country: query.country,
+      ...(query.region === undefined ? {} : { region: query.region }),
+    };
+    const problem = await deps.holidays.problem(place);
+    if (problem !== undefined) throw new HttpError(400, 'BAD_REQUEST', problem.message, problem.details);
+    return json(200, { ...place, year: query.year, holidays: await deps.holidays.holidays(place, query.year) });
+  }
+
+  async function listHolidayCountries(): Promise<HttpResult> {
+    return json(200, { countries: await deps.holidays.countries() });
   }
 
   async function listShares(event: HttpEvent): Promise<HttpResult> {
@@ -245,6 +318,8 @@ export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEve
       'GET /calendars/{userId}/shares': listShares,
       'PUT /calendars/{userId}/shares/{otherUserId}': putShare,
       'DELETE /calendars/{userId}/shares/{otherUserId}': deleteShare,
+      'GET /holidays': listHolidays,
+      'GET /holidays/countries': listHolidayCountries,
     },
     deps.logger,
   );

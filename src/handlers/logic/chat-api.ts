@@ -55,8 +55,10 @@ import {
  * POST /conversations {"type":"direct","participants":["u2"]} | {"type":"group","participants":["u2","u3"],"title":"Team"}
  *   → 201 the conversation; 200 with the existing one when the direct conversation of the pair exists already;
  *     400 BAD_REQUEST (not exactly one other user for direct, fewer than two others or no title for a group, more
- *     than 49 participants, invalid user ids, unknown fields); 400 INVALID_JSON; 413 PAYLOAD_TOO_LARGE;
- *     404 NOT_FOUND naming the participants who have never connected (like PUT /friends/{userId}), nothing written.
+ *     than 49 participants, invalid user ids, unknown fields); 400 INVALID_JSON; 413 PAYLOAD_TOO_LARGE. Other
+ *     participants need not have connected yet (ids are checked for shape only): they find the conversation when
+ *     they sign in. With `participantCheck: 'connected'` (ChatParticipantCheck) they must have: otherwise
+ *     404 NOT_FOUND naming those who never connected (like PUT /friends/{userId}), nothing written.
  * GET /conversations/{id} → 200 the conversation.
  * GET /conversations/{id}/participants → 200 {"conversationId","participants":[{"userId","readUpTo"?,"readAt"?}]}.
  * GET /conversations/{id}/messages?limit=1..100&before=<messageId>&after=<messageId>&order=desc|asc&nextToken=…
@@ -71,6 +73,12 @@ import {
  */
 export interface ChatApiDeps {
   store: ChatStore;
+  /**
+   * CHAT_PARTICIPANT_CHECK. `none` (the default): anyone with a well-formed id can be added, so the first message to
+   * a new user works (but a typo creates a conversation with nobody). `connected`: every other participant must have
+   * connected once with a token.
+   */
+  participantCheck?: 'none' | 'connected';
   logger: Log;
   now?: () => number;
   /** Makes group ids (tests pin them). */
@@ -104,16 +112,19 @@ export function createChatApiHandler(deps: ChatApiDeps): (event: HttpEvent) => P
     const at = now();
     const other = plan.participants.find((id) => id !== caller.userId) as string;
     const conversationId = plan.type === 'direct' ? directConversationId(caller.userId, other) : newGroupId(at);
-    const result = await store.createConversation({
-      conversationId,
-      type: plan.type,
-      ...(plan.title === undefined ? {} : { title: plan.title }),
-      participants: plan.participants,
-      createdBy: caller.userId,
-      createdAt: new Date(at).toISOString(),
-    });
+    const result = await store.createConversation(
+      {
+        conversationId,
+        type: plan.type,
+        ...(plan.title === undefined ? {} : { title: plan.title }),
+        participants: plan.participants,
+        createdBy: caller.userId,
+        createdAt: new Date(at).toISOString(),
+      },
+      { requireKnownUsers: deps.participantCheck === 'connected' },
+    );
     if (result.status === 'unknown-users') {
-      // A user exists for the platform once they have connected with a token (as for PUT /friends/{userId}).
+      // ChatParticipantCheck=connected: a user exists once they have connected with a token (as for PUT /friends).
       const names = result.userIds.map((id) => JSON.stringify(id)).join(', ');
       const plural = result.userIds.length > 1 ? 's' : '';
       throw new HttpError(404, 'NOT_FOUND', `no user${plural} ${names}: they have never connected`, {

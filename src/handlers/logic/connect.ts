@@ -1,9 +1,10 @@
-import { checkKeys, inboxKey } from '@real-time-platform/protocol';
+import { type ActivityEntry, checkKeys, inboxKey } from '@real-time-platform/protocol';
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
-import type { PresenceStore } from '../../adapters/presence-store';
+import type { OpenResult, PresenceStore } from '../../adapters/presence-store';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import type { ActivityLog } from './activity';
 import { callerOfWebSocketEvent } from './caller';
 import { connectionIdOf, stringField, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
@@ -18,7 +19,10 @@ export interface ConnectDeps {
   keyName: string;
   /** IS_QUERY_PARAM: keys from the query string (true) or from the header of the same name (false). */
   isQueryParam: boolean;
+  /** Signed-in users' activity history: a CONNECT entry per connection (absent: none is kept). */
+  activity?: ActivityLog;
   logger: Log;
+  now?: () => number;
 }
 
 /**
@@ -49,8 +53,12 @@ export function keysFromConnectEvent(event: WebSocketEvent, keyName: string, isQ
  *    which also ConditionChecks the rows that granted access (a calendar share, a friendship): a grant taken back
  *    between step 2 and this write answers 403 like a refusal in step 2, with nothing stored. Anonymous
  *    connections can only read keys no grant guards, so they are stored as before.
+ * A signed-in connection also gets a CONNECT entry in its user's activity history, written at the same time as the
+ * transaction (so the connect waits for the slower of the two writes, not for both in turn) and never failing it:
+ * a failed entry is logged and dropped; an entry of a connect that then failed or was refused is taken back.
  */
 export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent) => Promise<WebSocketResult> {
+  const now = deps.now ?? Date.now;
   return async (event) => {
     const connectionId = connectionIdOf(event);
     if (connectionId === undefined) {
@@ -85,11 +93,26 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
         await deps.connections.saveConnection(connection, checked.keys);
       } else {
         const keys = [...new Set([...checked.keys, inboxKey(caller.userId)])];
-        const opened = await deps.presence.openConnection(
-          { ...connection, userId: caller.userId },
-          keys,
-          verdict.requirements,
-        );
+        // connectedAt, when API Gateway gives it: a retried $connect then rewrites the same entry, not a second one.
+        const entry: ActivityEntry = {
+          type: 'CONNECT',
+          at: typeof connectedAt === 'number' ? connectedAt : now(),
+          connectionId,
+        };
+        const recording = deps.activity?.record(caller.userId, entry);
+        let opened: OpenResult | undefined;
+        try {
+          opened = await deps.presence.openConnection(
+            { ...connection, userId: caller.userId },
+            keys,
+            verdict.requirements,
+          );
+        } finally {
+          // Awaited before answering (Lambda freezes what is left running). A repeated $connect keeps the entry:
+          // it is the first one's.
+          const happened = opened !== undefined && (opened.opened || !('refusedKey' in opened));
+          if ((await recording) === true && !happened) await deps.activity?.retract(caller.userId, entry);
+        }
         if (!opened.opened && 'refusedKey' in opened) {
           const key = opened.refusedKey;
           deps.logger.info('Connection refused: access taken back meanwhile', { connectionId, key, code: 'FORBIDDEN' });

@@ -3,12 +3,15 @@ import type { PresenceStore } from '../../adapters/presence-store';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { retryUntilDeadline } from '../../lib/retry-until-deadline';
+import type { ActivityLog } from './activity';
 import { createConnectionEnder } from './end-connection';
 import { connectionIdOf, type InvocationContext, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
 export interface DisconnectDeps {
   connections: Pick<ConnectionRepository, 'connectionOf' | 'deleteConnection'>;
   presence: Pick<PresenceStore, 'closeConnection'>;
+  /** Signed-in users' activity history: a CLOSE_CONNECTION (or TIMEOUT) entry when this call settles presence. */
+  activity?: ActivityLog;
   logger: Log;
   /** Waits between retries (tests pass a fast one). */
   retrySleep?: (ms: number) => Promise<void>;

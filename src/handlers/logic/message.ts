@@ -23,6 +23,7 @@ import { encodeMessage, snapshotMessages } from '../../domain/messages';
 import { pageOf, publicPresenceItem } from '../../domain/presence';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import type { ActivityLog } from './activity';
 import { callerOfWebSocketEvent } from './caller';
 import { connectionIdOf, type InvocationContext, type WebSocketEvent, type WebSocketResult } from './websocket-event';
 
@@ -34,6 +35,8 @@ export interface MessageDeps {
   keyAccess: KeyAccessPolicy;
   /** The caller's page (update-presence). */
   presence: Pick<PresenceStore, 'setPage'>;
+  /** Signed-in users' activity history: an UPDATE_PRESENCE entry per page change (absent: none is kept). */
+  activity?: ActivityLog;
   logger: Log;
   now?: () => number;
   /** Most items in one key's snapshot. */
@@ -202,7 +205,19 @@ export function createMessageHandler(
           return OK;
         }
         deps.logger.info('Presence updated', { connectionId, userId: caller.userId, changed: outcome === 'changed' });
-        await reply({ type: 'presence-updated', changed: outcome === 'changed', page: page ?? null });
+        // Like the presence item, the history has a page change only when the page changed (a repeat is no news);
+        // recorded while the reply goes out, and never failing it.
+        await Promise.all([
+          outcome === 'changed'
+            ? deps.activity?.record(caller.userId, {
+                type: 'UPDATE_PRESENCE',
+                at: now(),
+                connectionId,
+                ...(page === undefined ? {} : { url: page.url, title: page.title }),
+              })
+            : undefined,
+          reply({ type: 'presence-updated', changed: outcome === 'changed', page: page ?? null }),
+        ]);
         return OK;
       }
       default:

@@ -14,6 +14,7 @@ import {
   json,
   noContent,
   pathParameter,
+  type Route,
   requireCaller,
   validate,
 } from './http';
@@ -31,6 +32,8 @@ import { endSubscriptionsOf, type RevocationConnections } from './revoke-subscri
  *   404 NOT_FOUND for a user who has never connected.
  * - `DELETE /friends/{userId}` → 204 (withdraw, decline or unfriend; both sides go); 404 when there is no relation.
  *   In friends mode each side's connections also stop watching the other's presence.
+ * - `GET /users/me/activity` (and `/users/{userId}/activity`, 403 for anyone but the caller) → the caller's activity
+ *   history, newest first (logic/activity.ts).
  */
 
 export interface PresenceApiDeps {
@@ -40,6 +43,8 @@ export interface PresenceApiDeps {
   connections: RevocationConnections;
   keyAccess: KeyAccessPolicy;
   visibility: 'all' | 'friends';
+  /** GET /users/me/activity (logic/activity.ts). */
+  activity: Route;
   logger: Log;
 }
 
@@ -137,6 +142,9 @@ export function createPresenceApiHandler(deps: PresenceApiDeps): (event: HttpEve
         deps.logger.info('Friendship removed', { userId: caller.userId, otherUserId: other });
         return noContent();
       },
+
+      'GET /users/me/activity': deps.activity,
+      'GET /users/{userId}/activity': deps.activity,
     },
     deps.logger,
   );

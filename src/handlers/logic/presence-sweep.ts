@@ -18,7 +18,7 @@ import type { InvocationContext } from './websocket-event';
  */
 
 export interface PresenceSweepDeps {
-  connections: Pick<ConnectionRepository, 'silentConnections' | 'connectionOf'>;
+  connections: Pick<ConnectionRepository, 'silentConnections' | 'connectionOf' | 'markTimedOut'>;
   closeSocket: ConnectionCloser;
   end: ConnectionEnder;
   timeoutSeconds: number;
@@ -90,10 +90,16 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
         summary.skipped++;
         return;
       }
+      // Marked before the socket closes: the $disconnect that closing fires may end the connection before we do,
+      // and must record a timeout, not a close. The condition also spares a connection whose heartbeat just came.
+      if (!(await deps.connections.markTimedOut(connectionId, cutoff))) {
+        summary.skipped++;
+        return;
+      }
       const closed = await deps.closeSocket(connectionId);
       if (closed === 'closed') summary.closed++;
       else summary.alreadyGone++;
-      const ended = await deps.end(connectionId);
+      const ended = await deps.end(connectionId, 'TIMEOUT');
       if (ended.presence === 'settled') summary.settled++;
       deps.logger.info('Silent connection ended', {
         connectionId,

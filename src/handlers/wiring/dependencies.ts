@@ -4,8 +4,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { FRIENDS_PREFIX, INBOX_PREFIX } from '@real-time-platform/protocol';
+import { ACTIVITY_PREFIX, FRIENDS_PREFIX, INBOX_PREFIX } from '@real-time-platform/protocol';
 import type { Context } from 'aws-lambda';
+import { createActivityStore } from '../../adapters/activity-store';
 import { createDynamoDbClients, createManagementApiClient } from '../../adapters/aws-clients';
 import {
   createCalendarAccessRule,
@@ -22,6 +23,8 @@ import { createRealTimeDataReader } from '../../adapters/real-time-data-reader';
 import type { ConfigFor } from '../../config/env';
 import { createKeyAccessPolicy, type KeyAccessPolicy, ownerOnlyRule } from '../../domain/key-access';
 import { presenceAccessRule, presenceOrItemMessage } from '../../domain/presence';
+import type { Log } from '../../lib/logging';
+import { type ActivityLog, createActivityLog } from '../logic/activity';
 import { chatKeyAccessRule, createChatAudience } from '../logic/chat-membership';
 import { createConnectionEnder } from '../logic/end-connection';
 
@@ -33,6 +36,7 @@ import { createConnectionEnder } from '../logic/end-connection';
 
 type DataTableConfig = ConfigFor<'DATA_TABLE_NAME' | 'REAL_TIME_ITEM_KEY'>;
 type ConnectionsConfig = ConfigFor<'TABLE_NAME' | 'CONNECTION_TTL_SECONDS'>;
+type ActivityConfig = DataTableConfig & ConfigFor<'ACTIVITY_RETENTION_DAYS'>;
 
 let clients: ReturnType<typeof createDynamoDbClients> | undefined;
 /** The DynamoDB clients, created on first use and reused by every warm invocation of the container. */
@@ -75,6 +79,9 @@ export const stores = {
       keyAttribute: config.realTimeItemKey,
     }),
   chat: (config: DataTableConfig) => createChatStore(dataTable(config)),
+  /** Users' activity histories (activity:<userId>), kept ACTIVITY_RETENTION_DAYS. */
+  activity: (config: ActivityConfig) =>
+    createActivityStore({ ...dataTable(config), retentionDays: config.activityRetentionDays }),
   calendarEvents: (config: DataTableConfig) => createCalendarEventStore(dataTable(config)),
   calendarShares: (config: DataTableConfig) => createCalendarShareStore(dataTable(config)),
   itemIngestor: (config: DataTableConfig) => createItemIngestor(dataTable(config)),
@@ -101,9 +108,10 @@ export function createPlatformKeyAccess(deps: {
 }): KeyAccessPolicy {
   const table = { ddb: deps.documents, tableName: deps.dataTableName, keyAttribute: deps.keyAttribute };
   return createKeyAccessPolicy([
-    // A user's own feeds: chat messages of their conversations and their friend requests.
+    // A user's own feeds: chat messages of their conversations, their friend requests and their activity history.
     ownerOnlyRule(INBOX_PREFIX),
     ownerOnlyRule(FRIENDS_PREFIX),
+    ownerOnlyRule(ACTIVITY_PREFIX),
     // calendar:<ownerId>: the owner and the users the owner shared the calendar with.
     createCalendarAccessRule(table),
     // presence:<userId>: any signed-in user (PresenceVisibility=all), or the user and accepted friends (friends).
@@ -143,15 +151,27 @@ export function connectionSender(config: ConfigFor<'WS_ENDPOINT'>, maxSockets: n
   return createConnectionSender({ client: managementApi(config, maxSockets) });
 }
 
-/** Ends a connection as $disconnect does — its rows and its user's presence — for the fan-out (410) and the sweep. */
-export function connectionEnder(config: ConnectionsConfig & DataTableConfig) {
-  return createConnectionEnder({ connections: stores.connections(config), presence: stores.presence(config) });
+/** Users' activity histories as the connection lifecycle writes them: failures logged and dropped, never thrown. */
+export function activityLog(config: ActivityConfig, logger: Log): ActivityLog {
+  return createActivityLog({ store: stores.activity(config), logger });
+}
+
+/**
+ * Ends a connection as $disconnect does — its rows, its user's presence and their activity history — for
+ * $disconnect, the fan-out (410) and the sweep.
+ */
+export function connectionEnder(config: ConnectionsConfig & ActivityConfig, logger: Log) {
+  return createConnectionEnder({
+    connections: stores.connections(config),
+    presence: stores.presence(config),
+    activity: activityLog(config, logger),
+  });
 }
 
 /**
  * The fan-out's platform hooks: how a change becomes a frame, who else hears it, and how a gone connection ends.
  */
-export function fanoutHooks(config: ConnectionsConfig & DataTableConfig) {
+export function fanoutHooks(config: ConnectionsConfig & ActivityConfig, logger: Log) {
   return {
     // presence:<userId> changes reach watchers as `presence` join / leave / update frames.
     messageOf: presenceOrItemMessage,
@@ -159,7 +179,7 @@ export function fanoutHooks(config: ConnectionsConfig & DataTableConfig) {
     // connection), so nobody subscribes to conversations one by one.
     audienceOf: createChatAudience(stores.chat(config)),
     // A connection found gone (410) is ended like a $disconnect: its user's presence is settled too.
-    endConnection: connectionEnder(config),
+    endConnection: connectionEnder(config, logger),
   };
 }
 

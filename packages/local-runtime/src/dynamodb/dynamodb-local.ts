@@ -91,7 +91,9 @@ async function launch(
   void exited.then(() => process.removeListener('exit', killOnExit));
 
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  // A JVM starting on a busy 2-core machine can take well over 30 s; giving up early only makes the user retry.
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000;
+  const deadline = Date.now() + startTimeoutMs;
   try {
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -116,7 +118,9 @@ async function launch(
       } catch {
         if (Date.now() > deadline) {
           child.kill('SIGKILL');
-          throw new DynamoDbLocalStartError(`DynamoDB Local did not answer on ${endpoint} within the start timeout.`);
+          throw new DynamoDbLocalStartError(
+            `DynamoDB Local did not answer on ${endpoint} within ${startTimeoutMs / 1000} s.`,
+          );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
