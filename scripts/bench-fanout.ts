@@ -26,6 +26,7 @@ import { createManagementApiClient } from '../src/adapters/aws-clients';
 import { batchWriteAll } from '../src/adapters/batch-write';
 import { createConnectionRepository } from '../src/adapters/connection-repository';
 import { createConnectionSender } from '../src/adapters/connection-sender';
+import { createRealTimeDataReader } from '../src/adapters/real-time-data-reader';
 import { runFanout } from '../src/handlers/logic/fanout';
 import type { Log } from '../src/lib/logging';
 
@@ -108,6 +109,13 @@ async function main(): Promise<void> {
       keyAttribute: 'vehicleId',
       concurrency,
       logger: silent,
+      snapshots: {
+        reader: createRealTimeDataReader({
+          ddb: tables.dynamodb,
+          tableName: tables.dataTable,
+          keyAttribute: 'vehicleId',
+        }),
+      },
     };
     const batch = (seq: number) =>
       streamEvent([streamRecord({ key: 'bench', seq, event: 'MODIFY', item: { n: seq } })]);

@@ -13,6 +13,7 @@ import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
 import { createPresenceStore } from '../../src/adapters/presence-store';
+import { createRealTimeDataReader } from '../../src/adapters/real-time-data-reader';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { captureLog } from '../helpers/fakes';
@@ -63,6 +64,13 @@ function fanoutDeps(concurrency = 64) {
     keyAttribute: 'vehicleId',
     concurrency,
     logger: captureLog(),
+    snapshots: {
+      reader: createRealTimeDataReader({
+        ddb: tables.dynamodb,
+        tableName: tables.dataTable,
+        keyAttribute: 'vehicleId',
+      }),
+    },
   };
 }
 
@@ -160,7 +168,9 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
     at: 1763800000000,
   });
 
-  // Gone connections: asked once per key chain at most, then all their rows deleted.
+  // Coalesced: every live connection got its 40 frames in one batch post.
+  expect(stub.posts.get(CONNECTIONS[20] as string)).toEqual([expect.objectContaining({ type: 'batch' })]);
+  // Gone connections: asked once, then all their rows deleted.
   for (const connectionId of GONE) {
     expect(await rowCount(connectionId)).toBe(0);
     expect(stub.answers.get(connectionId)?.length).toBeLessThanOrEqual(2);
@@ -195,12 +205,14 @@ test("a connection that stays throttled gets its key's records reported from the
     // The first record goes through; from the second on, the connection is throttled for good.
     return stuckCalls === 1 ? 200 : 429;
   };
+  // s1's items are 70 KB: two never share a post, so stuck= gets one post per record of s1.
+  const big = { blob: 'x'.repeat(70_000) };
   const records = [
-    streamRecord({ key: 's1', seq: 1 }),
+    streamRecord({ key: 's1', seq: 1, item: big }),
     streamRecord({ key: 's2', seq: 2 }),
-    streamRecord({ key: 's1', seq: 3 }),
+    streamRecord({ key: 's1', seq: 3, item: big }),
     streamRecord({ key: 's2', seq: 4 }),
-    streamRecord({ key: 's1', seq: 5 }),
+    streamRecord({ key: 's1', seq: 5, item: big }),
   ];
 
   const { response } = await runFanout(fanoutDeps(4), streamEvent(records), lambdaContext(30_000));

@@ -44,7 +44,11 @@ async function subscriber(...keys: string[]) {
   const query = keys.map((key) => `vehicleId=${encodeURIComponent(key)}`).join('&');
   const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
   const frames: Frame[] = [];
-  socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  socket.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as Frame;
+    // Several frames of one fan-out invocation arrive as one batch frame: unwrapped, as a client does.
+    frames.push(...(message.type === 'batch' ? (message.messages as Frame[]) : [message]));
+  });
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);

@@ -7,8 +7,10 @@ export type StubAnswer = number;
 export interface ManagementApiStub {
   /** WS_ENDPOINT for the handlers, e.g. http://127.0.0.1:PORT/develop. */
   endpoint: string;
-  /** Messages accepted (200) per connection, in arrival order, parsed as JSON. */
+  /** Frames accepted (200) per connection, in arrival order, parsed as JSON; a `batch` post's frames one by one. */
   received: Map<string, Record<string, unknown>[]>;
+  /** Posts accepted (200) per connection, as posted (a `batch` frame is one post). */
+  posts: Map<string, Record<string, unknown>[]>;
   /** Every request's status per connection, in order. */
   answers: Map<string, number[]>;
   /** Decides the status of each post; default 200. */
@@ -35,6 +37,7 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
   let requests = 0;
   const stub: Omit<ManagementApiStub, 'endpoint' | 'close'> = {
     received: new Map(),
+    posts: new Map(),
     answers: new Map(),
     answer: () => 200,
     delayMs: 0,
@@ -57,9 +60,9 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
     stub.answers.set(connectionId, history);
     if (stub.delayMs > 0) await new Promise((r) => setTimeout(r, stub.delayMs));
     if (status === 200) {
-      const list = stub.received.get(connectionId) ?? [];
-      list.push(message);
-      stub.received.set(connectionId, list);
+      stub.posts.set(connectionId, [...(stub.posts.get(connectionId) ?? []), message]);
+      const frames = message.type === 'batch' ? (message.messages as Record<string, unknown>[]) : [message];
+      stub.received.set(connectionId, [...(stub.received.get(connectionId) ?? []), ...frames]);
       res.writeHead(200, { 'content-type': 'application/json' }).end();
       return;
     }

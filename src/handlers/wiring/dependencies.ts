@@ -19,9 +19,10 @@ import { createFriendStore } from '../../adapters/friend-store';
 import { createItemIngestor, createItemReader } from '../../adapters/item-store';
 import { createPresenceStore } from '../../adapters/presence-store';
 import { createRealTimeDataReader } from '../../adapters/real-time-data-reader';
+import { createSnapshotRequester } from '../../adapters/snapshot-markers';
 import type { ConfigFor } from '../../config/env';
 import { createKeyAccessPolicy, type KeyAccessPolicy, ownerOnlyRule } from '../../domain/key-access';
-import { presenceAccessRule, presenceOrItemMessage } from '../../domain/presence';
+import { presenceAccessRule, presenceOrItemMessage, snapshotItemOf } from '../../domain/presence';
 import { chatKeyAccessRule, createChatAudience } from '../logic/chat-membership';
 import { createConnectionEnder } from '../logic/end-connection';
 
@@ -79,8 +80,10 @@ export const stores = {
   calendarShares: (config: DataTableConfig) => createCalendarShareStore(dataTable(config)),
   itemIngestor: (config: DataTableConfig) => createItemIngestor(dataTable(config)),
   itemReader: (config: DataTableConfig) => createItemReader(dataTable(config)),
-  /** Snapshots read with the plain client, for lossless unmarshalling of big numbers, sets and binary. */
-  snapshots: (config: DataTableConfig) =>
+  /** `subscribe` with `"snapshot":true`: the marker the fan-out answers with the key's items. */
+  snapshotRequests: (config: DataTableConfig) => createSnapshotRequester(dataTable(config)),
+  /** The fan-out's snapshot reads, with the plain client for lossless unmarshalling of big numbers, sets and binary. */
+  snapshotReader: (config: DataTableConfig) =>
     createRealTimeDataReader({
       ddb: dynamo().dynamodb,
       tableName: config.dataTableName,
@@ -149,10 +152,13 @@ export function connectionEnder(config: ConnectionsConfig & DataTableConfig) {
 }
 
 /**
- * The fan-out's platform hooks: how a change becomes a frame, who else hears it, and how a gone connection ends.
+ * The fan-out's platform hooks: how a change becomes a frame, who else hears it, how a gone connection ends, and
+ * where snapshots are read.
  */
 export function fanoutHooks(config: ConnectionsConfig & DataTableConfig) {
   return {
+    // Presence items carry internal bookkeeping (pageConnectionId) that snapshots leave out.
+    snapshots: { reader: stores.snapshotReader(config), visibleItem: snapshotItemOf },
     // presence:<userId> changes reach watchers as `presence` join / leave / update frames.
     messageOf: presenceOrItemMessage,
     // chat:<conversationId> changes also reach each participant's inbox:<userId> subscribers (every signed-in
