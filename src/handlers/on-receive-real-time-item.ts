@@ -12,6 +12,8 @@ const config = loadConfig([
   'REAL_TIME_ITEM_KEY',
   'CONNECTION_TTL_SECONDS',
   'FANOUT_CONCURRENCY',
+  'CONFLATE_CHANGES',
+  'CONFLATE_KEY_PREFIXES',
   'WS_ENDPOINT',
 ]);
 /** Lambda entry of OnReceiveRealTimeItem (template Handler: on-receive-real-time-item.handler). */

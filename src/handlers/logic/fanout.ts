@@ -10,6 +10,7 @@ import {
 } from '@real-time-platform/protocol';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { ConnectionSender } from '../../adapters/connection-sender';
+import { type ConflationRule, conflate, conflates } from '../../domain/conflation';
 import { FanoutPlan } from '../../domain/fanout-plan';
 import { encodeMessage } from '../../domain/messages';
 import { reservedChangeOf } from '../../domain/reserved-items';
@@ -36,6 +37,8 @@ export interface FanoutDeps {
   concurrency: number;
   /** Where snapshots are read (a key's snapshot marker asks for one: fanout-snapshots.ts). */
   snapshots: SnapshotSource;
+  /** CONFLATE_CHANGES / CONFLATE_KEY_PREFIXES (domain/conflation.ts). Default: off. */
+  conflation?: ConflationRule;
   logger: Log;
   metrics?: Pick<Metrics, 'addMetric'>;
   now?: () => number;
@@ -67,6 +70,8 @@ export interface FanoutSummary {
   skipped: number;
   /** The platform's own rows under a key ("$" itemIds: snapshot markers, their TTL deletions): never sent. */
   reserved: number;
+  /** Changes not sent because a newer change of the same item in the batch replaced them (conflation). */
+  conflated: number;
   /** Sum over keys of their subscriber count. */
   subscribers: number;
   /** Posts made (a retried post counts once, see `retries`). */
@@ -94,7 +99,7 @@ const MAX_LOGGED_FAILURES = 5;
  * One stream batch → the frames of every subscriber of every record's key, one connection's frames coalesced into
  * as few posts as fit (fanout-delivery.ts):
  * - each distinct key's subscribers are looked up once (paginated GSI Query);
- * - each record's frame is encoded once;
+ * - each record's frame is encoded once; with conflation on, only the newest change of each item is sent;
  * - a key's snapshot marker (reserved-items.ts) is checked against the connection's subscription (one GetItem) and
  *   answered with the key's items, in the connection's frames at the marker's place in stream order;
  * - one sequential chain per connection keeps per-key order; a pool of `concurrency` workers runs the chains, so at
@@ -121,6 +126,7 @@ export async function runFanout(
     keys: 0,
     skipped: 0,
     reserved: 0,
+    conflated: 0,
     subscribers: 0,
     posts: 0,
     batches: 0,
@@ -251,7 +257,7 @@ export async function runFanout(
 }
 
 /**
- * The batch's records as entries, in stream order: changes and snapshot requests.
+ * The batch's records as entries, in stream order: changes (conflated when the rule says so) and snapshot requests.
  * Unreadable records and the platform's other reserved rows are counted and left out.
  */
 function entriesOf(deps: FanoutDeps, records: readonly unknown[], summary: FanoutSummary, now: () => number): Entry[] {
@@ -276,6 +282,15 @@ function entriesOf(deps: FanoutDeps, records: readonly unknown[], summary: Fanou
     } else summary.reserved++;
   }
 
+  const rule = deps.conflation;
+  const changes = parsed.filter((entry): entry is ItemChange => !('marker' in entry));
+  const kept =
+    rule === undefined || !rule.enabled
+      ? changes.map((change) => ({ change, replaced: 0 }))
+      : conflate(changes, (key) => conflates(rule, key));
+  summary.conflated = changes.length - kept.length;
+  const replacedBy = new Map(kept.map(({ change, replaced }) => [change, replaced]));
+
   const entries: Entry[] = [];
   for (const item of parsed) {
     if ('marker' in item) {
@@ -288,19 +303,24 @@ function entriesOf(deps: FanoutDeps, records: readonly unknown[], summary: Fanou
       });
       continue;
     }
-    entries.push(changeEntry(item, messageOf));
+    const replaced = replacedBy.get(item);
+    if (replaced === undefined) continue;
+    entries.push(changeEntry(item, messageOf, replaced));
   }
   return entries;
 }
 
 /** A change's frame, encoded once; the truncated notice when the frame would exceed 128 KB. */
-function changeEntry(change: ItemChange, messageOf: (change: ItemChange) => ServerMessage): Entry {
-  const full = encodeMessage(messageOf(change));
+function changeEntry(change: ItemChange, messageOf: (change: ItemChange) => ServerMessage, replaced: number): Entry {
+  const message = messageOf(change);
+  if (replaced > 0 && message.type === 'item') message.conflated = replaced;
+  const full = encodeMessage(message);
   if (full.byteLength <= MAX_MESSAGE_BYTES) {
     return { kind: 'change', key: change.key, seq: change.seq, change, data: full, truncated: false };
   }
-  const notice = encodeMessage(truncatedItemMessage(change));
-  return { kind: 'change', key: change.key, seq: change.seq, change, data: notice, truncated: true };
+  const notice = truncatedItemMessage(change);
+  if (replaced > 0) notice.conflated = replaced;
+  return { kind: 'change', key: change.key, seq: change.seq, change, data: encodeMessage(notice), truncated: true };
 }
 
 /**
@@ -394,6 +414,7 @@ function publish(metrics: FanoutDeps['metrics'], summary: FanoutSummary): void {
     ['Records', summary.records],
     ['SkippedRecords', summary.skipped],
     ['ReservedRecords', summary.reserved],
+    ['ConflatedChanges', summary.conflated],
     ['Keys', summary.keys],
     ['Subscribers', summary.subscribers],
     ['Posts', summary.posts],

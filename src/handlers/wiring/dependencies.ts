@@ -152,11 +152,15 @@ export function connectionEnder(config: ConnectionsConfig & DataTableConfig) {
 }
 
 /**
- * The fan-out's platform hooks: how a change becomes a frame, who else hears it, how a gone connection ends, and
- * where snapshots are read.
+ * The fan-out's platform hooks: how a change becomes a frame, who else hears it, how a gone connection ends, where
+ * snapshots are read and which keys are conflated.
  */
-export function fanoutHooks(config: ConnectionsConfig & DataTableConfig) {
+export function fanoutHooks(
+  config: ConnectionsConfig & DataTableConfig & ConfigFor<'CONFLATE_CHANGES' | 'CONFLATE_KEY_PREFIXES'>,
+) {
   return {
+    // ConflateChanges / ConflateKeyPrefixes; the platform's own domains are never conflated (domain/conflation.ts).
+    conflation: { enabled: config.conflateChanges, prefixes: config.conflateKeyPrefixes },
     // Presence items carry internal bookkeeping (pageConnectionId) that snapshots leave out.
     snapshots: { reader: stores.snapshotReader(config), visibleItem: snapshotItemOf },
     // presence:<userId> changes reach watchers as `presence` join / leave / update frames.
