@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../config/env';
 import { createFanoutHandler } from './logic/fanout';
-import { connectionSender, fanoutHooks, lambdaEntry, stores } from './wiring/dependencies';
+import { fanoutHooks, fanoutSender, lambdaEntry, stores } from './wiring/dependencies';
 
 const config = loadConfig([
   'TABLE_NAME',
@@ -21,7 +21,7 @@ export const handler = lambdaEntry(
   ({ logger, metrics }) =>
     createFanoutHandler({
       connections: stores.connections(config),
-      sender: connectionSender(config, config.fanoutConcurrency),
+      sender: fanoutSender(config, config.fanoutConcurrency),
       keyAttribute: config.realTimeItemKey,
       concurrency: config.fanoutConcurrency,
       ...fanoutHooks(config),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   type AttributeValue,
   DeleteItemCommand,
@@ -14,6 +15,8 @@ import {
   startLocalPlatform,
 } from '@real-time-platform/local-runtime';
 import { freePort, openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
+import { createConnectionSender } from '../../src/adapters/connection-sender';
+import { createSignedPoster } from '../../src/adapters/signed-poster';
 import { toPlainItem } from '../../src/domain/attribute-values';
 import { MergedKey } from '../helpers/merge-rule';
 
@@ -147,4 +150,25 @@ test('a subscriber that joins mid-write with a snapshot ends with exactly the ta
   expect(merged.items.size).toBe(expected.size);
   expect(new Map([...merged.items].sort())).toEqual(new Map([...expected].sort()));
   client.close();
+});
+
+test('the lean signed sender against the local gateway: delivered, 413 over 128 KB, 410 once the socket is gone', async () => {
+  const endpoint = platform.urls.management;
+  const client = new ApiGatewayManagementApiClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const sender = createConnectionSender({ poster: createSignedPoster({ client, endpoint, maxSockets: 4 }) });
+  const socket = await openRecordingSocket(platform.urls.webSocket);
+  socket.send({ action: 'heartbeat' });
+  const { connectionId } = await socket.next((f) => f.type === 'pong');
+  expect(await sender.post(connectionId, Buffer.from('{"type":"hello"}'))).toEqual({ status: 'sent', attempts: 1 });
+  expect(await socket.next((f) => f.type === 'hello')).toEqual({ type: 'hello' });
+  const tooBig = Buffer.from(JSON.stringify({ type: 'big', blob: 'x'.repeat(130 * 1024) }));
+  expect(await sender.post(connectionId, tooBig)).toEqual({ status: 'tooLarge', attempts: 1 });
+  socket.close();
+  await socket.closed;
+  expect(await sender.post(connectionId, Buffer.from('{}'))).toEqual({ status: 'gone', attempts: 1 });
+  client.destroy();
 });

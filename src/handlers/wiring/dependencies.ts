@@ -19,6 +19,7 @@ import { createFriendStore } from '../../adapters/friend-store';
 import { createItemIngestor, createItemReader } from '../../adapters/item-store';
 import { createPresenceStore } from '../../adapters/presence-store';
 import { createRealTimeDataReader } from '../../adapters/real-time-data-reader';
+import { createSignedPoster } from '../../adapters/signed-poster';
 import { createSnapshotRequester } from '../../adapters/snapshot-markers';
 import type { ConfigFor } from '../../config/env';
 import { createKeyAccessPolicy, type KeyAccessPolicy, ownerOnlyRule } from '../../domain/key-access';
@@ -144,6 +145,16 @@ export function managementApi(config: ConfigFor<'WS_ENDPOINT'>, maxSockets: numb
 /** Posts to connections, retrying throttling and 5xx within the invocation's deadline. */
 export function connectionSender(config: ConfigFor<'WS_ENDPOINT'>, maxSockets: number) {
   return createConnectionSender({ client: managementApi(config, maxSockets) });
+}
+
+/**
+ * The fan-out's sender: the same retries, each attempt a request signed with the SDK's SigV4 signer on a keep-alive
+ * agent instead of an SDK call — under half the CPU per post (signed-poster.ts), which is the fan-out's throughput.
+ * The SDK client only lends its credentials, region and hashing.
+ */
+export function fanoutSender(config: ConfigFor<'WS_ENDPOINT'>, maxSockets: number) {
+  const poster = createSignedPoster({ client: managementApi(config, 1), endpoint: config.wsEndpoint, maxSockets });
+  return createConnectionSender({ poster });
 }
 
 /** Ends a connection as $disconnect does — its rows and its user's presence — for the fan-out (410) and the sweep. */
