@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
 import { compileFilters, type RecordFilter } from './filter';
+import { laneOf } from './lanes';
 import {
   buildOnFailureMessage,
   type DiscardCondition,
@@ -66,6 +67,8 @@ export interface StreamEventSourceStats {
   bisections: number;
   batchesDiscarded: number;
   recordsDiscarded: number;
+  /** Most batches of one shard in flight at once (ParallelizationFactor lanes). */
+  maxConcurrentBatches: number;
 }
 
 /** A running DynamoDB Streams → Lambda event source mapping. */
@@ -91,6 +94,15 @@ interface ShardState {
   status: ShardStatus;
   /** Start time of the latest GetRecords that found the shard empty with nothing left to deliver. */
   drainedAt: number;
+}
+
+/** One ParallelizationFactor lane of a shard: records of its partition keys, in stream order. */
+interface Lane {
+  buffer: BufferedRecord[];
+  /** When the lane's oldest waiting record was read (the batching window counts from it). */
+  since: number;
+  /** A batch of this lane is being delivered. */
+  busy: boolean;
 }
 
 /** A slice of a batch on its way through retries and bisection. */
@@ -144,7 +156,10 @@ class StreamPoller implements StreamEventSource {
     bisections: 0,
     batchesDiscarded: 0,
     recordsDiscarded: 0,
+    maxConcurrentBatches: 0,
   };
+  /** The table's partition key attribute (DescribeStream's KeySchema): what ParallelizationFactor lanes hash. */
+  private hashKey: string | undefined;
   private initialDiscoveryDone = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
@@ -176,9 +191,8 @@ class StreamPoller implements StreamEventSource {
       return;
     }
     if (options.spec.parallelizationFactor > 1) {
-      // One sequential reader per shard already keeps per-key order, which is all a factor > 1 promises to keep.
       this.logger.debug(
-        `stream ${this.eventId}: ParallelizationFactor ${options.spec.parallelizationFactor} runs as 1 locally`,
+        `stream ${this.eventId}: ParallelizationFactor ${options.spec.parallelizationFactor}: that many batches of a shard in flight, one per lane of partition keys`,
       );
     }
     this.track(this.discoveryLoop());
@@ -233,6 +247,7 @@ class StreamPoller implements StreamEventSource {
   /** One DescribeStream pass (all pages); returns false when it failed. */
   private async discover(): Promise<boolean> {
     const found: Shard[] = [];
+    let hashKey: string | undefined;
     try {
       let exclusiveStartShardId: string | undefined;
       do {
@@ -240,6 +255,7 @@ class StreamPoller implements StreamEventSource {
           new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
         );
         found.push(...(page.StreamDescription?.Shards ?? []));
+        hashKey ??= page.StreamDescription?.KeySchema?.find((key) => key.KeyType === 'HASH')?.AttributeName;
         exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
       } while (exclusiveStartShardId);
     } catch (error) {
@@ -247,6 +263,7 @@ class StreamPoller implements StreamEventSource {
       return false;
     }
     this.recovered('DescribeStream');
+    this.hashKey ??= hashKey;
     this.addShards(found);
     return true;
   }
@@ -290,21 +307,52 @@ class StreamPoller implements StreamEventSource {
     }
   }
 
-  /** The per-shard loop: read, batch, invoke, one batch in flight at a time. */
+  /**
+   * The per-shard loop: read, deal the records to ParallelizationFactor lanes by partition key (lanes.ts), and keep one
+   * batch in flight per lane. With a factor of 1 there is one lane: the shard is delivered one batch at a time.
+   */
   private async readShard(shard: ShardState): Promise<void> {
     const batchSize = Math.max(1, this.spec.batchSize);
     const windowMs = Math.max(0, this.spec.maximumBatchingWindowSeconds) * 1000;
-    const buffer: BufferedRecord[] = [];
-    let bufferSince = 0;
+    const factor = Math.max(1, Math.floor(this.spec.parallelizationFactor));
+    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], since: 0, busy: false }));
+    // Records read but not yet delivered: reading pauses past this, so a lane stuck in retries cannot grow memory.
+    const readAhead = Math.max(GET_RECORDS_LIMIT, factor * batchSize) * 2;
+    const deliveries = new Set<Promise<void>>();
+    let undelivered = 0;
+    let inFlight = 0;
+    let wakeReader: (() => void) | undefined;
     let iterator: string | undefined;
     let lastReadSequence: string | undefined;
     let closed = false;
     let lastRecordAt = Number.NEGATIVE_INFINITY;
     let errors = 0;
 
+    const dispatch = (lane: Lane, now: number) => {
+      const batch = lane.buffer.splice(0, batchSize);
+      lane.since = now;
+      lane.busy = true;
+      inFlight++;
+      this.counters.maxConcurrentBatches = Math.max(this.counters.maxConcurrentBatches, inFlight);
+      const delivery = this.deliver(shard.shardId, batch)
+        .catch((error: unknown) => {
+          this.logger.error(`stream ${this.eventId}: delivery failed unexpectedly`, { error: errorMessage(error) });
+        })
+        .finally(() => {
+          lane.busy = false;
+          inFlight--;
+          undelivered -= batch.length;
+          deliveries.delete(delivery);
+          wakeReader?.();
+        });
+      deliveries.add(delivery);
+    };
+
     while (!this.stopped) {
       let fetched = 0;
-      if (!closed && buffer.length < batchSize) {
+      // While every lane is busy, nothing read now could be dispatched: wait for one to finish rather than poll.
+      const anyLaneFree = lanes.some((lane) => !lane.busy);
+      if (!closed && anyLaneFree && undelivered < readAhead) {
         if (!iterator) {
           iterator = await this.shardIterator(shard, lastReadSequence);
           if (!iterator) {
@@ -351,36 +399,43 @@ class StreamPoller implements StreamEventSource {
           lastReadSequence = buffered.sequenceNumber;
           fetched++;
           if (this.filter(buffered.record)) {
-            if (buffer.length === 0) bufferSince = readAtMs;
-            buffer.push(buffered);
+            const lane = lanes[laneOf(buffered.record, this.hashKey, factor)] as Lane;
+            if (lane.buffer.length === 0) lane.since = readAtMs;
+            lane.buffer.push(buffered);
+            undelivered++;
           } else {
             this.counters.recordsFilteredOut++;
           }
         }
         this.counters.recordsRead += fetched;
         if (fetched > 0) lastRecordAt = readAtMs;
-        else if (buffer.length === 0) shard.drainedAt = pollStartedAt;
+        else if (undelivered === 0) shard.drainedAt = pollStartedAt;
       }
 
-      if (buffer.length > 0) {
-        const now = Date.now();
-        if (buffer.length >= batchSize || closed || now - bufferSince >= windowMs) {
-          const batch = buffer.splice(0, batchSize);
-          bufferSince = now;
-          await this.deliver(shard.shardId, batch);
-          continue;
-        }
-      } else if (closed) {
+      const now = Date.now();
+      for (const lane of lanes) {
+        if (lane.busy || lane.buffer.length === 0) continue;
+        if (lane.buffer.length >= batchSize || closed || now - lane.since >= windowMs) dispatch(lane, now);
+      }
+      if (closed && undelivered === 0) {
         this.logger.debug(`stream ${this.eventId}: shard ${shard.shardId} closed and fully processed`);
         return;
       }
       // A full page means more records are waiting right now.
-      if (fetched >= GET_RECORDS_LIMIT) continue;
-      const now = Date.now();
+      if (fetched >= GET_RECORDS_LIMIT && undelivered < readAhead && lanes.some((lane) => !lane.busy)) continue;
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
-      if (buffer.length > 0) pause = Math.min(pause, bufferSince + windowMs - now);
-      await this.sleep(Math.max(0, pause));
+      for (const lane of lanes) {
+        if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
+      }
+      // Every lane busy (or the read-ahead full): sleep until a delivery ends (or stop()).
+      const waitForLane = lanes.every((lane) => lane.busy) || (undelivered >= readAhead && inFlight > 0);
+      await this.sleep(waitForLane ? 60_000 : Math.max(0, pause), (wake) => {
+        wakeReader = wake;
+      });
+      wakeReader = undefined;
     }
+    // Stopped: let the batches in flight finish (a batch waiting between retries gives up, see deliver()).
+    await Promise.all([...deliveries]);
   }
 
   private async shardIterator(shard: ShardState, afterSequence: string | undefined): Promise<string | undefined> {
@@ -555,8 +610,8 @@ class StreamPoller implements StreamEventSource {
     void guarded.finally(() => this.loops.delete(guarded));
   }
 
-  /** A pause that stop() cuts short. */
-  private sleep(ms: number): Promise<void> {
+  /** A pause that stop() cuts short; `onWake` receives a function that ends it early too. */
+  private sleep(ms: number, onWake?: (wake: () => void) => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -566,6 +621,7 @@ class StreamPoller implements StreamEventSource {
       };
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
+      onWake?.(wake);
     });
   }
 
