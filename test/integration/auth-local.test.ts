@@ -1,92 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
-import { freePort } from '@real-time-platform/test-support';
-import { type JWTPayload, SignJWT } from 'jose';
-import WebSocket from 'ws';
+import { refusedHandshake, signToken, startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
 
 // AuthMode=jwt end to end: the real template (and, for the HTTP API, a fixture wired the same way) started as
 // `npm start -- --auth jwt --jwt-secret …` starts it, driven by real WebSocket and HTTP clients and checked in
 // DynamoDB Local.
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const SECRET = `it-secret-${randomUUID()}`;
 const AUDIENCE = 'rtp-auth-test';
 const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 const DATA_TABLE = 'RealTimeData-develop';
 // Unique per run: the tables are shared with other suites.
 const run = randomUUID().slice(0, 8);
 const now = () => Math.floor(Date.now() / 1000);
-
-function token(claims: JWTPayload, secret = SECRET): Promise<string> {
-  return new SignJWT({ exp: now() + 600, aud: AUDIENCE, ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(new TextEncoder().encode(secret));
-}
-
-function endpoint(): string {
-  const value = process.env.DYNAMODB_ENDPOINT;
-  if (!value) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  return value;
-}
-
-async function start(templatePath: string, parameterOverrides: Record<string, string>): Promise<LocalPlatform> {
-  return startLocalPlatform({
-    templatePath,
-    envJsonPath: 'env.json',
-    parameterOverrides,
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint(),
-    quietFunctions: true,
-    workDir: `.local/test-auth-${run}`,
-    logger: silentLogger,
-  });
-}
+/** A token signed with a secret the platform does not know. */
+const forged = (userId: string) => signToken(`another-secret-${randomUUID()}`, { sub: userId, aud: AUDIENCE });
 
 describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
-  let platform: LocalPlatform;
+  let platform: TestPlatform;
   let ddb: DynamoDBClient;
-  const open: WebSocket[] = [];
 
   beforeAll(async () => {
-    platform = await start('template.yaml', { AuthMode: 'jwt', JwtAudience: AUDIENCE });
-    ddb = new DynamoDBClient({ endpoint: endpoint(), region: 'us-east-1', credentials });
+    platform = await startTestPlatform({ auth: 'jwt', parameterOverrides: { JwtAudience: AUDIENCE } });
+    ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
   });
 
   afterAll(async () => {
-    for (const socket of open) socket.close();
     ddb?.destroy();
     await platform?.stop();
   });
 
-  /** The handshake's outcome: the open socket, or the HTTP status and body it was refused with. */
-  function handshake(query: string): Promise<{ socket: WebSocket } | { status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
-      socket.once('open', () => {
-        open.push(socket);
-        resolve({ socket });
-      });
-      socket.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => {
-          body += chunk.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      socket.once('error', (error) => reject(error));
-    });
-  }
-
+  /** The HTTP status a handshake with this query string is refused with. */
   async function refusedWith(query: string): Promise<number> {
-    const outcome = await handshake(query);
-    if ('socket' in outcome) throw new Error(`the handshake with ${query} was accepted`);
-    return outcome.status;
+    return (await refusedHandshake(`${platform.urls.webSocket}?${query}`)).status;
   }
 
   /** Connection ids subscribed to a key (the subscribersByKey index). */
@@ -133,9 +79,9 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
       [`realTimeItemKey=${key}`, 401],
       [`realTimeItemKey=${key}&token=`, 401],
       [`realTimeItemKey=${key}&token=not.a.jwt`, 401],
-      [`realTimeItemKey=${key}&token=${await token({ sub: user }, `another-${SECRET}`)}`, 401],
-      [`realTimeItemKey=${key}&token=${await token({ sub: user, exp: now() - 60 })}`, 401],
-      [`realTimeItemKey=${key}&token=${await token({ sub: user, aud: 'another-app' })}`, 403],
+      [`realTimeItemKey=${key}&token=${await forged(user)}`, 401],
+      [`realTimeItemKey=${key}&token=${(await platform.signIn(user, { exp: now() - 60 })).token}`, 401],
+      [`realTimeItemKey=${key}&token=${(await platform.signIn(user, { aud: 'another-app' })).token}`, 403],
     ];
     const statuses: [string, number][] = [];
     for (const [query, _expected] of expectations) statuses.push([query, await refusedWith(query)]);
@@ -149,22 +95,10 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
   test('a good token connects; the connection row carries the user, and later routes know the caller', async () => {
     const key = `auth-${run}-accepted`;
     const user = `accepted-${run}`;
-    const outcome = await handshake(`realTimeItemKey=${key}&token=${await token({ sub: user })}`);
-    if (!('socket' in outcome)) throw new Error(`refused: ${outcome.status} ${outcome.body}`);
-    const { socket } = outcome;
-    const frames: Record<string, unknown>[] = [];
-    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, unknown>));
-    const nextFrame = async (match: (frame: Record<string, unknown>) => boolean) => {
-      for (let waited = 0; waited < 5000; waited += 20) {
-        const index = frames.findIndex(match);
-        if (index >= 0) return frames.splice(index, 1)[0] as Record<string, unknown>;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(`no matching frame within 5 s; got ${JSON.stringify(frames)}`);
-    };
+    const socket = await (await platform.signIn(user)).connect([key]);
 
-    socket.send(JSON.stringify({ action: 'heartbeat' }));
-    const pong = await nextFrame((frame) => frame.type === 'pong');
+    socket.send({ action: 'heartbeat' });
+    const pong = await socket.next((frame) => frame.type === 'pong');
     const connectionId = String(pong.connectionId);
 
     const { Items = [] } = await ddb.send(
@@ -181,13 +115,14 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
     expect(await connectionsOf(user)).toEqual([connectionId]);
 
     // The authorizer's answer reaches later routes: the user's own friends: key is theirs, someone else's is not.
-    socket.send(JSON.stringify({ action: 'subscribe', keys: [`friends:${user}`] }));
-    expect(await nextFrame((frame) => frame.type === 'subscribed')).toEqual({
+    socket.send({ action: 'subscribe', keys: [`friends:${user}`] });
+    expect(await socket.next((frame) => frame.type === 'subscribed')).toEqual({
       type: 'subscribed',
       keys: [`friends:${user}`],
     });
-    socket.send(JSON.stringify({ action: 'subscribe', keys: [`friends:someone-else-${run}`] }));
-    expect(await nextFrame((frame) => frame.type === 'error')).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+    socket.send({ action: 'subscribe', keys: [`friends:someone-else-${run}`] });
+    expect(await socket.next((frame) => frame.type === 'error')).toMatchObject({ type: 'error', code: 'FORBIDDEN' });
+    socket.close();
   });
 
   test("the template's user routes refuse requests without a good Bearer token before their function runs", async () => {
@@ -196,7 +131,7 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
         async (response) => ({ status: response.status, body: await response.json() }),
       );
     expect(await presence()).toEqual({ status: 401, body: { message: 'Unauthorized' } });
-    expect(await presence(`Bearer ${await token({ sub: 'u1' }, `another-${SECRET}`)}`)).toEqual({
+    expect(await presence(`Bearer ${await forged('u1')}`)).toEqual({
       status: 403,
       body: { message: 'Forbidden' },
     });
@@ -204,10 +139,14 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
 });
 
 describe('HTTP API user routes with the JWT authorizer (fixture wired as template.yaml)', () => {
-  let platform: LocalPlatform;
+  let platform: TestPlatform;
 
   beforeAll(async () => {
-    platform = await start('test/fixtures/templates/http-authorizer.yaml', { JwtAudience: AUDIENCE });
+    platform = await startTestPlatform({
+      templatePath: 'test/fixtures/templates/http-authorizer.yaml',
+      auth: 'jwt',
+      parameterOverrides: { JwtAudience: AUDIENCE },
+    });
   });
 
   afterAll(async () => {
@@ -225,14 +164,14 @@ describe('HTTP API user routes with the JWT authorizer (fixture wired as templat
     expect(await get('/me')).toEqual({ status: 401, body: { message: 'Unauthorized' } });
     for (const bad of [
       'Bearer not.a.jwt',
-      `Bearer ${await token({ sub: 'u1' }, `another-${SECRET}`)}`,
-      `Bearer ${await token({ sub: 'u1', exp: now() - 60 })}`,
-      `Bearer ${await token({ sub: 'u1', aud: 'another-app' })}`,
+      `Bearer ${await forged('u1')}`,
+      `Bearer ${(await platform.signIn('u1', { exp: now() - 60 })).token}`,
+      `Bearer ${(await platform.signIn('u1', { aud: 'another-app' })).token}`,
       `Basic ${Buffer.from('u1:password').toString('base64')}`,
     ]) {
       expect(await get('/me', bad)).toEqual({ status: 403, body: { message: 'Forbidden' } });
     }
-    expect(await get('/me', `Bearer ${await token({ sub: 'u1' })}`)).toEqual({
+    expect(await get('/me', (await platform.signIn('u1')).headers.authorization)).toEqual({
       status: 200,
       body: { caller: { userId: 'u1' }, authorizer: { lambda: { userId: 'u1' } } },
     });

@@ -1,14 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
 import {
-  freePort,
-  openRecordingSocket,
+  type HttpReply,
+  type Json,
   type RecordingSocket,
   refusedHandshake,
+  startTestPlatform,
+  type TestPlatform,
 } from '@real-time-platform/test-support';
-import { SignJWT } from 'jose';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { authorizeKeys } from '../../src/domain/key-access';
@@ -18,34 +18,17 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies'
 // requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets
 // subscribed to calendar:<userId> keys, and DynamoDB reads to see what was (not) stored.
 
-const SECRET = randomBytes(32).toString('hex');
 // staging: tables of its own on the run's shared DynamoDB Local (local-platform uses develop, ingest-e2e prod).
 const DATA_TABLE = 'RealTimeData-staging';
 const CONNECTIONS_TABLE = 'WebSocketConnectionManager-staging';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-let platform: LocalPlatform;
+let platform: TestPlatform;
 let ddb: DynamoDBClient;
 
 beforeAll(async () => {
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    parameterOverrides: { Environment: 'staging', AuthMode: 'jwt' },
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
-  });
-  ddb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  platform = await startTestPlatform({ auth: 'jwt', parameterOverrides: { Environment: 'staging' } });
+  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
 });
 
 afterAll(async () => {
@@ -56,44 +39,16 @@ afterAll(async () => {
 /** A user id of its own per test, so tests never see each other's calendars. */
 const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
-function token(userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: replies and frames are JSON the tests read field by field.
-type Json = Record<string, any>;
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Json | undefined;
-}
+type Reply = HttpReply;
 
 /** One HTTP request as `caller` (anonymous when undefined). */
-async function http(
+const http = (
   caller: string | undefined,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Reply> {
-  const response = await fetch(`${platform.urls.httpApi}${path}`, {
-    method,
-    headers: {
-      ...(caller === undefined ? {} : { authorization: `Bearer ${await token(caller)}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text.length > 0 ? JSON.parse(text) : undefined };
-}
+): Promise<Reply> => platform.http(method, path, { as: caller, body, headers });
 
 const events = (owner: string) => `/calendars/${owner}/events`;
 
@@ -101,14 +56,12 @@ const events = (owner: string) => `/calendars/${owner}/events`;
 type Client = RecordingSocket;
 
 async function connect(userId: string, keys: string[] = []): Promise<Client> {
-  const query = [...keys.map((key) => `realTimeItemKey=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
-  return openRecordingSocket(`${platform.urls.webSocket}?${query.join('&')}`);
+  return (await platform.signIn(userId)).connect(keys);
 }
 
 /** The HTTP status of a refused handshake. */
 async function refusedHandshakeStatus(userId: string, key: string): Promise<number> {
-  const url = `${platform.urls.webSocket}?realTimeItemKey=${encodeURIComponent(key)}&token=${await token(userId)}`;
-  return (await refusedHandshake(url)).status;
+  return (await refusedHandshake((await platform.signIn(userId)).webSocketUrl([key]))).status;
 }
 
 /** The itemIds stored under a key, read straight from DynamoDB. */
@@ -238,9 +191,9 @@ test('other users may neither read nor subscribe until the owner shares; unshari
   expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(204);
   expect((await http(owner, 'DELETE', `/calendars/${owner}/shares/${other}`)).status).toBe(404);
   const third = await http(owner, 'POST', events(owner), { ...standup, title: 'Private' });
-  // The stream keeps write order per key: once the owner has the third event, the others would have it too.
+  // The third event is fanned out (the owner has it) and each socket has all that was sent to it since.
   await ownerSocket.next(itemFrame('INSERT', third.body?.eventId));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await platform.settled(otherSocket, handshake);
   expect(otherSocket.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
   expect(handshake.frames.some(itemFrame('INSERT', third.body?.eventId))).toBe(false);
   expect((await http(other, 'GET', events(owner))).status).toBe(403);
@@ -424,7 +377,8 @@ test('bad input is answered 400 (or 428) with the reason, and nothing is written
   expect((await http(owner, 'PUT', path, { ...standup, title: 'No version' })).status).toBe(428);
   expect((await http(owner, 'GET', path)).body).toMatchObject({ version: 1, end: standup.end, title: 'Standup' });
   await socket.next(itemFrame('INSERT', created.body?.eventId));
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Every write the refused requests could have made would have been fanned out and received by now.
+  await platform.settled(socket);
   expect(socket.frames.filter((f) => f.type === 'item')).toHaveLength(1);
   socket.close();
 });

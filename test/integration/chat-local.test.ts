@@ -1,13 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
 import {
-  freePort,
-  openRecordingSocket,
+  type Json,
   type RecordingSocket,
   refusedHandshake,
+  startTestPlatform,
+  type TestPlatform,
 } from '@real-time-platform/test-support';
-import { SignJWT } from 'jose';
 import { directConversationId } from '../../src/domain/chat-ids';
 
 // Chat through the whole local platform of template.yaml with AuthMode=jwt, driven only by real clients: HTTP
@@ -16,70 +15,34 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // stored. RealTimeItemKey=vehicleId: chat must use the configured key attribute, never a literal. A conversation may
 // only include users who have connected once, so every test connects its users before it names them.
 
-const SECRET = randomBytes(32).toString('hex');
 // prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
 const DATA_TABLE = 'RealTimeData-prod';
 const KEY = 'vehicleId';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-let platform: LocalPlatform;
+let platform: TestPlatform;
 let ddb: DynamoDBClient;
-const sockets: Client[] = [];
 
 beforeAll(async () => {
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    parameterOverrides: { Environment: 'prod', RealTimeItemKey: KEY, AuthMode: 'jwt' },
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
+  platform = await startTestPlatform({
+    auth: 'jwt',
+    parameterOverrides: { Environment: 'prod', RealTimeItemKey: KEY },
   });
-  ddb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
 });
 
 afterAll(async () => {
-  for (const socket of sockets) socket.close();
   ddb?.destroy();
   await platform?.stop();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers are checked by assertions.
-type Json = Record<string, any>;
-
 /** A user id of its own per test. */
 const user = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
 
-function token(userId: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(SECRET));
-}
-
 /** One HTTP request as `caller` (anonymous when undefined). */
 async function http(caller: string | undefined, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${platform.urls.httpApi}${path}`, {
-    method,
-    headers: {
-      ...(caller === undefined ? {} : { authorization: `Bearer ${await token(caller)}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text.length > 0 ? JSON.parse(text) : undefined) as Json };
+  const { status, body: answer } = await platform.http(method, path, { as: caller, body });
+  return { status, body: answer as Json };
 }
 
 const createConversation = (caller: string, body: unknown) => http(caller, 'POST', '/conversations', body);
@@ -108,10 +71,7 @@ async function history(caller: string, conversationId: string, query = 'order=as
 type Client = RecordingSocket;
 
 async function connect(userId: string, keys: string[] = []): Promise<Client> {
-  const query = [...keys.map((key) => `${KEY}=${encodeURIComponent(key)}`), `token=${await token(userId)}`];
-  const client = await openRecordingSocket(`${platform.urls.webSocket}?${query.join('&')}`);
-  sockets.push(client);
-  return client;
+  return (await platform.signIn(userId)).connect(keys);
 }
 
 /** Users become known to the platform the real way: by connecting once with a token (the sockets stay open). */
@@ -121,8 +81,7 @@ async function haveConnected(...userIds: string[]): Promise<void> {
 
 /** The HTTP status of a refused handshake. */
 async function refusedHandshakeStatus(userId: string, key: string): Promise<number> {
-  const url = `${platform.urls.webSocket}?${KEY}=${encodeURIComponent(key)}&token=${await token(userId)}`;
-  return (await refusedHandshake(url)).status;
+  return (await refusedHandshake((await platform.signIn(userId)).webSocketUrl([key]))).status;
 }
 
 /** The itemIds stored under a key, read straight from DynamoDB. */
@@ -248,7 +207,8 @@ test('a message reaches every connection of every participant, the sender’s in
   const second = await cyLaptop.next((f) => isMessage(id)(f) && f.item.messageId === '000000000002');
   expect(second.item).not.toHaveProperty('tempMessageId');
   expect(second.item.senderId).toBe(bea);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Past this point a second copy of the re-sent message, or a frame for the outsider, would have arrived.
+  await platform.settled(anaTab1, anaTab2, beaPhone, cyLaptop, zed);
   expect((await history(ana, id)).map((m) => m.content).sort()).toEqual(['Hello team', 'Hi!']);
   for (const client of [anaTab1, anaTab2, beaPhone, cyLaptop]) {
     const first = unique(client.frames.filter((f) => isMessage(id)(f) && f.item.tempMessageId === 'tmp-1'));
@@ -391,7 +351,8 @@ test('a non-member is refused on every route, action and subscription; nothing i
   expect(await refusedHandshakeStatus(mallory, `chat:${id}`)).toBe(403);
   expect(await refusedHandshakeStatus(bea, `chat:${id}`).catch(() => 'accepted')).toBe('accepted');
 
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Past this point an item the refused actions had written would have reached everyone subscribed to it.
+  await platform.settled(mal);
   expect(mal.frames.filter((f) => f.type === 'item')).toEqual([]);
   expect((await storedItemIds(`chat:${id}`)).sort()).toEqual(['conversation', 'msg#000000000001']);
   expect((await http(mallory, 'GET', '/users/me/conversations')).body.conversations).toEqual([]);

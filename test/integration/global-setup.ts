@@ -9,7 +9,8 @@ declare global {
 /** One real DynamoDB Local for the whole integration run, on a free port; tests read DYNAMODB_ENDPOINT. */
 export default async function globalSetup(): Promise<void> {
   const port = await freePort();
-  const ddb = await startDynamoDbLocal({ port });
+  // Two cores shared by parallel suites can take a while to start a JVM.
+  const ddb = await startDynamoDbLocal({ port, startTimeoutMs: 120_000 });
   globalThis.__dynamoDbLocal = ddb;
   process.env.DYNAMODB_ENDPOINT = ddb.endpoint;
 }

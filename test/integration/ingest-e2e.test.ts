@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
-import { freePort } from '@real-time-platform/test-support';
+import {
+  type Frame,
+  type RecordingSocket,
+  startTestPlatform,
+  type TestPlatform,
+} from '@real-time-platform/test-support';
 import mqtt from 'mqtt';
-import WebSocket from 'ws';
 
 // Producers end to end through the local runtime, as `npm start -- --parameter-overrides RealTimeItemKey=vehicleId`
 // runs them: HTTP POST /items, and the SQS and SNS functions invoked with their sample events → DynamoDB Local →
@@ -15,65 +17,23 @@ import WebSocket from 'ws';
 
 jest.setTimeout(60_000);
 
-let platform: LocalPlatform;
+let platform: TestPlatform;
 
 beforeAll(async () => {
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    // prod: table names of its own on the run's shared DynamoDB Local (other files use develop and staging).
-    parameterOverrides: { Environment: 'prod', RealTimeItemKey: 'vehicleId' },
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
-  });
+  // prod: table names of its own on the run's shared DynamoDB Local (other files use develop and staging).
+  platform = await startTestPlatform({ parameterOverrides: { Environment: 'prod', RealTimeItemKey: 'vehicleId' } });
 });
 afterAll(async () => platform?.stop());
 
-type Frame = Record<string, unknown>;
-
-/** A ws client subscribed to `keys` that collects every frame. */
-async function subscriber(...keys: string[]) {
-  const query = keys.map((key) => `vehicleId=${encodeURIComponent(key)}`).join('&');
-  const socket = new WebSocket(`${platform.urls.webSocket}?${query}`, { perMessageDeflate: false });
-  const frames: Frame[] = [];
-  socket.on('message', (data) => {
-    const message = JSON.parse(data.toString()) as Frame;
-    // Several frames of one fan-out invocation arrive as one batch frame: unwrapped, as a client does.
-    frames.push(...(message.type === 'batch' ? (message.messages as Frame[]) : [message]));
-  });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  return {
-    frames,
-    close: () => socket.close(),
-    /** Waits until an item frame of `key` satisfies `match`. */
-    async item(key: string, match: (item: Frame) => boolean = () => true, timeoutMs = 10_000): Promise<Frame> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const hit = frames.find((f) => f.type === 'item' && f.key === key && match(f.item as Frame));
-        if (hit) return hit;
-        if (Date.now() > deadline) throw new Error(`no item frame for ${key}; got ${JSON.stringify(frames)}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
-}
+/** The first item frame of `key` whose item satisfies `match`. */
+const itemOf = (client: RecordingSocket, key: string, match: (item: Frame) => boolean = () => true) =>
+  client.next((frame) => frame.type === 'item' && frame.key === key && match(frame.item));
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '..', '..', 'events', `${name}.json`), 'utf8'));
 
 test('HTTP: POST /items reaches the subscriber; GET reads it back; mixed input is answered 207', async () => {
-  const client = await subscriber('e2e-http');
+  const client = await platform.connect(['e2e-http']);
   try {
     const response = await fetch(`${platform.urls.httpApi}/items`, {
       method: 'POST',
@@ -90,7 +50,7 @@ test('HTTP: POST /items reaches the subscriber; GET reads it back; mixed input i
     expect(results[1]?.reason).toBe('the key attribute "vehicleId" is missing');
     expect(results[2]?.reason).toMatch(/the limit is 409600/);
 
-    const frame = await client.item('e2e-http');
+    const frame = await itemOf(client, 'e2e-http');
     expect(frame).toMatchObject({ event: 'INSERT', itemId: 'latest', item: { vehicleId: 'e2e-http', lat: 52.1 } });
 
     const got = await fetch(`${platform.urls.httpApi}/items/e2e-http/latest`);
@@ -105,7 +65,7 @@ test('HTTP: POST /items reaches the subscriber; GET reads it back; mixed input i
 });
 
 test('SQS: the sample batch delivers its valid items and names exactly the poison message', async () => {
-  const client = await subscriber('3', '7', '9');
+  const client = await platform.connect(['3', '7', '9']);
   try {
     const event = sample('sqs-batch');
     const outcome = await platform.runner.invoke('SqsIngestFunction', event, 'sqs IngestQueue');
@@ -113,20 +73,20 @@ test('SQS: the sample batch delivers its valid items and names exactly the poiso
       ok: true,
       result: { batchItemFailures: [{ itemIdentifier: event.Records[2].messageId }] },
     });
-    await client.item('3', (item) => item.speedKmh === 38);
-    await client.item('7', (item) => item.status === 'idle');
-    await client.item('9', (item) => item.itemId === 'battery');
+    await itemOf(client, '3', (item) => item.speedKmh === 38);
+    await itemOf(client, '7', (item) => item.status === 'idle');
+    await itemOf(client, '9', (item) => item.itemId === 'battery');
   } finally {
     client.close();
   }
 });
 
 test('SNS: the sample message delivers its items; a poison message fails the invocation (→ DLQ on AWS)', async () => {
-  const client = await subscriber('12');
+  const client = await platform.connect(['12']);
   try {
     const outcome = await platform.runner.invoke('SnsIngestFunction', sample('sns-message'), 'sns IngestTopic');
     expect(outcome.ok).toBe(true);
-    await client.item('12', (item) => item.lat === 51.5);
+    await itemOf(client, '12', (item) => item.lat === 51.5);
 
     const poison = sample('sns-message');
     poison.Records[0].Sns.Message = 'not json';
@@ -138,7 +98,7 @@ test('SNS: the sample message delivers its items; a poison message fails the inv
 });
 
 test('S3: an NDJSON upload under incoming/ reaches subscribers; bad lines land in errors/<object>.json', async () => {
-  const client = await subscriber('s3-a', 's3-b');
+  const client = await platform.connect(['s3-a', 's3-b']);
   const s3 = new S3Client({
     endpoint: platform.urls.s3,
     forcePathStyle: true,
@@ -154,8 +114,8 @@ test('S3: an NDJSON upload under incoming/ reaches subscribers; bad lines land i
       JSON.stringify({ vehicleId: 's3-b', itemId: 'pos', lat: 48.8 }),
     ];
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'incoming/e2e.ndjson', Body: `${lines.join('\n')}\n` }));
-    await client.item('s3-a', (item) => item.speed === 10);
-    await client.item('s3-b', (item) => item.lat === 48.8);
+    await itemOf(client, 's3-a', (item) => item.speed === 10);
+    await itemOf(client, 's3-b', (item) => item.lat === 48.8);
 
     const report = await waitForObject(s3, bucket, 'errors/e2e.ndjson.json');
     expect(report).toMatchObject({ written: 2, rejected: 2 });
@@ -167,11 +127,11 @@ test('S3: an NDJSON upload under incoming/ reaches subscribers; bad lines land i
 });
 
 test('IoT: a device message published over MQTT to rtp/items/<key> reaches subscribers through the topic rule', async () => {
-  const client = await subscriber('iot-7');
+  const client = await platform.connect(['iot-7']);
   const device = await mqtt.connectAsync(platform.urls.mqtt ?? '', { protocolVersion: 4 });
   try {
     await device.publishAsync('rtp/items/iot-7', JSON.stringify({ speed: 77 }), { qos: 1 });
-    const frame = await client.item('iot-7', (item) => item.speed === 77);
+    const frame = await itemOf(client, 'iot-7', (item) => item.speed === 77);
     expect(frame).toMatchObject({ itemId: 'latest', item: { vehicleId: 'iot-7', itemId: 'latest', speed: 77 } });
   } finally {
     await device.endAsync();
@@ -193,7 +153,7 @@ async function waitForObject(s3: S3Client, bucket: string, key: string): Promise
 }
 
 test('CLI: npm run produce against the running platform writes through the HTTP API to the subscriber', async () => {
-  const client = await subscriber('cli-1');
+  const client = await platform.connect(['cli-1']);
   try {
     const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
     // Asynchronously: the platform runs in this process, so a blocking spawn would stop it from answering.
@@ -215,7 +175,7 @@ test('CLI: npm run produce against the running platform writes through the HTTP 
     );
     expect(result.code).toBe(2); // one written, one rejected
     expect(result.stdout).toMatch(/written\D+1/);
-    await client.item('cli-1', (item) => item.speed === 5);
+    await itemOf(client, 'cli-1', (item) => item.speed === 5);
   } finally {
     client.close();
   }

@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LocalLogger } from '@real-time-platform/local-runtime';
-import {
-  type LocalPlatform,
-  type RunningDynamoDbLocal,
-  startDynamoDbLocal,
-  startLocalPlatform,
-} from '@real-time-platform/local-runtime';
+import { type LocalLogger, type RunningDynamoDbLocal, startDynamoDbLocal } from '@real-time-platform/local-runtime';
 import {
   type Frame,
   freePort,
-  openRecordingSocket,
   type RecordingSocket,
   refusedHandshake,
+  startTestPlatform,
+  type TestPlatform,
 } from '@real-time-platform/test-support';
-import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { createConnectionRepository } from '../../src/adapters/connection-repository';
 import { authorizeKeys } from '../../src/domain/key-access';
@@ -30,7 +24,6 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies'
 
 jest.setTimeout(90_000);
 
-const SECRET = `presence-it-${randomUUID()}`;
 const TIMEOUT_SECONDS = 2;
 /** The sweep runs every second (rate(1 minute) at 60×). */
 const SWEEP_MS = 1000;
@@ -44,12 +37,6 @@ afterAll(async () => {
   await dynamodb?.stop();
 });
 
-function token(userId: string): Promise<string> {
-  return new SignJWT({ sub: userId, exp: Math.floor(Date.now() / 1000) + 600 })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(new TextEncoder().encode(SECRET));
-}
-
 /** The runtime's log lines, for the events the local EventBridge logs. */
 function capturingLogger(): LocalLogger & { lines: { message: string; fields?: Record<string, unknown> }[] } {
   const lines: { message: string; fields?: Record<string, unknown> }[] = [];
@@ -59,25 +46,12 @@ function capturingLogger(): LocalLogger & { lines: { message: string; fields?: R
   return { lines, debug() {}, info: keep, warn: keep, error: keep };
 }
 
-async function startPlatform(parameterOverrides: Record<string, string>, logger: LocalLogger): Promise<LocalPlatform> {
-  return startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    parameterOverrides: {
-      AuthMode: 'jwt',
-      PresenceTimeoutSeconds: String(TIMEOUT_SECONDS),
-      ...parameterOverrides,
-    },
-    functionEnvironment: { JwtAuthorizerFunction: { JWT_SECRET: SECRET } },
+function startPlatform(parameterOverrides: Record<string, string>, logger: LocalLogger): Promise<TestPlatform> {
+  return startTestPlatform({
+    auth: 'jwt',
+    parameterOverrides: { PresenceTimeoutSeconds: String(TIMEOUT_SECONDS), ...parameterOverrides },
     scheduleSpeed: 60,
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
     dynamodbEndpoint: dynamodb.endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-presence-${randomUUID().slice(0, 8)}`,
     logger,
   });
 }
@@ -85,36 +59,27 @@ async function startPlatform(parameterOverrides: Record<string, string>, logger:
 type Client = RecordingSocket;
 
 /**
- * A socket that records every frame. With AuthMode=jwt every connection takes part in presence, so a client must
- * heartbeat within PresenceTimeoutSeconds or the sweep closes it; `silent` leaves heartbeats out (a vanished client).
+ * A socket of `userId` that records every frame. With AuthMode=jwt every connection takes part in presence, so a
+ * client must heartbeat within PresenceTimeoutSeconds or the sweep closes it; `silent` leaves heartbeats out (a
+ * vanished client).
  */
-function client(platform: LocalPlatform, query: string, silent = false): Promise<Client> {
-  return openRecordingSocket(`${platform.urls.webSocket}?${query}`, silent ? {} : { heartbeatMs: 500 });
-}
-
-async function signedIn(platform: LocalPlatform, userId: string, keys: string[] = [], silent = false): Promise<Client> {
-  const params = new URLSearchParams(keys.map((key): [string, string] => ['realTimeItemKey', key]));
-  params.append('token', await token(userId));
-  return client(platform, params.toString(), silent);
+async function signedIn(platform: TestPlatform, userId: string, keys: string[] = [], silent = false): Promise<Client> {
+  return (await platform.signIn(userId)).connect(keys, silent ? {} : { heartbeatMs: 500 });
 }
 
 /** The status and body of a refused handshake. */
-function refused(platform: LocalPlatform, query: string): Promise<{ status: number; body: string }> {
+function refused(platform: TestPlatform, query: string): Promise<{ status: number; body: string }> {
   return refusedHandshake(`${platform.urls.webSocket}?${query}`);
 }
 
 async function api(
-  platform: LocalPlatform,
+  platform: TestPlatform,
   method: string,
   path: string,
   userId?: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${platform.urls.httpApi}${path}`, {
-    method,
-    headers: userId === undefined ? {} : { authorization: `Bearer ${await token(userId)}` },
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  const { status, body = {} } = await platform.http(method, path, { as: userId });
+  return { status, body };
 }
 
 const presenceOf = (userId: string, event?: string) => (frame: Frame) =>
@@ -126,7 +91,7 @@ const closeAndWait = async (c: Client) => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('PresenceVisibility=all', () => {
-  let platform: LocalPlatform;
+  let platform: TestPlatform;
   const logger = capturingLogger();
   const open: Client[] = [];
   const track = (c: Client) => {
@@ -325,7 +290,7 @@ describe('PresenceVisibility=all', () => {
 });
 
 describe('PresenceVisibility=friends', () => {
-  let platform: LocalPlatform;
+  let platform: TestPlatform;
   const open: Client[] = [];
   const track = (c: Client) => {
     open.push(c);
@@ -342,7 +307,8 @@ describe('PresenceVisibility=friends', () => {
 
   test('non-friends are refused (error frame, 403, refused handshake); friends are allowed after PUT + PUT; unfriending stops the feed', async () => {
     const ann = track(await signedIn(platform, 'ann'));
-    track(await signedIn(platform, 'bob'));
+    // Bob watches his own presence (always visible to him): the feed ann must stop getting.
+    const bob = track(await signedIn(platform, 'bob', ['presence:bob']));
 
     // Refused three ways, nothing stored.
     ann.send({ action: 'subscribe', keys: ['presence:bob'] });
@@ -356,7 +322,7 @@ describe('PresenceVisibility=friends', () => {
     });
     const handshake = await refused(
       platform,
-      `realTimeItemKey=presence:bob&token=${encodeURIComponent(await token('ann'))}`,
+      `realTimeItemKey=presence:bob&token=${encodeURIComponent((await platform.signIn('ann')).token)}`,
     );
     expect(handshake.status).toBe(403);
     expect(handshake.body).toMatch(/presence:bob/);
@@ -391,8 +357,10 @@ describe('PresenceVisibility=friends', () => {
     expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(204);
     expect((await api(platform, 'DELETE', '/friends/bob', 'ann')).status).toBe(404);
     const afterUnfriend = ann.frames.length;
+    const bobFrom = bob.frames.length;
     await closeAndWait(bobTab2);
-    await sleep(1000);
+    await bob.next((f) => presenceOf('bob', 'update')(f) && (f.presence as Frame).connections === 1, 5000, bobFrom);
+    await platform.settled(ann);
     expect(ann.frames.slice(afterUnfriend).filter(presenceOf('bob'))).toEqual([]);
     expect((await api(platform, 'GET', '/presence/bob', 'ann')).status).toBe(403);
   });

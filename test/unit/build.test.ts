@@ -1,11 +1,14 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildDeployBundles } from '../../scripts/build';
 
+const outDir = mkdtempSync(join(tmpdir(), 'rtp-build-'));
+// About 75 MB of bundles.
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
 // `npm run build` must produce, for every template function, the file its Handler names, exporting that handler.
 test('every function bundles to <Handler module>.js exporting its handler', async () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'rtp-build-'));
   const outputs = await buildDeployBundles('template.yaml', outDir);
   // Conditional functions (JwtAuthorizerFunction, PresenceEventsFunction) are built too, as `sam build` does.
   expect([...outputs.keys()].sort()).toEqual([

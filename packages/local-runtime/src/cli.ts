@@ -3,13 +3,15 @@
  * `sam local invoke` without Docker).
  */
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
 import { FunctionBuildError } from './functions';
 import { invokeOnce } from './invoke';
 import { createConsoleLogger, type LogLevel } from './log';
-import { type LocalPlatform, PortInUseError, startLocalPlatform } from './platform';
+import { type LocalPlatform, startLocalPlatform } from './platform';
+import { DEFAULT_HOST, PORTS, PortInUseError, type PortSetting, publicUrl } from './ports';
 import { TemplateError } from './template';
 
 // The SDK warns once per process that Node 20 support ends in 2027; the runtime supports Node 20 today.
@@ -56,31 +58,40 @@ Examples:
   npm run invoke -- OnConnectLambdaFunction events/connect.json
 `;
 
-type Flags = {
-  template: string;
-  'env-vars'?: string;
-  'parameter-overrides': string[];
-  auth?: string;
-  'jwt-secret'?: string;
-  'jwt-issuer'?: string;
-  'jwt-audience'?: string;
-  'jwt-jwks-url'?: string;
-  'jwt-user-claim'?: string;
-  host?: string;
-  'ws-port'?: string;
-  'http-port'?: string;
-  'dynamodb-port'?: string;
-  's3-port'?: string;
-  'mqtt-port'?: string;
-  'dynamodb-endpoint'?: string;
-  persist?: string;
-  region?: string;
-  'idle-timeout'?: string;
-  'max-connection'?: string;
-  quiet: boolean;
-  verbose: boolean;
-  help: boolean;
-};
+function stringOptions<const Name extends string>(names: readonly Name[]): Record<Name, { type: 'string' }> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as Record<Name, { type: 'string' }>;
+}
+
+/** The options of HELP; each named once, so the parsed flags are typed from this list. */
+const OPTIONS = {
+  template: { type: 'string', default: 'template.yaml' },
+  'parameter-overrides': { type: 'string', multiple: true, default: [] as string[] },
+  quiet: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  ...stringOptions([
+    'env-vars',
+    'auth',
+    'jwt-secret',
+    'jwt-issuer',
+    'jwt-audience',
+    'jwt-jwks-url',
+    'jwt-user-claim',
+    'host',
+    'ws-port',
+    'http-port',
+    'dynamodb-port',
+    's3-port',
+    'mqtt-port',
+    'dynamodb-endpoint',
+    'persist',
+    'region',
+    'idle-timeout',
+    'max-connection',
+  ]),
+} satisfies ParseArgsConfig['options'];
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 /** Thrown for a command line the runtime cannot act on; printed without a stack. */
 class UsageError extends Error {
@@ -88,48 +99,36 @@ class UsageError extends Error {
 }
 
 function parseCommandLine(argv: string[]): { command: string; positionals: string[]; flags: Flags } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      template: { type: 'string', default: 'template.yaml' },
-      'env-vars': { type: 'string' },
-      'parameter-overrides': { type: 'string', multiple: true, default: [] },
-      auth: { type: 'string' },
-      'jwt-secret': { type: 'string' },
-      'jwt-issuer': { type: 'string' },
-      'jwt-audience': { type: 'string' },
-      'jwt-jwks-url': { type: 'string' },
-      'jwt-user-claim': { type: 'string' },
-      host: { type: 'string' },
-      'ws-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      'dynamodb-port': { type: 'string' },
-      's3-port': { type: 'string' },
-      'mqtt-port': { type: 'string' },
-      'dynamodb-endpoint': { type: 'string' },
-      persist: { type: 'string' },
-      region: { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-connection': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values: flags, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   // `--parameter-overrides A=1 B=2` (as sam deploy takes them): parseArgs sees B=2 as a positional.
   const overrides = positionals.filter((p) => /^[A-Za-z][A-Za-z0-9]*=/.test(p));
   const [command = 'start', ...rest] = positionals.filter((p) => !overrides.includes(p));
-  const flags = values as Flags;
-  flags['parameter-overrides'] = [...flags['parameter-overrides'], ...overrides];
-  return { command, positionals: rest, flags };
+  return {
+    command,
+    positionals: rest,
+    flags: { ...flags, 'parameter-overrides': [...flags['parameter-overrides'], ...overrides] },
+  };
 }
 
-function port(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
+/** A port from its flag, else its environment variable, else its default (all three named in ports.ts). */
+function portOption(setting: PortSetting, flagValue: string | undefined): number {
+  const value = flagValue ?? (setting.env ? process.env[setting.env] : undefined);
+  if (value === undefined || value === '') return setting.defaultPort;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`${setting.flag} must be a port number, got "${value}"`);
+  }
   return n;
+}
+
+/** What start and invoke both read: each from its flag, else its environment variable, else its default. */
+function sharedSettings(flags: Flags) {
+  return {
+    region: flags.region ?? process.env.AWS_REGION ?? DEFAULT_REGION,
+    dynamodbEndpoint: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT,
+    dynamodbPort: portOption(PORTS.dynamodb, flags['dynamodb-port']),
+    wsPort: portOption(PORTS.webSocket, flags['ws-port']),
+  };
 }
 
 function seconds(flag: string, value: string | undefined): number | undefined {
@@ -174,15 +173,12 @@ async function start(flags: Flags): Promise<void> {
     envJsonPath: envJsonPath(flags),
     parameterOverrides: auth.parameterOverrides,
     ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
+    ...sharedSettings(flags),
     host: flags.host ?? env.RTP_HOST,
-    wsPort: port('--ws-port', flags['ws-port'] ?? env.RTP_WS_PORT, 3001),
-    httpPort: port('--http-port', flags['http-port'] ?? env.RTP_HTTP_PORT, 3000),
-    dynamodbPort: port('--dynamodb-port', flags['dynamodb-port'] ?? env.RTP_DYNAMODB_PORT, 8000),
-    s3Port: port('--s3-port', flags['s3-port'] ?? env.RTP_S3_PORT, 4569),
-    mqttPort: port('--mqtt-port', flags['mqtt-port'] ?? env.RTP_MQTT_PORT, 1883),
-    dynamodbEndpoint: flags['dynamodb-endpoint'] ?? env.RTP_DYNAMODB_ENDPOINT,
+    httpPort: portOption(PORTS.httpApi, flags['http-port']),
+    s3Port: portOption(PORTS.s3, flags['s3-port']),
+    mqttPort: portOption(PORTS.mqtt, flags['mqtt-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
-    region: flags.region ?? env.AWS_REGION ?? 'us-east-1',
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
@@ -301,8 +297,7 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
   const [logicalId, eventPath] = positionals;
   if (!logicalId) throw new UsageError('npm run invoke -- <LogicalId> [event.json]: the logical id is missing');
   const logger = createConsoleLogger(flags.verbose ? 'debug' : 'warn');
-  const dynamodbPort = port('--dynamodb-port', flags['dynamodb-port'] ?? process.env.RTP_DYNAMODB_PORT, 8000);
-  const wsPort = port('--ws-port', flags['ws-port'] ?? process.env.RTP_WS_PORT, 3001);
+  const { region, dynamodbEndpoint, dynamodbPort, wsPort } = sharedSettings(flags);
   // The same AuthMode handling as start, so `--auth jwt` invokes JwtAuthorizerFunction with the local secret.
   const auth = await localAuth(flags);
   const outcome = await invokeOnce({
@@ -310,10 +305,10 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
     envJsonPath: envJsonPath(flags),
     parameterOverrides: auth.parameterOverrides,
     ...(auth.functionEnvironment ? { functionEnvironment: auth.functionEnvironment } : {}),
-    region: flags.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    region,
     endpoints: {
-      dynamodb: flags['dynamodb-endpoint'] ?? process.env.RTP_DYNAMODB_ENDPOINT ?? `http://localhost:${dynamodbPort}`,
-      webSocketManagement: `http://localhost:${wsPort}`,
+      dynamodb: dynamodbEndpoint ?? publicUrl(DEFAULT_HOST, dynamodbPort),
+      webSocketManagement: publicUrl(DEFAULT_HOST, wsPort),
     },
     logicalId,
     eventPath,
@@ -354,12 +349,9 @@ main(process.argv.slice(2)).then(
       error instanceof FunctionBuildError ||
       error instanceof PortInUseError ||
       error instanceof DynamoDbLocalStartError ||
-      (error instanceof Error && error.name === 'HttpApiPortInUseError') ||
       (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'));
     const message = error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error);
-    process.stderr.write(
-      `\n✖ ${message}\n${error instanceof UsageError || !known ? '' : ''}\nRun with --help for the options.\n`,
-    );
+    process.stderr.write(`\n✖ ${message}\n\nRun with --help for the options.\n`);
     process.exit(1);
   },
 );

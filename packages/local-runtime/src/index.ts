@@ -13,6 +13,6 @@ export { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from 
 export { ensureTables } from './dynamodb/tables';
 export { invokeOnce } from './invoke';
 export { type LocalPlatform, type LocalPlatformOptions, startLocalPlatform } from './platform';
-export { freePort } from './ports';
+export { freePort, PortInUseError } from './ports';
 export { loadPlatformModel, readCfnTemplate, TemplateError } from './template';
 export * from './types';

@@ -1,16 +1,16 @@
 import { appendFile, mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
 import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { startIotBroker } from './iot/broker';
-import { freePort } from './ports';
+import { assertPortsFree, DEFAULT_HOST, freePort, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
 import {
@@ -86,11 +86,6 @@ export interface LocalPlatform {
   stop(): Promise<void>;
 }
 
-/** A port the runtime needs is taken; the message says which flag moves it. */
-export class PortInUseError extends Error {
-  override name = 'PortInUseError';
-}
-
 /**
  * Starts the whole platform of a template on this machine: DynamoDB Local and the tables, the functions, the
  * WebSocket API with @connections, the DynamoDB Streams event sources, the HTTP API and the schedules.
@@ -98,9 +93,9 @@ export class PortInUseError extends Error {
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const started = performance.now();
   const { logger } = options;
-  const host = options.host ?? '127.0.0.1';
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '123456789012';
+  const host = options.host ?? DEFAULT_HOST;
+  const region = options.region ?? DEFAULT_REGION;
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
   const workDir = resolve(options.workDir ?? '.local');
   const stoppers: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -115,10 +110,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
-    const publicHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-    const dynamodbEndpoint = options.dynamodbEndpoint ?? `http://localhost:${options.dynamodbPort}`;
+    // DynamoDB Local listens on every interface.
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('0.0.0.0', options.dynamodbPort);
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
-    const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? 4569);
+    const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? PORTS.s3.defaultPort);
+    const mqttPort = options.mqttPort ?? PORTS.mqtt.defaultPort;
     const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await freePort(host);
     const model = loadPlatformModel({
       templatePath: options.templatePath,
@@ -130,23 +126,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       stackName: options.stackName,
       endpoints: {
         dynamodb: dynamodbEndpoint,
-        webSocketManagement: `http://${publicHost}:${options.wsPort}`,
-        s3: `http://${publicHost}:${s3Port}`,
-        eventbridge: `http://${publicHost}:${eventBridgePort}`,
+        webSocketManagement: publicUrl(host, options.wsPort),
+        s3: publicUrl(host, s3Port),
+        eventbridge: publicUrl(host, eventBridgePort),
       },
       logger,
     });
     // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
     await assertPortsFree([
-      { port: options.wsPort, host, what: 'the WebSocket API and @connections', flag: '--ws-port' },
-      { port: options.httpPort, host, what: 'the HTTP API', flag: '--http-port' },
-      ...(model.buckets.length > 0 ? [{ port: s3Port, host, what: 'the local S3', flag: '--s3-port' }] : []),
-      ...(model.iotRules.length > 0
-        ? [{ port: options.mqttPort ?? 1883, host, what: 'the MQTT broker', flag: '--mqtt-port' }]
-        : []),
-      ...(options.dynamodbEndpoint
-        ? []
-        : [{ port: options.dynamodbPort, host: '0.0.0.0', what: 'DynamoDB Local', flag: '--dynamodb-port' }]),
+      { host, port: options.wsPort, setting: PORTS.webSocket },
+      { host, port: options.httpPort, setting: PORTS.httpApi },
+      ...(model.buckets.length > 0 ? [{ host, port: s3Port, setting: PORTS.s3 }] : []),
+      ...(model.iotRules.length > 0 ? [{ host, port: mqttPort, setting: PORTS.mqtt }] : []),
+      ...(options.dynamodbEndpoint ? [] : [{ host: '0.0.0.0', port: options.dynamodbPort, setting: PORTS.dynamodb }]),
     ]);
 
     // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
@@ -273,21 +265,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         deadLetterDir,
       });
       stoppers.push(() => s3.close());
-      s3Url = s3.url.replace(`//${host}:`, `//${publicHost}:`);
+      s3Url = s3.url;
     }
 
     let eventBridgeUrl: string | undefined;
     if ([...model.functions.values()].some((fn) => (fn.environment.EVENT_BUS_NAME ?? '') !== '')) {
       const eventBridge = await startLocalEventBridge({ host, port: eventBridgePort, logger });
       stoppers.push(() => eventBridge.close());
-      eventBridgeUrl = eventBridge.url.replace(`//${host}:`, `//${publicHost}:`);
+      eventBridgeUrl = eventBridge.url;
     }
 
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
         host,
-        port: options.mqttPort ?? 1883,
+        port: mqttPort,
         rules: model.iotRules,
         dynamodb: ddb,
         invoker: runner,
@@ -295,16 +287,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         deadLetterDir,
       });
       stoppers.push(() => broker.close());
-      mqttUrl = broker.url.replace(`//${host}:`, `//${publicHost}:`);
+      mqttUrl = broker.url;
     }
 
     const gateway = gateways[0];
     return {
       model,
       urls: {
-        webSocket: gateway ? gateway.url.replace(`//${host}:`, `//${publicHost}:`) : '',
-        management: gateway ? gateway.managementEndpoint.replace(`//${host}:`, `//${publicHost}:`) : '',
-        httpApi: `http://${publicHost}:${options.httpPort}`,
+        webSocket: gateway?.url ?? '',
+        management: gateway?.managementEndpoint ?? '',
+        httpApi: httpApi.url,
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
@@ -319,22 +311,5 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   } catch (error) {
     await stopAll();
     throw error;
-  }
-}
-
-async function assertPortsFree(ports: { port: number; host: string; what: string; flag: string }[]): Promise<void> {
-  for (const { port, host, what, flag } of ports) {
-    if (port === 0) continue;
-    const free = await new Promise<boolean>((done) => {
-      const probe = createServer();
-      probe.once('error', () => done(false));
-      probe.listen(port, host, () => probe.close(() => done(true)));
-    });
-    if (!free) {
-      throw new PortInUseError(
-        `Port ${port} (${what}) is already in use. Stop whatever holds it (e.g. an earlier npm start), or pick another ` +
-          `port with ${flag} <port>.`,
-      );
-    }
   }
 }

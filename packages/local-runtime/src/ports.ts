@@ -1,15 +1,122 @@
+/**
+ * Every port and address decision of the local runtime, in one place: which service listens where by default,
+ * which flag and variable move it, the URL a user on this machine types to reach it, and the one error for a port
+ * that is taken.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago on `host` (for a service the caller starts right after). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolvePort(port));
+/** A port the runtime listens on, as the command line sets it and a "port in use" message names it. */
+export interface PortSetting {
+  /** Shown in messages, e.g. "WebSocket API". */
+  readonly service: string;
+  /** The command-line flag that moves it; absent when the runtime picks the port itself. */
+  readonly flag?: string;
+  /** The environment variable that moves it when the flag is absent. */
+  readonly env?: string;
+  readonly defaultPort: number;
+}
+
+export const PORTS = {
+  webSocket: { service: 'WebSocket API', flag: '--ws-port', env: 'RTP_WS_PORT', defaultPort: 3001 },
+  httpApi: { service: 'HTTP API', flag: '--http-port', env: 'RTP_HTTP_PORT', defaultPort: 3000 },
+  dynamodb: { service: 'DynamoDB Local', flag: '--dynamodb-port', env: 'RTP_DYNAMODB_PORT', defaultPort: 8000 },
+  // 4569 is the port s3rver and serverless-s3-local use.
+  s3: { service: 'local S3', flag: '--s3-port', env: 'RTP_S3_PORT', defaultPort: 4569 },
+  mqtt: { service: 'MQTT broker', flag: '--mqtt-port', env: 'RTP_MQTT_PORT', defaultPort: 1883 },
+  // Only the functions call it, so npm start takes any free port; 4571 is where `npm run invoke` points them.
+  eventBridge: { service: 'EventBridge endpoint', defaultPort: 4571 },
+} as const satisfies Record<string, PortSetting>;
+
+/** The interface the servers listen on unless --host says otherwise. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** Interfaces a user on this machine reaches as "localhost", the name the README and the banner use. */
+const LOCALHOST_ALIASES = new Set(['127.0.0.1', '0.0.0.0', '::']);
+
+/** The URL a user on this machine types for a service listening on `host`:`port`. */
+export function publicUrl(host: string, port: number, scheme = 'http'): string {
+  const shown = LOCALHOST_ALIASES.has(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${scheme}://${shown}:${port}`;
+}
+
+/** A port the runtime needs is taken; the message names the service and the flag that moves it. */
+export class PortInUseError extends Error {
+  override name = 'PortInUseError';
+  readonly retryable = false;
+  constructor(
+    readonly port: number,
+    readonly setting: PortSetting,
+  ) {
+    super(
+      `Port ${port} (${setting.service}) is already in use. Stop whatever holds it (e.g. an earlier npm start), ` +
+        (setting.flag ? `or pick another port with ${setting.flag} <port>.` : 'then start again.'),
+    );
+  }
+}
+
+/** Where a server should listen: 0 as the port picks a free one. */
+export interface ListenTarget {
+  host: string;
+  port: number;
+  setting: PortSetting;
+}
+
+/** Where a server listens once `listen` has resolved. */
+export interface Listening {
+  port: number;
+  /** The public URL, e.g. "http://localhost:3000". */
+  url: string;
+}
+
+/** Listens on `target`; a port in use rejects with PortInUseError, any other error as it is. */
+export async function listen(server: Server, target: ListenTarget, scheme = 'http'): Promise<Listening> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(target.port, target.setting) : error);
+    };
+    server.once('error', onError);
+    server.listen(target.port, target.host, () => {
+      server.off('error', onError);
+      resolve();
     });
+  });
+  const { port } = server.address() as AddressInfo;
+  return { port, url: publicUrl(target.host, port, scheme) };
+}
+
+/**
+ * Fails with PortInUseError when one of the ports is taken; 0 is always free. The start-up calls this before
+ * DynamoDB Local's JVM and the bundles, so a taken port is reported in a moment rather than after them.
+ */
+export async function assertPortsFree(targets: ListenTarget[]): Promise<void> {
+  for (const target of targets) {
+    if (target.port === 0) continue;
+    const probe = createServer();
+    await listen(probe, target);
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+}
+
+/** A TCP port that was free a moment ago on `host` (for a service the caller starts right after). */
+export async function freePort(host = DEFAULT_HOST): Promise<number> {
+  const probe = createServer();
+  probe.unref();
+  const { port } = await listen(probe, { host, port: 0, setting: { service: 'a free port', defaultPort: 0 } });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Stops listening and drops open connections (keep-alive sockets would hold close() open until they time out).
+ * A server that is already closed counts as closed.
+ */
+export function closeServer(server: HttpServer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((error?: NodeJS.ErrnoException) =>
+      error && error.code !== 'ERR_SERVER_NOT_RUNNING' ? reject(error) : resolve(),
+    );
+    server.closeAllConnections();
   });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CHAT_PREFIX, chatKey, userIdProblem } from './keys';
+import { CONVERSATION_ID_PATTERN, messageItemId, seqOf } from './domain-items';
+import { chatKey, userIdProblem } from './keys';
 import { LONE_SURROGATE, utf8ByteLength } from './text';
 
 /**
@@ -8,13 +9,6 @@ import { LONE_SURROGATE, utf8ByteLength } from './text';
  * `read#<userId>` (read markers: their changes are the read receipts) — the REST bodies that create conversations,
  * and the `send-message` / `read-messages` actions.
  */
-
-/** Item id of a conversation's description under `chat:<conversationId>`. */
-export const CONVERSATION_ITEM_ID = 'conversation';
-/** Item id prefix of messages (`msg#000000000042`). */
-export const MESSAGE_ITEM_PREFIX = 'msg#';
-/** Item id prefix of read markers (`read#u2`). */
-export const READ_MARKER_ITEM_PREFIX = 'read#';
 
 /** Longest message content, in UTF-8 bytes after trimming. */
 export const MAX_CONTENT_BYTES = 4096;
@@ -28,18 +22,11 @@ export const MAX_PARTICIPANTS = 49;
 /** Longest group title, in characters after trimming. */
 export const MAX_CONVERSATION_TITLE_LENGTH = 100;
 
-/** Messages are numbered 1, 2, 3 … per conversation; the id is the number, zero-padded so ids sort as strings. */
-const MESSAGE_ID_DIGITS = 12;
-export const MAX_MESSAGE_SEQ = 10 ** MESSAGE_ID_DIGITS - 1;
-
 // ---------------------------------------------------------------------------------------------------------- ids
-
-/** `d_` + 22 base64url characters (a hash of the pair) or `g_` + a ULID. */
-const CONVERSATION_ID = /^(?:d_[A-Za-z0-9_-]{22}|g_[0-9A-HJKMNP-TV-Z]{26})$/;
 
 export const conversationIdSchema = z
   .string({ error: 'conversationId must be a string' })
-  .regex(CONVERSATION_ID, { error: 'conversationId is not a conversation id (d_… or g_…)' });
+  .regex(CONVERSATION_ID_PATTERN, { error: 'conversationId is not a conversation id (d_… or g_…)' });
 
 export const messageIdSchema = z
   .string({ error: 'a message id must be a string' })
@@ -50,41 +37,6 @@ export const userIdSchema = z.string({ error: 'a user id must be a string' }).su
   const problem = userIdProblem(id);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
-
-/** The message id of sequence number `seq` (1 → "000000000001"). */
-export function messageIdOf(seq: number): string {
-  return String(seq).padStart(MESSAGE_ID_DIGITS, '0');
-}
-
-/** The sequence number of a message id. */
-export function seqOf(messageId: string): number {
-  return Number(messageId);
-}
-
-/** The conversation of a `chat:<conversationId>` key, or undefined for other keys and malformed ids. */
-export function conversationIdOfKey(key: string): string | undefined {
-  if (!key.startsWith(CHAT_PREFIX)) return undefined;
-  const id = key.slice(CHAT_PREFIX.length);
-  return CONVERSATION_ID.test(id) ? id : undefined;
-}
-
-/** `msg#000000000042` */
-export function messageItemId(seq: number): string {
-  return `${MESSAGE_ITEM_PREFIX}${messageIdOf(seq)}`;
-}
-
-/** `read#<userId>` */
-export function readMarkerItemId(userId: string): string {
-  return `${READ_MARKER_ITEM_PREFIX}${userId}`;
-}
-
-/** What an item of `chat:<conversationId>` is, from its itemId: how a client tells the `item` frames apart. */
-export function chatItemKind(itemId: string): 'conversation' | 'message' | 'receipt' | undefined {
-  if (itemId === CONVERSATION_ITEM_ID) return 'conversation';
-  if (itemId.startsWith(MESSAGE_ITEM_PREFIX)) return 'message';
-  if (itemId.startsWith(READ_MARKER_ITEM_PREFIX)) return 'receipt';
-  return undefined;
-}
 
 // ------------------------------------------------------------------------------------------------ shapes sent
 

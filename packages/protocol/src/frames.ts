@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CLIENT_ACTIONS } from './actions';
+import { ERROR_CODES, type ErrorCode, ITEM_EVENTS, type ItemEvent } from './frame-guard';
 import type { PageInfo, PresenceMessage, PresenceUpdatedMessage } from './presence';
 
 /**
@@ -7,8 +8,7 @@ import type { PageInfo, PresenceMessage, PresenceUpdatedMessage } from './presen
  * check what they receive; the builders are what the server sends.
  */
 
-export const ITEM_EVENTS = ['INSERT', 'MODIFY', 'REMOVE'] as const;
-export type ItemEvent = (typeof ITEM_EVENTS)[number];
+// ITEM_EVENTS and ERROR_CODES live in frame-guard.ts, which browser clients import without zod.
 /** An item as plain JSON (DynamoDB's types unmarshalled). */
 export type PlainItem = Record<string, unknown>;
 
@@ -66,21 +66,6 @@ export const subscribedFrameSchema = z.object({ type: z.literal('subscribed'), k
 export const unsubscribedFrameSchema = z.object({ type: z.literal('unsubscribed'), keys: z.array(z.string()) });
 /** The reply to `heartbeat`; tells a client its own connection id. */
 export const pongFrameSchema = z.object({ type: z.literal('pong'), at: z.number(), connectionId: z.string() });
-
-export const ERROR_CODES = [
-  'BAD_REQUEST',
-  'UNKNOWN_ACTION',
-  'LIMIT_EXCEEDED',
-  /** Ours: retry. */
-  'INTERNAL_ERROR',
-  /** The action needs a signed-in user (AuthMode=jwt). */
-  'UNAUTHORIZED',
-  /** The signed-in user may not do this (a key they cannot read, a conversation they are not in …). */
-  'FORBIDDEN',
-  /** The conversation (or other named thing) does not exist. */
-  'NOT_FOUND',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A frame the platform cannot act on; the connection stays open. Chat errors also name the action and message. */
 export const errorFrameSchema = z.object({

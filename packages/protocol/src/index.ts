@@ -4,6 +4,8 @@
  */
 export * from './actions';
 export * from './chat';
+export * from './domain-items';
+export * from './frame-guard';
 export * from './frames';
 export * from './keys';
 export * from './limits';

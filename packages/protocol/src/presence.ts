@@ -6,9 +6,6 @@ import { PRESENCE_PREFIX, userIdOfKey } from './keys';
  * becomes and the `update-presence` action a user sends to share the page they look at.
  */
 
-/** The item id of a user's presence item under `presence:<userId>`. */
-export const PRESENCE_ITEM_ID = 'state';
-
 export type PresenceStatus = 'online' | 'offline';
 /** What a change meant for watchers. */
 export type PresenceEvent = 'join' | 'leave' | 'update';

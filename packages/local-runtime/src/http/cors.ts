@@ -30,22 +30,28 @@ function allowedOrigin(config: CorsConfig, origin: string | undefined): string |
 
 /** Headers for a preflight reply (API Gateway answers 204; no CORS headers when the origin is not allowed). */
 export function preflightHeaders(config: CorsConfig, headers: Record<string, string>): Record<string, string> {
-  const origin = allowedOrigin(config, headers.origin);
-  if (!origin) return {};
-  const reply: Record<string, string> = { 'access-control-allow-origin': origin };
-  if (config.allowMethods?.length) reply['access-control-allow-methods'] = config.allowMethods.join(',');
-  if (config.allowHeaders?.length) reply['access-control-allow-headers'] = config.allowHeaders.join(',');
-  if (config.maxAge !== undefined) reply['access-control-max-age'] = String(config.maxAge);
-  if (config.allowCredentials) reply['access-control-allow-credentials'] = 'true';
-  return reply;
+  return corsHeaders(config, headers, {
+    'access-control-allow-methods': config.allowMethods?.join(','),
+    'access-control-allow-headers': config.allowHeaders?.join(','),
+    'access-control-max-age': config.maxAge?.toString(),
+  });
 }
 
 /** Headers added to an ordinary response; with CORS configured API Gateway's own CORS headers replace the function's. */
 export function responseCorsHeaders(config: CorsConfig, headers: Record<string, string>): Record<string, string> {
+  return corsHeaders(config, headers, { 'access-control-expose-headers': config.exposeHeaders?.join(',') });
+}
+
+/** For an allowed origin: the origin, the non-empty headers given, and allow-credentials when configured. */
+function corsHeaders(
+  config: CorsConfig,
+  headers: Record<string, string>,
+  specific: Record<string, string | undefined>,
+): Record<string, string> {
   const origin = allowedOrigin(config, headers.origin);
   if (!origin) return {};
   const reply: Record<string, string> = { 'access-control-allow-origin': origin };
-  if (config.exposeHeaders?.length) reply['access-control-expose-headers'] = config.exposeHeaders.join(',');
+  for (const [name, value] of Object.entries(specific)) if (value) reply[name] = value;
   if (config.allowCredentials) reply['access-control-allow-credentials'] = 'true';
   return reply;
 }

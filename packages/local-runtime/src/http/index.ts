@@ -20,7 +20,6 @@ export { gatewayErrors, type HttpReply, mapOutcome } from './response';
 export { type CompiledRoute, compileRoutes, HttpRouteError, matchRoute, type RouteMatch } from './routes';
 export {
   type HttpApiOptions,
-  HttpApiPortInUseError,
   maxRequestBodyBytes,
   type RunningHttpApi,
   startHttpApi,

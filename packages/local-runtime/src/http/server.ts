@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, PORTS } from '../ports';
+import { readRequestBody } from '../request-body';
 import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../types';
 import { authorizeHttpRequest, routeArnOf } from './authorizer';
 import { type CorsConfig, isPreflight, preflightHeaders, responseCorsHeaders } from './cors';
@@ -40,18 +41,6 @@ export interface RunningHttpApi {
   url: string;
   /** Stops accepting requests and closes every open connection. */
   close(): Promise<void>;
-}
-
-/** The HTTP API could not listen; the message names the port and the flag to change it. */
-export class HttpApiPortInUseError extends Error {
-  override name = 'HttpApiPortInUseError';
-  readonly retryable = false;
-  constructor(readonly port: number) {
-    super(
-      `Port ${port} is already in use, so the HTTP API cannot start. Stop whatever is listening there ` +
-        `(e.g. \`lsof -i :${port}\`) or choose another port with --http-port <port>.`,
-    );
-  }
 }
 
 class BodyTooLargeError extends Error {
@@ -94,7 +83,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
 
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readRequestBody(req, maxRequestBodyBytes, () => new BodyTooLargeError());
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         // Closing the connection stops the client from streaming the rest of an oversized upload.
@@ -195,62 +184,13 @@ export async function startHttpApi(options: HttpApiOptions): Promise<RunningHttp
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' ? new HttpApiPortInUseError(options.port) : error);
-    };
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.httpApi });
   server.on('error', (error) => options.logger.error('HTTP API server error', { error: error.message }));
 
-  const { port } = server.address() as AddressInfo;
-  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   return {
-    url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets would otherwise hold close() open until they time out.
-        server.closeAllConnections();
-      }),
+    url,
+    close: () => closeServer(server),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxRequestBodyBytes) {
-      req.resume();
-      reject(new BodyTooLargeError());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
-      size += chunk.length;
-      if (size > maxRequestBodyBytes) {
-        tooLarge = true;
-        chunks.length = 0;
-        reject(new BodyTooLargeError());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!tooLarge) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-    // An aborted upload may close without 'error'; settle anyway so the request is not left hanging.
-    req.on('close', () => {
-      if (!req.complete) reject(new Error('request aborted'));
-    });
-  });
 }
 
 function writeReply(res: ServerResponse, reply: HttpReply, requestId: string, extra: Record<string, string>): void {

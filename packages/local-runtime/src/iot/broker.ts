@@ -12,6 +12,7 @@ import { Duplex } from 'node:stream';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { createBroker } from 'aedes';
+import { listen, PORTS } from '../ports';
 import type { Invoker, IotActionSpec, IotRuleSpec, LocalLogger } from '../types';
 import { type CompiledRule, compileIotRule } from './sql';
 
@@ -312,35 +313,21 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     broker.handle(guarded);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      broker.close();
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(
-              `MQTT port ${options.port} on ${options.host} is already in use (choose another with --mqtt-port)`,
-            )
-          : err,
-      );
-    };
-    server.once('error', onError);
-    server.listen(options.port, options.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  let url: string;
+  try {
+    ({ url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.mqtt }, 'mqtt'));
+  } catch (error) {
+    broker.close();
+    throw error;
+  }
   server.on('error', (err) => logger.error(`MQTT server: ${err.message}`));
-
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  logger.debug(`MQTT broker listening on mqtt://${host}:${port}`, {
+  logger.debug(`MQTT broker listening on ${url}`, {
     rules: enabled.map((rule) => `${rule.spec.ruleName}: ${rule.compiled.topicFilter}`),
   });
 
   let closing: Promise<void> | undefined;
   return {
-    url: `mqtt://${host}:${port}`,
+    url,
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));

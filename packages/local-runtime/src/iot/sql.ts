@@ -233,19 +233,19 @@ class Parser {
   }
 
   private parseOr(): Expr {
-    let left = this.parseAnd();
-    while (this.isKeyword('OR')) {
-      this.i++;
-      left = { kind: 'logical', op: 'OR', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseLogical('OR', () => this.parseAnd());
   }
 
   private parseAnd(): Expr {
-    let left = this.parseNot();
-    while (this.isKeyword('AND')) {
+    return this.parseLogical('AND', () => this.parseNot());
+  }
+
+  /** A left-associative chain of one operator over operands of the next tighter level. */
+  private parseLogical(op: 'OR' | 'AND', operand: () => Expr): Expr {
+    let left = operand();
+    while (this.isKeyword(op)) {
       this.i++;
-      left = { kind: 'logical', op: 'AND', left, right: this.parseNot() };
+      left = { kind: 'logical', op, left, right: operand() };
     }
     return left;
   }

@@ -2,13 +2,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { closeServer, listen, PORTS } from '../ports';
+import { readRequestBody } from '../request-body';
 import type { BucketSpec, Invoker, LocalLogger, S3EventSpec } from '../types';
 import { AwsChunkedDecoder } from './chunked';
 import { hostId, Notifier, requestId } from './notifications';
+import { matchS3Route, type S3Operation, unservedResource } from './routes';
 import { type ObjectMeta, ObjectStore, S3Error } from './store';
 import { errorDocument, type XmlNode, xmlBlocks, xmlDocument } from './xml';
 
@@ -35,7 +37,7 @@ export interface LocalS3Options {
 
 /** A running local S3. */
 export interface LocalS3 {
-  /** e.g. http://127.0.0.1:4569 — the SDK's `endpoint` (with forcePathStyle) or the CLI's `--endpoint-url`. */
+  /** e.g. http://localhost:4569 — the SDK's `endpoint` (with forcePathStyle) or the CLI's `--endpoint-url`. */
   url: string;
   /** Resolves when every notification invocation started so far has finished (retries not included). */
   settle(): Promise<void>;
@@ -50,6 +52,18 @@ const STORED_HEADERS = ['content-encoding', 'cache-control', 'content-dispositio
 interface RequestUrl {
   pathname: string;
   searchParams: URLSearchParams;
+}
+
+/** One request, as the operations take it: what it names and the ids S3 answers with. */
+interface S3Request {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  query: URLSearchParams;
+  bucket: string;
+  /** Empty for the service and bucket operations. */
+  key: string;
+  ids: { rid: string; hid: string };
 }
 
 interface Upload {
@@ -80,24 +94,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   // Large uploads take longer than Node's default 5-minute request timeout allows on slow disks.
   server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  options.logger.info(`Local S3 on http://${host}:${port}`, { dataDir: options.dataDir });
+  const { url } = await listen(server, { host: options.host, port: options.port, setting: PORTS.s3 });
+  options.logger.info(`Local S3 on ${url}`, { dataDir: options.dataDir });
   return {
-    url: `http://${host}:${port}`,
+    url,
     settle: () => notifier.settle(),
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeServer(server);
       await notifier.close();
       await store.flush();
     },
@@ -130,7 +133,8 @@ class S3Handler {
     let key = '';
     try {
       ({ bucket, key } = this.target(req, url));
-      await this.route(req, res, url, bucket, key, { rid, hid });
+      const method = req.method ?? 'GET';
+      await this.route({ req, res, method, query: url.searchParams, bucket, key, ids: { rid, hid } });
     } catch (error) {
       if (!(error instanceof S3Error)) {
         this.options.logger.error('Local S3 request failed', {
@@ -182,113 +186,55 @@ class S3Handler {
     return { bucket: decode(path.slice(1, slash)), key: decode(path.slice(slash + 1)) };
   }
 
-  private async route(
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: RequestUrl,
-    bucket: string,
-    key: string,
-    ids: { rid: string; hid: string },
-  ): Promise<void> {
-    const method = req.method ?? 'GET';
-    const q = url.searchParams;
-    if (!bucket) {
-      if (method === 'GET') return this.listBuckets(res);
-      throw notImplemented(method, 'the service');
+  /** Runs the operation the routing table picks (routes.ts); the bucket must exist for all but CreateBucket. */
+  private async route(r: S3Request): Promise<void> {
+    const target = !r.bucket ? 'service' : !r.key ? 'bucket' : 'object';
+    const routeRequest = { method: r.method, target, query: r.query, headers: r.req.headers } as const;
+    const route = matchS3Route(routeRequest);
+    if (target !== 'service' && route?.operation !== 'CreateBucket' && !this.store.hasBucket(r.bucket)) {
+      throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: r.bucket });
     }
-    if (!key) {
-      if (method === 'PUT' && !hasSubresource(q)) {
-        await this.store.createBucket(bucket);
-        res.writeHead(200, { location: `/${bucket}`, 'content-length': 0 });
-        res.end();
-        return;
-      }
-      if (!this.store.hasBucket(bucket)) {
-        throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucket });
-      }
-      if (method === 'HEAD') {
-        res.writeHead(200, { 'x-amz-bucket-region': this.options.region, 'content-length': 0 });
-        res.end();
-        return;
-      }
-      if (method === 'GET' && q.has('location')) {
-        // us-east-1 is reported as an empty LocationConstraint.
-        const region = this.options.region === 'us-east-1' ? '' : this.options.region;
-        return sendXml(
-          res,
-          200,
-          xmlDocument('LocationConstraint', {}).replace('></LocationConstraint>', `>${region}</LocationConstraint>`),
-        );
-      }
-      if (
-        method === 'GET' &&
-        !hasSubresource(q, [
-          'list-type',
-          'prefix',
-          'delimiter',
-          'max-keys',
-          'continuation-token',
-          'start-after',
-          'encoding-type',
-          'fetch-owner',
-          'marker',
-        ])
-      ) {
-        return this.listObjects(res, bucket, q);
-      }
-      if (method === 'DELETE' && !hasSubresource(q)) {
-        await this.store.deleteBucket(bucket);
-        res.writeHead(204);
-        res.end();
-        return;
-      }
-      if (method === 'POST' && q.has('delete')) return this.deleteObjects(req, res, bucket, ids);
-      throw notImplemented(method, `bucket subresource ${[...q.keys()].join(', ') || '(none)'}`);
-    }
-    if (!this.store.hasBucket(bucket)) {
-      throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucket });
-    }
-    const uploadId = q.get('uploadId');
-    switch (method) {
-      case 'PUT':
-        if (req.headers['x-amz-copy-source']) throw notImplemented(method, 'CopyObject / UploadPartCopy');
-        if (uploadId !== null) return this.uploadPart(req, res, bucket, key, uploadId, q.get('partNumber'));
-        if (hasSubresource(q, ['x-id'])) throw notImplemented(method, `object subresource ${[...q.keys()].join(', ')}`);
-        return this.putObject(req, res, bucket, key, ids);
-      case 'GET':
-      case 'HEAD':
-        if (
-          hasSubresource(q, [
-            'x-id',
-            'partNumber',
-            'versionId',
-            'response-content-type',
-            'response-content-disposition',
-            'response-cache-control',
-            'response-content-encoding',
-            'response-content-language',
-            'response-expires',
-          ])
-        ) {
-          throw notImplemented(method, `object subresource ${[...q.keys()].join(', ')}`);
-        }
-        return this.getObject(req, res, bucket, key, method === 'HEAD', q);
-      case 'DELETE':
-        if (uploadId !== null) return this.abortUpload(res, bucket, key, uploadId);
-        if (await this.store.delete(bucket, key)) {
-          this.notifier.publish(this.change(req, bucket, key, 'ObjectRemoved:Delete', ids));
-        }
-        res.writeHead(204);
-        res.end();
-        return;
-      case 'POST':
-        if (q.has('uploads')) return this.createUpload(req, res, bucket, key);
-        if (uploadId !== null) return this.completeUpload(req, res, bucket, key, uploadId, ids);
-        throw notImplemented(method, `object subresource ${[...q.keys()].join(', ')}`);
-      default:
-        throw notImplemented(method, 'objects');
-    }
+    if (!route) throw notImplemented(r.method, unservedResource(routeRequest));
+    await this.operations[route.operation](r);
   }
+
+  private readonly operations: Record<S3Operation, (r: S3Request) => Promise<void> | void> = {
+    ListBuckets: (r) => this.listBuckets(r.res),
+    CreateBucket: async ({ res, bucket }) => {
+      await this.store.createBucket(bucket);
+      sendEmpty(res, 200, { location: `/${bucket}` });
+    },
+    HeadBucket: ({ res }) => sendEmpty(res, 200, { 'x-amz-bucket-region': this.options.region }),
+    GetBucketLocation: ({ res }) => {
+      // us-east-1 is reported as an empty LocationConstraint.
+      const region = this.options.region === 'us-east-1' ? '' : this.options.region;
+      sendXml(
+        res,
+        200,
+        xmlDocument('LocationConstraint', {}).replace('></LocationConstraint>', `>${region}</LocationConstraint>`),
+      );
+    },
+    ListObjects: ({ res, bucket, query }) => this.listObjects(res, bucket, query),
+    DeleteBucket: async ({ res, bucket }) => {
+      await this.store.deleteBucket(bucket);
+      sendEmpty(res, 204);
+    },
+    DeleteObjects: (r) => this.deleteObjects(r),
+    CopyObject: ({ method }) => {
+      throw notImplemented(method, 'CopyObject / UploadPartCopy');
+    },
+    UploadPart: (r) => this.uploadPart(r),
+    PutObject: (r) => this.putObject(r),
+    GetObject: (r) => this.getObject(r),
+    HeadObject: (r) => this.getObject(r),
+    AbortMultipartUpload: (r) => this.abortUpload(r),
+    DeleteObject: async (r) => {
+      if (await this.store.delete(r.bucket, r.key)) this.notifier.publish(this.change(r, 'ObjectRemoved:Delete'));
+      sendEmpty(r.res, 204);
+    },
+    CreateMultipartUpload: (r) => this.createUpload(r),
+    CompleteMultipartUpload: (r) => this.completeUpload(r),
+  };
 
   private listBuckets(res: ServerResponse): void {
     sendXml(
@@ -378,16 +324,11 @@ class S3Handler {
       Contents: contents,
       CommonPrefixes: prefixes.map((p) => ({ Prefix: enc(p) })),
     };
-    sendXml(res, 200, xmlDocument(v2 ? 'ListBucketResult' : 'ListBucketResult', body));
+    sendXml(res, 200, xmlDocument('ListBucketResult', body));
   }
 
-  private async putObject(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    key: string,
-    ids: { rid: string; hid: string },
-  ): Promise<void> {
+  private async putObject(r: S3Request): Promise<void> {
+    const { req, res, bucket, key } = r;
     this.store.filePath(bucket, key); // validates the key before reading the body
     const { tmp, size, md5 } = await this.receiveBody(req);
     const meta: ObjectMeta = {
@@ -399,9 +340,8 @@ class S3Handler {
       userMetadata: userMetadata(req),
     };
     await this.store.commit(bucket, key, tmp, meta);
-    res.writeHead(200, { etag: `"${meta.etag}"`, 'content-length': 0 });
-    res.end();
-    this.notifier.publish(this.change(req, bucket, key, 'ObjectCreated:Put', ids, size, meta.etag));
+    sendEmpty(res, 200, { etag: `"${meta.etag}"` });
+    this.notifier.publish(this.change(r, 'ObjectCreated:Put', size, meta.etag));
   }
 
   /** Streams the request body to a temporary file, undoing aws-chunked framing, and checks its length and MD5. */
@@ -452,14 +392,8 @@ class S3Handler {
     return { tmp, size, md5 };
   }
 
-  private async getObject(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    key: string,
-    headOnly: boolean,
-    q: URLSearchParams,
-  ): Promise<void> {
+  private async getObject({ req, res, method, bucket, key, query: q }: S3Request): Promise<void> {
+    const headOnly = method === 'HEAD';
     const meta = this.store.head(bucket, key);
     const etag = `"${meta.etag}"`;
     const lastModified = new Date(Math.floor(meta.lastModified / 1000) * 1000);
@@ -519,13 +453,9 @@ class S3Handler {
     await pipeline(createReadStream(this.store.filePath(bucket, key), { start, end }), res);
   }
 
-  private async deleteObjects(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    ids: { rid: string; hid: string },
-  ): Promise<void> {
-    const body = (await readBody(req)).toString('utf8');
+  private async deleteObjects(r: S3Request): Promise<void> {
+    const { req, res, bucket } = r;
+    const body = await readXmlBody(req);
     const quiet = /<Quiet>\s*true\s*<\/Quiet>/i.test(body);
     const deleted: XmlNode[] = [];
     const errors: XmlNode[] = [];
@@ -533,7 +463,7 @@ class S3Handler {
       const key = object.Key ?? '';
       try {
         if (await this.store.delete(bucket, key)) {
-          this.notifier.publish(this.change(req, bucket, key, 'ObjectRemoved:Delete', ids));
+          this.notifier.publish(this.change({ ...r, key }, 'ObjectRemoved:Delete'));
         }
         if (!quiet) deleted.push({ Key: key });
       } catch (error) {
@@ -546,7 +476,7 @@ class S3Handler {
 
   // ---------------------------------------------------------------- multipart upload
 
-  private async createUpload(req: IncomingMessage, res: ServerResponse, bucket: string, key: string): Promise<void> {
+  private async createUpload({ req, res, bucket, key }: S3Request): Promise<void> {
     this.store.filePath(bucket, key);
     const uploadId = randomUUID().replace(/-/g, '');
     const upload: Upload = {
@@ -586,14 +516,9 @@ class S3Handler {
     return upload;
   }
 
-  private async uploadPart(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    key: string,
-    uploadId: string,
-    partNumberText: string | null,
-  ): Promise<void> {
+  private async uploadPart({ req, res, bucket, key, query }: S3Request): Promise<void> {
+    const uploadId = query.get('uploadId') ?? '';
+    const partNumberText = query.get('partNumber');
     await this.upload(bucket, key, uploadId);
     const partNumber = Number(partNumberText);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
@@ -606,20 +531,14 @@ class S3Handler {
     const dir = join(this.store.uploadsDir, uploadId);
     await rename(tmp, join(dir, `part-${partNumber}`));
     await writeFile(join(dir, `part-${partNumber}.json`), JSON.stringify({ size, etag: md5.toString('hex') }));
-    res.writeHead(200, { etag: `"${md5.toString('hex')}"`, 'content-length': 0 });
-    res.end();
+    sendEmpty(res, 200, { etag: `"${md5.toString('hex')}"` });
   }
 
-  private async completeUpload(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    key: string,
-    uploadId: string,
-    ids: { rid: string; hid: string },
-  ): Promise<void> {
+  private async completeUpload(r: S3Request): Promise<void> {
+    const { req, res, bucket, key } = r;
+    const uploadId = r.query.get('uploadId') ?? '';
     const upload = await this.upload(bucket, key, uploadId);
-    const requested = xmlBlocks((await readBody(req)).toString('utf8'), 'Part').map((part) => ({
+    const requested = xmlBlocks(await readXmlBody(req), 'Part').map((part) => ({
       partNumber: Number(part.PartNumber),
       etag: (part.ETag ?? '').replace(/^"|"$/g, '').replace(/^&quot;|&quot;$/g, ''),
     }));
@@ -720,30 +639,22 @@ class S3Handler {
         ETag: `"${etag}"`,
       }),
     );
-    this.notifier.publish(this.change(req, bucket, key, 'ObjectCreated:CompleteMultipartUpload', ids, size, etag));
+    this.notifier.publish(this.change(r, 'ObjectCreated:CompleteMultipartUpload', size, etag));
   }
 
-  private async abortUpload(res: ServerResponse, bucket: string, key: string, uploadId: string): Promise<void> {
+  private async abortUpload({ res, bucket, key, query }: S3Request): Promise<void> {
+    const uploadId = query.get('uploadId') ?? '';
     await this.upload(bucket, key, uploadId);
     this.uploads.delete(uploadId);
     await rm(join(this.store.uploadsDir, uploadId), { recursive: true, force: true });
-    res.writeHead(204);
-    res.end();
+    sendEmpty(res, 204);
   }
 
   private baseUrl(req: IncomingMessage): string {
     return `http://${req.headers.host ?? `${this.options.host}:${this.options.port}`}`;
   }
 
-  private change(
-    req: IncomingMessage,
-    bucket: string,
-    key: string,
-    eventName: string,
-    ids: { rid: string; hid: string },
-    size?: number,
-    etag?: string,
-  ) {
+  private change({ req, bucket, key, ids }: S3Request, eventName: string, size?: number, etag?: string) {
     // The requester's access key from the SigV4 Authorization header stands in for its principal id.
     const accessKey = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
     return {
@@ -767,13 +678,14 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-function notImplemented(method: string, what: string): S3Error {
-  return new S3Error('NotImplemented', 501, `The local S3 does not implement ${method} on ${what}.`);
+/** An answer without a body (content-length 0 unless the status has no body at all). */
+function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  res.writeHead(status, status === 204 ? headers : { ...headers, 'content-length': 0 });
+  res.end();
 }
 
-/** Whether the query names a subresource other than the allowed parameters. */
-function hasSubresource(q: URLSearchParams, allowed: string[] = []): boolean {
-  return [...q.keys()].some((name) => !allowed.includes(name));
+function notImplemented(method: string, what: string): S3Error {
+  return new S3Error('NotImplemented', 501, `The local S3 does not implement ${method} on ${what}.`);
 }
 
 function storedHeaders(req: IncomingMessage): Record<string, string> {
@@ -803,13 +715,8 @@ function userMetadata(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 10 * 1024 * 1024) throw new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The XML bodies of DeleteObjects and CompleteMultipartUpload; S3 refuses them over 10 MB. */
+function readXmlBody(req: IncomingMessage): Promise<string> {
+  const tooLarge = () => new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
+  return readRequestBody(req, 10 * 1024 * 1024, tooLarge).then((body) => body.toString('utf8'));
 }

@@ -7,6 +7,7 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import { functionArn } from '../arns';
 import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
 import { compileFilters, type RecordFilter } from './filter';
 import { laneOf } from './lanes';
@@ -175,7 +176,7 @@ class StreamPoller implements StreamEventSource {
     this.filter = compileFilters(options.spec.filterPatterns);
     this.functionArn =
       options.functionArn ??
-      `arn:aws:lambda:${options.region}:${options.accountId}:function:${options.functionName ?? options.spec.functionId}`;
+      functionArn(options.region, options.accountId, options.functionName ?? options.spec.functionId);
     this.trigger = `stream ${options.spec.eventId}`;
     this.idlePollMs = options.pollIntervalMs ?? 40;
     this.busyPollMs = options.busyPollIntervalMs ?? 2;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_HOST, PORTS, publicUrl } from '../ports';
 import type { FunctionSpec, LocalLogger } from '../types';
 import { TemplateError } from './errors';
 
@@ -15,15 +16,12 @@ export interface LocalEndpoints {
   eventbridge?: string;
 }
 
-/**
- * The documented local ports (PRODUCT.md): DynamoDB Local on 8000, WebSocket + management API on 3001; the local S3
- * on 4569 (the port s3rver and serverless-s3-local use); the local EventBridge on 4571.
- */
+/** The services' default addresses (ports.ts), for a caller that names no endpoint (e.g. `npm run invoke`). */
 export const DEFAULT_ENDPOINTS: Required<LocalEndpoints> = {
-  dynamodb: 'http://localhost:8000',
-  webSocketManagement: 'http://localhost:3001',
-  s3: 'http://localhost:4569',
-  eventbridge: 'http://localhost:4571',
+  dynamodb: publicUrl(DEFAULT_HOST, PORTS.dynamodb.defaultPort),
+  webSocketManagement: publicUrl(DEFAULT_HOST, PORTS.webSocket.defaultPort),
+  s3: publicUrl(DEFAULT_HOST, PORTS.s3.defaultPort),
+  eventbridge: publicUrl(DEFAULT_HOST, PORTS.eventBridge.defaultPort),
 };
 
 /** Dummy credentials: DynamoDB Local wants alphanumeric keys; with -sharedDb any value reaches the same tables. */

@@ -45,47 +45,26 @@ export function functionEvents(ctx: TemplateContext, functionId: string, props: 
     );
     const where = `Function ${functionId}, event ${eventId} (${show(type)})`;
     const resolved = raw === undefined ? {} : ctx.resolver.resolve(raw, `${functionId}.Events.${eventId}.Properties`);
+    const properties = <T extends z.ZodType>(schema: T) => parseProperties(schema, resolved, where, functionId);
     switch (type) {
       case 'DynamoDB':
-        out.streamSources.push(
-          streamSource(ctx, functionId, eventId, parseProperties(dynamoDbEventProperties, resolved, where, functionId)),
-        );
+        out.streamSources.push(streamSource(ctx, functionId, eventId, properties(dynamoDbEventProperties)));
         break;
       case 'HttpApi':
-        out.httpRoutes.push(
-          httpRoute(ctx, functionId, eventId, parseProperties(httpApiEventProperties, resolved, where, functionId)),
-        );
+        out.httpRoutes.push(httpRoute(ctx, functionId, eventId, properties(httpApiEventProperties)));
         break;
-      case 'SQS': {
-        const spec = sqsEvent(
-          ctx,
-          functionId,
-          eventId,
-          parseProperties(sqsEventProperties, resolved, where, functionId),
-        );
-        if (spec) out.sqsEvents.push(spec);
+      case 'SQS':
+        out.sqsEvents.push(...optional(sqsEvent(ctx, functionId, eventId, properties(sqsEventProperties))));
         break;
-      }
-      case 'SNS': {
-        const spec = snsEvent(
-          ctx,
-          functionId,
-          eventId,
-          parseProperties(snsEventProperties, resolved, where, functionId),
-        );
-        if (spec) out.snsEvents.push(spec);
+      case 'SNS':
+        out.snsEvents.push(...optional(snsEvent(ctx, functionId, eventId, properties(snsEventProperties))));
         break;
-      }
       case 'S3':
-        out.s3Events.push(
-          s3Event(ctx, functionId, eventId, parseProperties(s3EventProperties, resolved, where, functionId)),
-        );
+        out.s3Events.push(s3Event(ctx, functionId, eventId, properties(s3EventProperties)));
         break;
       case 'Schedule':
       case 'ScheduleV2':
-        out.schedules.push(
-          schedule(functionId, eventId, type, parseProperties(scheduleEventProperties, resolved, where, functionId)),
-        );
+        out.schedules.push(schedule(functionId, eventId, type, properties(scheduleEventProperties)));
         break;
       default:
         throw new TemplateError(
@@ -96,6 +75,11 @@ export function functionEvents(ctx: TemplateContext, functionId: string, props: 
         );
     }
   }
+}
+
+/** A source that may be left out (a disabled or unresolvable one), as a list to spread. */
+function optional<T>(spec: T | undefined): T[] {
+  return spec === undefined ? [] : [spec];
 }
 
 function streamSource(
@@ -183,7 +167,7 @@ function onFailure(
     throw fail(`DestinationConfig.OnFailure.Type ${JSON.stringify(type)} does not match the ${service} destination.`);
   }
   if (onFailure.Type === undefined) {
-    // Without Type, SAM adds no send permission: it works locally but fails on AWS (aws-facts.md).
+    // Without Type, SAM adds no send permission to the function's role: it works locally but fails on AWS.
     ctx.logger.warn(`${fail('').message} OnFailure has no Type; add Type: ${type} so SAM grants the send permission`);
   }
   for (const [logicalId, resource] of ctx.active) {

@@ -1,5 +1,6 @@
 import type { FunctionSpec, HttpAuthorizerSpec, HttpRouteSpec } from '../types';
-import { resourcesOfType, type TemplateContext } from './context';
+import { type ApiResource, apiGatewayV2Resources, findByRef, proxiedFunctionId } from './api-gateway-v2';
+import type { TemplateContext } from './context';
 import { show, TemplateError } from './errors';
 
 type AuthorizationType = NonNullable<HttpRouteSpec['authorizationType']>;
@@ -10,12 +11,9 @@ const AUTHORIZATION_TYPES: readonly string[] = ['NONE', 'AWS_IAM', 'CUSTOM', 'JW
  * Each route becomes an HttpRouteSpec whose eventId is the route's logical id.
  */
 export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, FunctionSpec>): HttpRouteSpec[] {
-  const byType = (type: string) => resourcesOfType(ctx, type);
-  const apis = byType('AWS::ApiGatewayV2::Api').filter((api) => api.props.ProtocolType === 'HTTP');
-  if (apis.length === 0) return [];
-  const routes = byType('AWS::ApiGatewayV2::Route');
-  const integrations = byType('AWS::ApiGatewayV2::Integration');
-  const authorizers = byType('AWS::ApiGatewayV2::Authorizer');
+  const resources = apiGatewayV2Resources(ctx, 'HTTP');
+  if (!resources) return [];
+  const { apis, routes, integrations, authorizers } = resources;
   const out: HttpRouteSpec[] = [];
   for (const api of apis) {
     const apiId = ctx.ref(api.logicalId);
@@ -50,30 +48,9 @@ export function rawHttpApiRoutes(ctx: TemplateContext, functions: Map<string, Fu
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the message shows the template's !Sub syntax.
         throw fail('Target must be integrations/<IntegrationId> (Target: !Sub integrations/${MyIntegration}).');
       }
-      const integration = integrations.find(
-        (i) => ctx.ref(i.logicalId) === integrationRef || i.logicalId === integrationRef,
-      );
+      const integration = findByRef(ctx, integrations, integrationRef);
       if (!integration) throw fail(`Target ${target} is not an AWS::ApiGatewayV2::Integration of this template.`);
-      const type = integration.props.IntegrationType;
-      if (type !== 'AWS_PROXY') {
-        throw fail(
-          `its integration ${integration.logicalId} has IntegrationType ${JSON.stringify(type)}; the local runtime ` +
-            'runs Lambda proxy integrations only (IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt <Function>.Arn).',
-        );
-      }
-      if (integration.props.IntegrationSubtype !== undefined) {
-        throw fail(
-          `its integration ${integration.logicalId} is an AWS service integration ` +
-            `(IntegrationSubtype ${JSON.stringify(integration.props.IntegrationSubtype)}), which is not emulated locally.`,
-        );
-      }
-      const functionId = ctx.functionIdOf(integration.props.IntegrationUri, functions);
-      if (!functionId) {
-        throw fail(
-          `its integration ${integration.logicalId} has IntegrationUri ${JSON.stringify(integration.props.IntegrationUri)}, ` +
-            'which is not a function of this template. Use !GetAtt <Function>.Arn.',
-        );
-      }
+      const functionId = proxiedFunctionId(ctx, integration, functions, fail);
       // API Gateway requires PayloadFormatVersion on HTTP API Lambda integrations; 2.0 is what the console picks.
       const version =
         integration.props.PayloadFormatVersion === undefined ? '2.0' : String(integration.props.PayloadFormatVersion);
@@ -121,13 +98,13 @@ function lambdaAuthorizer(
   functions: Map<string, FunctionSpec>,
   authorizerId: unknown,
   apiId: unknown,
-  authorizers: { logicalId: string; props: Record<string, unknown> }[],
+  authorizers: ApiResource[],
   fail: (what: string) => TemplateError,
 ): HttpAuthorizerSpec {
   if (authorizerId === undefined) {
     throw fail('AuthorizationType CUSTOM needs an AuthorizerId (!Ref <an AWS::ApiGatewayV2::Authorizer>).');
   }
-  const found = authorizers.find((a) => ctx.ref(a.logicalId) === authorizerId || a.logicalId === authorizerId);
+  const found = findByRef(ctx, authorizers, authorizerId);
   if (!found || found.props.ApiId !== apiId) {
     throw fail(`AuthorizerId ${show(authorizerId)} is not an AWS::ApiGatewayV2::Authorizer of this API.`);
   }

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, relative, resolve } from 'node:path';
+import { DEFAULT_REGION, functionArn, functionNameOfArn, LOCAL_ACCOUNT_ID, PARTITION } from '../arns';
 import {
   type BucketSpec,
   type FunctionSpec,
@@ -80,7 +81,6 @@ class ModelBuilder implements TemplateContext {
   private readonly region: string;
   private readonly accountId: string;
   readonly stackName: string;
-  private readonly partition = 'aws';
   readonly resolver: IntrinsicResolver;
   private readonly parameters: Record<string, string>;
   readonly active = new Map<string, CfnResource>();
@@ -93,8 +93,8 @@ class ModelBuilder implements TemplateContext {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.root = dirname(resolve(options.templatePath));
-    this.region = options.region ?? 'us-east-1';
-    this.accountId = options.accountId ?? '123456789012';
+    this.region = options.region ?? DEFAULT_REGION;
+    this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     this.stackName = options.stackName ?? 'local';
     const { values, refValues } = resolveParameters(template.Parameters ?? {}, options.parameterOverrides ?? {});
     this.parameters = values;
@@ -102,8 +102,8 @@ class ModelBuilder implements TemplateContext {
       'AWS::Region': this.region,
       'AWS::AccountId': this.accountId,
       'AWS::StackName': this.stackName,
-      'AWS::StackId': `arn:aws:cloudformation:${this.region}:${this.accountId}:stack/${this.stackName}/${seededUuid(this.stackName)}`,
-      'AWS::Partition': this.partition,
+      'AWS::StackId': `arn:${PARTITION}:cloudformation:${this.region}:${this.accountId}:stack/${this.stackName}/${seededUuid(this.stackName)}`,
+      'AWS::Partition': PARTITION,
       'AWS::URLSuffix': 'amazonaws.com',
       'AWS::NotificationARNs': [],
     };
@@ -279,7 +279,7 @@ class ModelBuilder implements TemplateContext {
     switch (resource.Type) {
       case 'AWS::Serverless::Function':
       case 'AWS::Lambda::Function':
-        return attribute === 'Arn' ? this.functionArn(name()) : undefined;
+        return attribute === 'Arn' ? functionArn(this.region, this.accountId, name()) : undefined;
       case 'AWS::DynamoDB::Table':
       case 'AWS::Serverless::SimpleTable': {
         const arn = this.arn('dynamodb', `table/${name()}`);
@@ -307,10 +307,10 @@ class ModelBuilder implements TemplateContext {
         return undefined;
       }
       case 'AWS::IAM::Role':
-        if (attribute === 'Arn') return `arn:${this.partition}:iam::${this.accountId}:role/${name()}`;
+        if (attribute === 'Arn') return `arn:${PARTITION}:iam::${this.accountId}:role/${name()}`;
         return undefined;
       case 'AWS::S3::Bucket':
-        if (attribute === 'Arn') return `arn:${this.partition}:s3:::${name()}`;
+        if (attribute === 'Arn') return `arn:${PARTITION}:s3:::${name()}`;
         return undefined;
       default:
         return undefined;
@@ -358,11 +358,7 @@ class ModelBuilder implements TemplateContext {
   }
 
   private arn(service: string, resource: string): string {
-    return `arn:${this.partition}:${service}:${this.region}:${this.accountId}:${resource}`;
-  }
-
-  private functionArn(functionName: string): string {
-    return this.arn('lambda', `function:${functionName}`);
+    return `arn:${PARTITION}:${service}:${this.region}:${this.accountId}:${resource}`;
   }
 
   functionIdOf(reference: unknown, functions: Map<string, FunctionSpec>): string | undefined {
@@ -370,8 +366,7 @@ class ModelBuilder implements TemplateContext {
     // Integration URIs wrap the ARN: arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations
     const wrapped = /\/functions\/(.+)\/invocations$/.exec(reference);
     const arnOrName = wrapped?.[1] ?? reference;
-    const match = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(arnOrName);
-    const name = match?.[1] ?? arnOrName;
+    const name = functionNameOfArn(arnOrName) ?? arnOrName;
     for (const spec of functions.values()) {
       if (spec.functionName === name || spec.logicalId === name) return spec.logicalId;
     }
@@ -464,7 +459,7 @@ class ModelBuilder implements TemplateContext {
       memoryMb: memory,
       environment: this.templateEnvironment(logicalId, props),
       functionName,
-      functionArn: this.functionArn(functionName),
+      functionArn: functionArn(this.region, this.accountId, functionName),
       runtime,
       external: Array.isArray(external) ? external.map(String) : [],
     };

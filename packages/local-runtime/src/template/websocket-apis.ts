@@ -1,5 +1,6 @@
 import type { FunctionSpec, WebSocketApiSpec } from '../types';
-import { resourcesOfType, type TemplateContext } from './context';
+import { apiGatewayV2Resources, findByRef, proxiedFunctionId } from './api-gateway-v2';
+import type { TemplateContext } from './context';
 import { show, TemplateError } from './errors';
 import { mergeGlobals } from './globals';
 import { parseProperties, webSocketApiProperties } from './schemas';
@@ -63,38 +64,19 @@ export function samWebSocketApis(ctx: TemplateContext, functions: Map<string, Fu
 
 /** WebSocket APIs declared with raw AWS::ApiGatewayV2 Api / Route / Integration / Authorizer / Stage resources. */
 export function rawWebSocketApis(ctx: TemplateContext, functions: Map<string, FunctionSpec>): WebSocketApiSpec[] {
-  const byType = (type: string) => resourcesOfType(ctx, type);
-  const apis = byType('AWS::ApiGatewayV2::Api').filter((api) => api.props.ProtocolType === 'WEBSOCKET');
-  if (apis.length === 0) return [];
-  const routes = byType('AWS::ApiGatewayV2::Route');
-  const integrations = byType('AWS::ApiGatewayV2::Integration');
-  const authorizers = byType('AWS::ApiGatewayV2::Authorizer');
-  const stages = byType('AWS::ApiGatewayV2::Stage');
-  const byChildId = <T extends { logicalId: string }>(list: T[], id: unknown): T | undefined =>
-    list.find((item) => ctx.ref(item.logicalId) === id || item.logicalId === id);
+  const resources = apiGatewayV2Resources(ctx, 'WEBSOCKET');
+  if (!resources) return [];
+  const { apis, routes, integrations, authorizers, stages } = resources;
 
   return apis.map(({ logicalId, props }) => {
     const apiId = String(ctx.ref(logicalId));
     const mine = <T extends { props: Props }>(list: T[]) => list.filter((item) => item.props.ApiId === apiId);
     const fail = (what: string) => new TemplateError(`WebSocket API ${logicalId}: ${what}`, logicalId);
     const functionOfIntegration = (integrationRef: unknown, routeKey: string) => {
-      const integration = byChildId(integrations, integrationRef);
+      const integration = findByRef(ctx, integrations, integrationRef);
       if (!integration)
         throw fail(`route ${routeKey} has no integration of this template (Target: integrations/<Ref>).`);
-      const type = integration.props.IntegrationType;
-      if (type !== 'AWS_PROXY') {
-        throw fail(
-          `integration ${integration.logicalId} of route ${routeKey} has IntegrationType ${JSON.stringify(type)}; ` +
-            'the local runtime emulates Lambda proxy integrations only (IntegrationType: AWS_PROXY).',
-        );
-      }
-      const functionId = ctx.functionIdOf(integration.props.IntegrationUri, functions);
-      if (!functionId) {
-        throw fail(
-          `integration ${integration.logicalId} does not invoke a function of this template (IntegrationUri).`,
-        );
-      }
-      return functionId;
+      return proxiedFunctionId(ctx, integration, functions, (what) => fail(`route ${routeKey}: ${what}`));
     };
     let authorizer: WebSocketApiSpec['authorizer'];
     const routeSpecs = mine(routes).map((route) => {
@@ -102,7 +84,7 @@ export function rawWebSocketApis(ctx: TemplateContext, functions: Map<string, Fu
       const target = typeof route.props.Target === 'string' ? route.props.Target : '';
       const functionId = functionOfIntegration(target.replace(/^integrations\//, ''), routeKey);
       if (route.props.AuthorizationType === 'CUSTOM') {
-        const found = byChildId(authorizers, route.props.AuthorizerId);
+        const found = findByRef(ctx, authorizers, route.props.AuthorizerId);
         if (found?.props.AuthorizerType !== 'REQUEST') {
           throw fail(`route ${routeKey} needs a REQUEST authorizer of this template (AuthorizerId).`);
         }

@@ -14,32 +14,17 @@ export interface WebSocketAuthorizerEvent extends ConnectRequestParts {
   requestContext: WebSocketRequestContext;
 }
 
-const UNAUTHORIZED: AuthorizerDecision = {
-  allowed: false,
-  status: 401,
-  errorType: 'UnauthorizedException',
-  body: '{"message":"Unauthorized"}',
-};
-const DENIED: AuthorizerDecision = {
-  allowed: false,
-  status: 403,
-  errorType: 'AccessDeniedException',
-  body: '{"Message":"User is not authorized to access this resource with an explicit deny"}',
-};
-const NOT_ALLOWED: AuthorizerDecision = {
-  allowed: false,
-  status: 403,
-  errorType: 'AccessDeniedException',
-  body: '{"Message":"User is not authorized to access this resource"}',
-};
+function refusal(status: 401 | 403 | 500, errorType: string, body: string): AuthorizerDecision {
+  return { allowed: false, status, errorType, body };
+}
+
+const UNAUTHORIZED = refusal(401, 'UnauthorizedException', '{"message":"Unauthorized"}');
+const forbidden = (message: string) => refusal(403, 'AccessDeniedException', JSON.stringify({ Message: message }));
+const DENIED = forbidden('User is not authorized to access this resource with an explicit deny');
+const NOT_ALLOWED = forbidden('User is not authorized to access this resource');
 // API Gateway answers 500 when the authorizer fails or returns something it cannot use; the function's own
 // error never reaches the client.
-const AUTHORIZER_FAILURE: AuthorizerDecision = {
-  allowed: false,
-  status: 500,
-  errorType: 'AuthorizerConfigurationException',
-  body: '{"message":null}',
-};
+const AUTHORIZER_FAILURE = refusal(500, 'AuthorizerConfigurationException', '{"message":null}');
 
 /**
  * True when every identity source has a non-empty value. API Gateway answers 401 without calling the

@@ -11,9 +11,9 @@
  *   is the one place that waits, so the runtime can stop its other services afterwards.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { closeServer, listen, PORTS, publicUrl } from '../ports';
 import type { Invoker, LocalLogger, WebSocketApiSpec } from '../types';
 import { authorizeConnect } from './authorizer';
 import {
@@ -195,24 +195,11 @@ class LocalWebSocketGateway implements WebSocketGateway {
 
   async listen(): Promise<void> {
     const { host, port } = this.options;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        reject(
-          err.code === 'EADDRINUSE'
-            ? new Error(`Port ${port} on ${host} is in use (WebSocket gateway); choose another port`)
-            : err,
-        );
-      };
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    this.port = (this.server.address() as AddressInfo).port;
-    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    this.url = `ws://${shownHost}:${this.port}/${this.api.stage}`;
-    this.managementEndpoint = `http://${shownHost}:${this.port}/${this.api.stage}`;
+    const listening = await listen(this.server, { host, port, setting: PORTS.webSocket });
+    this.port = listening.port;
+    // One port serves both: the upgrade for ws:// and the @connections API over http://.
+    this.url = `${publicUrl(host, listening.port, 'ws')}/${this.api.stage}`;
+    this.managementEndpoint = `${listening.url}/${this.api.stage}`;
     // One sweep for all sockets instead of a timer per socket: cheap at 10,000+ connections. Short test
     // limits get a proportionally finer sweep.
     const shortest = Math.min(this.limits.idleTimeoutMs, this.limits.maxConnectionMs);
@@ -242,10 +229,7 @@ class LocalWebSocketGateway implements WebSocketGateway {
     }
     for (const socket of this.upgrading) socket.destroy();
     while (this.pendingInvocations.size > 0) await Promise.allSettled([...this.pendingInvocations]);
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await closeServer(this.server);
   }
 
   private sweep(): void {

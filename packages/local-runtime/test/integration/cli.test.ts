@@ -12,11 +12,15 @@ import { fixtures, repoRoot } from '../helpers/paths';
 const root = repoRoot;
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
-function cli(args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(tsx, [join(__dirname, '../../src/cli.ts'), ...args], {
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -65,11 +69,22 @@ test('a port in use is named, with the flag that moves it', async () => {
       'http://127.0.0.1:1',
     ]);
     expect(code).toBe(1);
-    expect(stderr).toContain(`Port ${port}`);
-    expect(stderr).toContain('--ws-port');
+    expect(stderr).toContain(`Port ${port} (WebSocket API) is already in use.`);
+    expect(stderr).toContain('pick another port with --ws-port <port>.');
+    expect(stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   } finally {
     blocker.close();
   }
+});
+
+test('a port that is not a number is refused, naming the flag, whether it came from the flag or its variable', async () => {
+  const fromFlag = await cli(['start', '--ws-port', 'abc']);
+  expect(fromFlag.code).toBe(1);
+  expect(fromFlag.stderr).toContain('--ws-port must be a port number, got "abc"');
+
+  const fromVariable = await cli(['start'], { RTP_HTTP_PORT: '70000' });
+  expect(fromVariable.code).toBe(1);
+  expect(fromVariable.stderr).toContain('--http-port must be a port number, got "70000"');
 });
 
 test('an unknown template parameter is refused', async () => {

@@ -62,3 +62,15 @@ test('more than 10 entries is a ValidationException, as on AWS', async () => {
     $metadata: { httpStatusCode: 400 },
   });
 });
+
+test('a request over 1 MB is refused with 413 RequestEntityTooLargeException', async () => {
+  const res = await fetch(eventBridge.url, {
+    method: 'POST',
+    headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+    body: JSON.stringify({
+      Entries: [{ Source: 's', DetailType: 'd', Detail: `{"pad":"${'x'.repeat(1024 * 1024)}"}` }],
+    }),
+  });
+  expect(res.status).toBe(413);
+  expect(await res.json()).toEqual({ __type: 'RequestEntityTooLargeException', message: 'the request is over 1 MB' });
+});

@@ -5,22 +5,10 @@ import { PassThrough } from 'node:stream';
 import { createFunctionRunner, FunctionBuildError, type FunctionRunner } from '../../src/functions';
 import { invokeOnce } from '../../src/invoke';
 import { loadPlatformModel, TemplateError } from '../../src/template';
-import type { FunctionSpec, InvocationOutcome, LocalLogger } from '../../src/types';
+import type { FunctionSpec, InvocationOutcome } from '../../src/types';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const templatePath = resolve(__dirname, '../fixtures/templates/functions.yaml');
-
-interface LogLine {
-  level: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
-
-function recordingLogger(): LocalLogger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 function failed(outcome: InvocationOutcome) {
   if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome.result)}`);
@@ -183,13 +171,80 @@ describe('the function runner', () => {
 
   test("forwards the functions' console output whole lines at a time, prefixed with the function id", async () => {
     await runner.invoke('EchoB', { line: 'marker-42' }, 'test');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(output).toContain('[EchoB] echo {"line":"marker-42"}\n');
+    // The worker's stdout reaches us on its own stream, a moment after the invocation's answer.
+    const echoed = '[EchoB] echo {"line":"marker-42"}\n';
+    for (let waited = 0; waited < 5000 && !output.includes(echoed); waited += 10) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(output).toContain(echoed);
     for (const line of output.split('\n').filter(Boolean)) expect(line).toMatch(/^\[[A-Za-z]+\] /);
   });
 
   test('an unknown function id is a programming error that names the known ones', async () => {
     await expect(runner.invoke('Nope', {}, 'test')).rejects.toThrow(/Unknown function Nope; known: EchoA, EchoB/);
+  });
+});
+
+describe('a timeout while other invocations run in the same worker', () => {
+  const buildDir = mkdtempSync(join(tmpdir(), 'local-functions-check-'));
+  const logger = recordingLogger();
+  let runner: FunctionRunner;
+  const transitions = () =>
+    logger.lines
+      .map((line) => /^Behaviours: sandbox (\w+ → \w+)$/.exec(line.message)?.[1])
+      .filter((transition) => transition !== undefined);
+
+  beforeAll(async () => {
+    const behaviours = loadPlatformModel({ templatePath }).functions.get('Behaviours');
+    if (!behaviours) throw new Error('fixture without Behaviours');
+    runner = await createFunctionRunner([behaviours], { buildDir, logger, quiet: true, unresponsiveAfterMs: 100 });
+  });
+
+  beforeEach(() => {
+    logger.lines.length = 0;
+  });
+
+  afterAll(async () => {
+    await runner.close();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  test('keeps the worker when it still answers: the others finish in it', async () => {
+    await runner.invoke('Behaviours', { action: 'echo' }, 'test');
+    // Prepare: one invocation that outlives the 1 s timeout, and beside it one that finishes after that timeout.
+    const timingOut = runner.invoke('Behaviours', { action: 'sleep', ms: 3000 }, 'test');
+    await new Promise((r) => setTimeout(r, 500));
+    const beside = runner.invoke('Behaviours', { action: 'sleep', ms: 600 }, 'test');
+
+    expect(failed(await timingOut)).toMatchObject({ errorType: 'Sandbox.Timedout' });
+    expect(succeeded(await beside)).toEqual({ slept: 600 });
+
+    // The same sandbox: it has counted every invocation since the first.
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).toEqual({
+      invocations: 4,
+    });
+    expect(transitions()).toEqual(['idle → starting', 'starting → ready', 'ready → checking', 'checking → ready']);
+  });
+
+  test('replaces a worker whose event loop is blocked: the others fail with it, the next one cold-starts', async () => {
+    await runner.invoke('Behaviours', { action: 'echo' }, 'test');
+    logger.lines.length = 0;
+    const blocking = runner.invoke('Behaviours', { action: 'block', ms: 3000 }, 'test');
+    await new Promise((r) => setTimeout(r, 500));
+    const beside = runner.invoke('Behaviours', { action: 'sleep', ms: 10 }, 'test');
+
+    expect(failed(await blocking)).toMatchObject({ errorType: 'Sandbox.Timedout' });
+    expect(failed(await beside)).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: 'The sandbox was restarted: an invocation timed out with its event loop blocked',
+    });
+    expect(succeeded(await runner.invoke('Behaviours', { action: 'invocations' }, 'test'))).toEqual({
+      invocations: 1,
+    });
+    expect(transitions()).toEqual(['ready → checking', 'checking → idle', 'idle → starting', 'starting → ready']);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: expect.stringContaining('event loop blocked') }),
+    );
   });
 });
 

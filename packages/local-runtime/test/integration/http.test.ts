@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { freePort } from '@real-time-platform/test-support';
-import { type HttpApiEventV2, HttpApiPortInUseError, type RunningHttpApi, startHttpApi } from '../../src/http';
+import { type HttpApiEventV2, type RunningHttpApi, startHttpApi } from '../../src/http';
+import { PortInUseError } from '../../src/ports';
 import type { HttpRouteSpec, InvocationOutcome, Invoker, LocalLogger } from '../../src/types';
 import { silentLogger } from '../../src/types';
 
@@ -295,8 +296,9 @@ describe('local HTTP API (payload format 2.0) over real HTTP', () => {
       });
 
       // Assess
-      await expect(starting).rejects.toThrow(HttpApiPortInUseError);
-      await expect(starting).rejects.toThrow(new RegExp(`Port ${port} .*--http-port`));
+      await expect(starting).rejects.toThrow(PortInUseError);
+      await expect(starting).rejects.toThrow(`Port ${port} (HTTP API) is already in use`);
+      await expect(starting).rejects.toThrow('--http-port <port>');
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

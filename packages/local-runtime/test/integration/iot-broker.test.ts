@@ -15,29 +15,15 @@ import { freePort, localDynamoDb } from '@real-time-platform/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
 import { type IotBroker, type IotErrorActionMessage, MAX_PAYLOAD_BYTES, startIotBroker } from '../../src/iot/broker';
 import { IotSqlError } from '../../src/iot/sql';
-import type { IotRuleSpec, LocalLogger } from '../../src/types';
+import type { IotRuleSpec } from '../../src/types';
 import { FakeInvoker } from '../helpers/fake-invoker';
+import { type LogLine, recordingLogger } from '../helpers/recording-logger';
 
 // The template's IotIngestRule SQL after !Sub (RealTimeItemKey=realTimeItemKey).
 const TEMPLATE_SQL = `SELECT *,
 CASE isUndefined(realTimeItemKey) WHEN true THEN topic(3) ELSE realTimeItemKey END AS realTimeItemKey,
 CASE isUndefined(itemId) WHEN true THEN 'latest' ELSE itemId END AS itemId
 FROM 'rtp/items/#'`;
-
-interface LogLine {
-  level: string;
-  message: string;
-  fields?: Record<string, unknown>;
-}
-
-function recordingLogger(lines: LogLine[]): LocalLogger {
-  const at =
-    (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, fields });
-    };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -289,26 +275,67 @@ describe('Lambda actions', () => {
     const call = await invoker.waitForCall('OnTelemetry');
     expect(call.event).toEqual({ speed: 77, vehicle: 'v9', device: 'truck-1' });
     expect(call.trigger).toBe('iot to_lambda');
-    // The disabled rule on the same topic never runs.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(invoker.callsTo('OnTelemetry')).toHaveLength(1);
-    // The Sqs and unsupported actions of the rule are logged once, not run.
+    // A second message: once its call is here, a disabled rule's call for the first one would be here too (the
+    // rules of a message are applied together, and messages in arrival order).
     await c.publishAsync('rtp/lambda/v10', JSON.stringify({ speed: 1 }), { qos: 1 });
-    await eventually(async () => (invoker.callsTo('OnTelemetry').length === 2 ? true : undefined), 'the second call');
+    await invoker.waitForCall('OnTelemetry', (second) => second.event.vehicle === 'v10');
+    // The disabled rule on the same topic never ran: one call per message.
+    expect(invoker.callsTo('OnTelemetry').map((each) => each.event.vehicle)).toEqual(['v9', 'v10']);
+    // The Sqs and unsupported actions of the rule are logged once, not run.
     expect(logs.filter((l) => l.message.includes('Sqs action (Other) is not run locally'))).toHaveLength(1);
     expect(logs.filter((l) => l.message.includes('Kinesis action is not run locally'))).toHaveLength(1);
   });
 
   it('does not send a handler error to the error action (AWS invokes asynchronously)', async () => {
-    invoker.set('OnTelemetry', () => {
-      throw new Error('handler broke');
+    // A broker of its own, so that close() (which waits for every rule action and error action still running) says
+    // when the rule is done with both messages; and a rule with an error action, which the shared Lambda rule lacks.
+    const ownLogs: LogLine[] = [];
+    const ownDeadLetters = join(deadLetterDir, 'handler-error');
+    const ownInvoker = new FakeInvoker({
+      OnTelemetry: (event) => {
+        // The control: a failed Invoke call (no such function), which does reach the error action.
+        if (event.vehicle === 'gone') {
+          throw Object.assign(new Error('Function not found: OnTelemetry'), { name: 'ResourceNotFoundException' });
+        }
+        throw new Error('handler broke');
+      },
     });
-    const c = await client();
+    const own = await startIotBroker({
+      host: '127.0.0.1',
+      port: 0,
+      rules: [
+        {
+          logicalId: 'LambdaWithErrorActionRule',
+          ruleName: 'to_lambda_with_error_action',
+          sql: "SELECT speed, topic(3) AS vehicle FROM 'rtp/lambda/+'",
+          disabled: false,
+          actions: [{ type: 'Lambda', functionId: 'OnTelemetry' }],
+          errorAction: { type: 'Sqs', queueUrl: 'https://sqs.local/LambdaErrors', queueLogicalId: 'LambdaErrors' },
+        },
+      ],
+      dynamodb,
+      invoker: ownInvoker,
+      logger: recordingLogger(ownLogs),
+      deadLetterDir: ownDeadLetters,
+    });
+    const c = await mqtt.connectAsync(own.url, { reconnectPeriod: 0 });
     await c.publishAsync('rtp/lambda/v11', JSON.stringify({ speed: 3 }), { qos: 1 });
-    await eventually(
-      async () => logs.find((l) => l.level === 'warn' && l.message.includes('OnTelemetry failed: handler broke')),
-      'the function error log',
-    );
+    await c.publishAsync('rtp/lambda/gone', JSON.stringify({ speed: 4 }), { qos: 1 });
+    await ownInvoker.waitForCall('OnTelemetry', (call) => call.event.vehicle === 'v11');
+    await ownInvoker.waitForCall('OnTelemetry', (call) => call.event.vehicle === 'gone');
+    await c.endAsync(true);
+    await own.close();
+
+    const errorLines = (await readFile(join(ownDeadLetters, 'LambdaErrors.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as IotErrorActionMessage);
+    expect(errorLines.map((line) => [line.topic, line.failures.map((failure) => failure.errorMessage)])).toEqual([
+      ['rtp/lambda/gone', [expect.stringMatching(/^ResourceNotFoundException/)]],
+    ]);
+    expect(
+      ownLogs.filter((l) => l.level === 'warn' && l.message.includes('OnTelemetry failed: handler broke')),
+    ).toHaveLength(1);
   });
 
   it('sends a missing function to the error action (iot-errors.jsonl without a queue logical id)', async () => {

@@ -8,14 +8,13 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import {
-  freePort,
   openRecordingSocket,
   type RecordingSocket,
   refusedHandshake as refusedHandshakeAt,
+  startTestPlatform,
+  type TestPlatform,
 } from '@real-time-platform/test-support';
 import WebSocket from 'ws';
-import { type LocalPlatform, startLocalPlatform } from '../../src/platform';
-import { silentLogger } from '../../src/types';
 
 // The whole platform of template.yaml, started as `npm start` starts it (on the run's shared DynamoDB Local), driven
 // only by real clients: ws sockets, DynamoDB writes and the @connections SDK client.
@@ -24,27 +23,13 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const DATA_TABLE = 'RealTimeData-develop';
 const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 
-let platform: LocalPlatform;
+let platform: TestPlatform;
 let ddb: DynamoDBClient;
 let management: ApiGatewayManagementApiClient;
 
 beforeAll(async () => {
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
-  });
-  ddb = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  platform = await startTestPlatform();
+  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
   management = new ApiGatewayManagementApiClient({
     endpoint: platform.urls.management,
     region: 'us-east-1',

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -164,6 +165,28 @@ test('missing keys and buckets fail with S3 errors the SDK maps to its exception
   expect(await raw.text()).toMatch(
     /<Error><Code>NoSuchKey<\/Code><Message>The specified key does not exist\.<\/Message>/,
   );
+});
+
+test('operations the local S3 does not implement answer 501 NotImplemented, naming what was asked', async () => {
+  const copy = client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy.json', CopySource: `${BUCKET}/a.json` }));
+  await expect(copy).rejects.toMatchObject({
+    name: 'NotImplemented',
+    message: 'The local S3 does not implement PUT on CopyObject / UploadPartCopy.',
+    $metadata: { httpStatusCode: 501 },
+  });
+
+  const versioning = await rawPut(`/${BUCKET}?versioning`, '');
+  expect(versioning.status).toBe(501);
+  expect(versioning.body).toContain(
+    '<Code>NotImplemented</Code><Message>The local S3 does not implement PUT on bucket subresource versioning.</Message>',
+  );
+  const tagging = await rawPut(`/${BUCKET}/a.json?tagging`, '');
+  expect(tagging.body).toContain('The local S3 does not implement PUT on object subresource tagging.');
+
+  // A missing bucket is reported before an operation the local S3 lacks, as S3 checks the bucket first.
+  const missing = await rawPut('/no-such-bucket?versioning', '');
+  expect(missing.status).toBe(404);
+  expect(missing.body).toContain('<Code>NoSuchBucket</Code>');
 });
 
 test('keys with ".." segments are refused, and odd characters stay inside the bucket folder', async () => {

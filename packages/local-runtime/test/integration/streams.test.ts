@@ -395,10 +395,10 @@ test('ParallelizationFactor: several batches of a shard at once, each partition 
 });
 
 test('stop() waits for the in-flight invocation, then nothing more is invoked', async () => {
-  // Prepare
+  // Prepare: only the first invocation is slow, so stop() comes while it runs and the next would follow at once.
   let finished = 0;
-  const invoker = new RecordingInvoker(async () => {
-    await sleep(300);
+  const invoker = new RecordingInvoker(async (_records, call) => {
+    if (call === 0) await sleep(300);
     finished++;
     return null;
   });
@@ -407,11 +407,14 @@ test('stop() waits for the in-flight invocation, then nothing more is invoked', 
   await waitFor(() => invoker.batches.length === 1, 'the first invocation');
   // Act
   await source.stop();
-  const invocationsAtStop = invoker.batches.length;
-  await sleep(400);
+  // A second mapping on the same stream delivers all three records: the other two were there to be taken, and by
+  // the time it is done, a stopped mapping that still polled would have invoked its function again.
+  const witness = new RecordingInvoker();
+  await start({ batchSize: 1 }, witness).idle();
   // Assess
+  expect(witness.records.map(keyOf)).toEqual(['s1', 's2', 's3']);
   expect(finished).toBe(1);
-  expect(invoker.batches.length).toBe(invocationsAtStop);
+  expect(invoker.records.map(keyOf)).toEqual(['s1']);
   await expect(source.stop()).resolves.toBeUndefined();
 });
 
@@ -424,15 +427,27 @@ test('logs one warning when DynamoDB is unreachable, and keeps going', async () 
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
+  let failedCalls = 0;
+  unreachable.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        failedCalls++;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'countFailedCalls' },
+  );
   const warnings: string[] = [];
   const logger: LocalLogger = { ...silentLogger, warn: (message) => warnings.push(message) };
-  // Act
+  // Act: it keeps trying (with backoff), three times at least, before we look at what it logged.
   const source = start({}, new RecordingInvoker(), {
     streamsClient: unreachable,
     logger,
     shardDiscoveryIntervalMs: 10,
   });
-  await sleep(1500);
+  await waitFor(() => failedCalls >= 3, 'three failed DescribeStream calls');
   await source.stop();
   unreachable.destroy();
   // Assess

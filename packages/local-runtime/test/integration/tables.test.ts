@@ -6,20 +6,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { ensureTables } from '../../src/dynamodb/tables';
 import { loadPlatformModel } from '../../src/template';
-import type { LocalLogger, TableSpec } from '../../src/types';
+import type { TableSpec } from '../../src/types';
 import { appTemplate } from '../helpers/paths';
+import { recordingLogger } from '../helpers/recording-logger';
 
 const client = new DynamoDBClient({
   endpoint: process.env.DYNAMODB_ENDPOINT,
   region: 'us-east-1',
   credentials: { accessKeyId: 'tablesTest', secretAccessKey: 'tablesTest' },
 });
-
-function recordingLogger(): LocalLogger & { messages: string[] } {
-  const messages: string[] = [];
-  const push = (message: string) => messages.push(message);
-  return { messages, debug: push, info: push, warn: push, error: push };
-}
 
 /** The real template's tables under a stack-unique environment, so parallel test files never share a table. */
 function templateTables(environment: string): TableSpec[] {
@@ -103,7 +98,7 @@ describe('ensureTables', () => {
       const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
       expect(ttl.TimeToLiveDescription).toEqual({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
     }
-    expect(logger.messages).toContain('table RealTimeData-staging-tablesTest created');
+    expect(logger.messages()).toContain('table RealTimeData-staging-tablesTest created');
   });
 
   test('a second call keeps the existing tables (as with --persist) and returns the same stream', async () => {
@@ -114,7 +109,7 @@ describe('ensureTables', () => {
 
     expect(second.get('RealTimeDataTable')).toEqual({ ...first.get('RealTimeDataTable'), created: false });
     expect(second.get('WebSocketConnectionManagerTable')?.created).toBe(false);
-    expect(logger.messages).toContain('table RealTimeData-staging-tablesTest exists; kept with its data');
+    expect(logger.messages()).toContain('table RealTimeData-staging-tablesTest exists; kept with its data');
   });
 
   test('a kept table without the stream the template asks for gets its stream switched on', async () => {

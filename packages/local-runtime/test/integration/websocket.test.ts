@@ -152,7 +152,7 @@ describe('$connect', () => {
       stage: 'develop',
       apiId: 'a1b2c3d4e5',
       identity: { sourceIp: '127.0.0.1', userAgent: 'jest-client' },
-      domainName: `127.0.0.1:${gateway.port}`,
+      domainName: `localhost:${gateway.port}`,
     });
     expect(context.connectionId).toMatch(AWS_ID);
     expect(context.requestId).toMatch(AWS_ID);
@@ -197,7 +197,10 @@ describe('$connect', () => {
 
   test('a non-2xx statusCode refuses the handshake with that status and body; nothing is registered', async () => {
     const { gateway, invoker } = await startGateway({
-      functions: { OnConnect: () => ({ statusCode: 400, body: 'invalid key' }) },
+      functions: {
+        OnConnect: (event) =>
+          event.queryStringParameters?.realTimeItemKey ? { statusCode: 200 } : { statusCode: 400, body: 'invalid key' },
+      },
     });
 
     const refused = await refusal(`${gateway.url}?realTimeItemKey=`);
@@ -205,8 +208,17 @@ describe('$connect', () => {
     expect(refused.status).toBe(400);
     expect(refused.body).toBe('invalid key');
     expect(gateway.connectionCount()).toBe(0);
-    await sleep(50);
-    expect(invoker.callsTo('OnDisconnect')).toHaveLength(0);
+    // A connection accepted after the refusal, then closed: once its $disconnect has run, one for the refused
+    // handshake would have run before it.
+    const accepted = await connect(`${gateway.url}?realTimeItemKey=3`);
+    const acceptedCall = await invoker.waitForCall(
+      'OnConnect',
+      (call) => call.event.queryStringParameters?.realTimeItemKey === '3',
+    );
+    const acceptedId = acceptedCall.event.requestContext.connectionId;
+    accepted.ws.close();
+    await invoker.waitForCall('OnDisconnect', (call) => call.event.requestContext.connectionId === acceptedId);
+    expect(invoker.callsTo('OnDisconnect').map((call) => call.event.requestContext.connectionId)).toEqual([acceptedId]);
   });
 
   test('a $connect handler that throws refuses the handshake with 500', async () => {
@@ -296,6 +308,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(gateway.url);
 
     expect(refused.status).toBe(401);
+    expect(refused.body).toBe('{"message":"Unauthorized"}');
     expect(invoker.callsTo('Authorizer')).toHaveLength(0);
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
@@ -309,6 +322,7 @@ describe('REQUEST authorizer', () => {
     const refused = await refusal(`${gateway.url}?token=bad`);
 
     expect(refused.status).toBe(403);
+    expect(refused.body).toBe('{"Message":"User is not authorized to access this resource with an explicit deny"}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 
@@ -322,7 +336,7 @@ describe('REQUEST authorizer', () => {
 
     expect(expired.status).toBe(401);
     expect(broken.status).toBe(500);
-    expect(broken.body).not.toContain('JWKS');
+    expect(broken.body).toBe('{"message":null}');
     expect(invoker.callsTo('OnConnect')).toHaveLength(0);
   });
 
@@ -701,17 +715,30 @@ describe('@connections management API (real SDK client)', () => {
 
   test('posts keep a connection from going idle', async () => {
     const { gateway, invoker, sdk } = await startGateway({ limits: { idleTimeoutMs: 300 } });
-    const client = await connect(gateway.url);
-    const { event } = await invoker.waitForCall('OnConnect');
+    // Two clients connected together; only the first is posted to. When the idle timeout closes the second, it
+    // would have closed the first too, had the posts not counted as activity.
+    const client = await connect(`${gateway.url}?name=posted`);
+    const idle = await connect(`${gateway.url}?name=idle`);
+    const { event } = await invoker.waitForCall(
+      'OnConnect',
+      (call) => call.event.queryStringParameters?.name === 'posted',
+    );
     const connectionId = event.requestContext.connectionId;
+    let idleClosed = false;
+    void idle.closed.then(() => {
+      idleClosed = true;
+    });
 
-    for (let i = 0; i < 8; i++) {
+    const deadline = Date.now() + 5000;
+    for (let i = 0; !idleClosed && Date.now() < deadline; i++) {
       await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: `m${i}` }));
       await sleep(100);
     }
 
-    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    expect(idleClosed).toBe(true);
+    expect(await idle.closed).toEqual({ code: 1001, reason: 'Going away' });
     expect(gateway.connectionCount()).toBe(1);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
   });
 
   test('connection ids look like AWS ids and are distinct', async () => {

@@ -207,7 +207,18 @@ describe('startSchedules', () => {
     await waitFor(() => calls.length >= 2);
     running.stop();
     const countAtStop = calls.length;
-    await new Promise((r) => setTimeout(r, 300));
+    // The same schedule started beside it: once it has run three more times, the stopped one would have run too.
+    const witness = recordingInvoker();
+    const stillRunning = startSchedules({
+      schedules: [spec('rate(1 minute)')],
+      invoker: witness.invoker,
+      logger: silentLogger,
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      speed: 600,
+    });
+    await waitFor(() => witness.calls.length >= 3);
+    stillRunning.stop();
 
     // Assess
     expect(calls.length).toBe(countAtStop);
@@ -252,16 +263,20 @@ describe('startSchedules', () => {
   it('does not run disabled schedules', async () => {
     const { invoker, calls } = recordingInvoker();
     const running = startSchedules({
-      schedules: [spec('rate(1 minute)', { enabled: false })],
+      schedules: [
+        spec('rate(1 minute)', { enabled: false }),
+        // The same rate, enabled: once it has run twice, the disabled one would have run too.
+        spec('rate(1 minute)', { functionId: 'WitnessFunction', eventId: 'Tick' }),
+      ],
       invoker,
       logger: silentLogger,
       region: 'eu-west-1',
       accountId: '123456789012',
       speed: 6000,
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => calls.length >= 2);
     running.stop();
-    expect(calls).toEqual([]);
+    expect(calls.filter((call) => call.functionId !== 'WitnessFunction')).toEqual([]);
   });
 
   it('retries a failed invocation twice with the same event, as Lambda async invoke does', async () => {

@@ -235,15 +235,19 @@ test('a failing stream API logs one warning, then one recovery line, and reading
     info: (m) => lines.push(`info ${m}`),
   };
   let down = true;
+  let refused = 0;
   const send = fake.client.send;
   fake.client.send = async (command) => {
-    if (down && command instanceof GetRecordsCommand)
+    if (down && command instanceof GetRecordsCommand) {
+      refused++;
       throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'Error' });
+    }
     return send(command);
   };
   const invoker = new RecordingInvoker();
   start(fake, invoker, 'TRIM_HORIZON', logger);
-  await new Promise((r) => setTimeout(r, 400));
+  // Several failures (with backoff) before it comes back: one warning for all of them.
+  await waitFor(() => refused >= 3, 'three failed GetRecords calls');
   // Act
   down = false;
   fake.write('shard-1', 'after-outage');

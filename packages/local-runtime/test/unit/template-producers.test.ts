@@ -1,29 +1,7 @@
-import { join } from 'node:path';
-import { buildPlatformModel, loadPlatformModel, parseCfnTemplate, TemplateError } from '../../src/template';
-import type { LocalLogger, PlatformModel } from '../../src/types';
-import { fixtures, appTemplate as realTemplate } from '../helpers/paths';
-
-const templates = join(fixtures, 'templates');
-
-/** Builds a model from inline YAML, as if the file sat in test/fixtures/templates (functions use fixtures/functions). */
-function modelOf(yaml: string, options: Partial<Parameters<typeof buildPlatformModel>[1]> = {}): PlatformModel {
-  return buildPlatformModel(parseCfnTemplate(yaml), { templatePath: join(templates, 'inline.yaml'), ...options });
-}
-
-function errorOf(run: () => unknown): TemplateError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TemplateError) return error;
-    throw error;
-  }
-  throw new Error('expected a TemplateError');
-}
-
-function recordingLogger(): LocalLogger & { warnings: string[] } {
-  const warnings: string[] = [];
-  return { warnings, debug() {}, info() {}, warn: (m) => warnings.push(m), error() {} };
-}
+import { loadPlatformModel } from '../../src/template';
+import { appTemplate as realTemplate } from '../helpers/paths';
+import { recordingLogger } from '../helpers/recording-logger';
+import { errorOf, modelOf } from '../helpers/template-models';
 
 const FN = `
   Fn:
@@ -300,8 +278,12 @@ ${FN}
     );
     expect(model.sqsEvents).toEqual([]);
     expect(model.snsEvents).toEqual([]);
-    expect(logger.warnings.join('\n')).toMatch(/event Q \(SQS\): Queue .*elsewhere.* is not a queue of this template/);
-    expect(logger.warnings.join('\n')).toMatch(/event T \(SNS\): Topic .*elsewhere.* is not a topic of this template/);
+    expect(logger.messages('warn').join('\n')).toMatch(
+      /event Q \(SQS\): Queue .*elsewhere.* is not a queue of this template/,
+    );
+    expect(logger.messages('warn').join('\n')).toMatch(
+      /event T \(SNS\): Topic .*elsewhere.* is not a topic of this template/,
+    );
   });
 
   test('topic rules: Lambda and unsupported actions, a generated rule name, RuleDisabled as a string', () => {

@@ -1,32 +1,12 @@
 import { join } from 'node:path';
-import { buildPlatformModel, loadPlatformModel, parseCfnTemplate, TemplateError } from '../../src/template';
-import type { LocalLogger, PlatformModel } from '../../src/types';
+import { buildPlatformModel, loadPlatformModel, parseCfnTemplate } from '../../src/template';
 import { appTemplate, fixtures, repoRoot } from '../helpers/paths';
+import { recordingLogger } from '../helpers/recording-logger';
+import { errorOf, modelOf } from '../helpers/template-models';
 
 const root = repoRoot;
 const realTemplate = appTemplate;
 const templates = join(fixtures, 'templates');
-
-function recordingLogger(): LocalLogger & { warnings: string[]; debugs: string[] } {
-  const warnings: string[] = [];
-  const debugs: string[] = [];
-  return { warnings, debugs, debug: (m) => debugs.push(m), info() {}, warn: (m) => warnings.push(m), error() {} };
-}
-
-/** Builds a model from inline YAML, as if the file sat in test/fixtures/templates. */
-function modelOf(yaml: string, options: Partial<Parameters<typeof buildPlatformModel>[1]> = {}): PlatformModel {
-  return buildPlatformModel(parseCfnTemplate(yaml), { templatePath: join(templates, 'inline.yaml'), ...options });
-}
-
-function errorOf(run: () => unknown): TemplateError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof TemplateError) return error;
-    throw error;
-  }
-  throw new Error('expected a TemplateError');
-}
 
 const fn = (extra = '') => `
 Resources:
@@ -405,7 +385,9 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
       { functionId: 'Worker', eventId: 'TickV2', expression: 'cron(0/5 * * * ? *)', enabled: false },
     ]);
     expect(model.sqsEvents).toEqual([]);
-    expect(logger.warnings.join('\n')).toMatch(/Worker, event FromQueue \(SQS\): Queue .*elsewhere.* is not a queue/);
+    expect(logger.messages('warn').join('\n')).toMatch(
+      /Worker, event FromQueue \(SQS\): Queue .*elsewhere.* is not a queue/,
+    );
   });
 
   test('env.json applies only to variables the template declares (as SAM does) and says what it ignored', () => {
@@ -419,7 +401,7 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
     expect(env).toMatchObject({ OVERRIDDEN: 'from-env-json-parameters', FROM_GLOBALS: 'from-env-json' });
     expect(env).not.toHaveProperty('NOT_IN_TEMPLATE');
     expect(env).not.toHaveProperty('WS_ENDPOINT');
-    expect(logger.warnings.join('\n')).toMatch(/NOT_IN_TEMPLATE ignored for Worker/);
+    expect(logger.messages('warn').join('\n')).toMatch(/NOT_IN_TEMPLATE ignored for Worker/);
   });
 
   test('rejects parameter values outside their constraints and unknown overrides', () => {
@@ -473,7 +455,18 @@ Resources:
     Properties: { ApiId: !Ref Ws, StageName: s }`;
     const error = errorOf(() => modelOf(yaml));
     expect(error.resource).toBe('Ws');
-    expect(error.message).toMatch(/IntegrationType "MOCK".*AWS_PROXY/);
+    expect(error.message).toMatch(
+      /^WebSocket API Ws: route \$default: integration Mock has IntegrationType "MOCK".*AWS_PROXY/,
+    );
+
+    const notAFunction = errorOf(() =>
+      modelOf(
+        yaml.replace('IntegrationType: MOCK', 'IntegrationType: AWS_PROXY, IntegrationUri: https://example.com/'),
+      ),
+    );
+    expect(notAFunction.message).toContain(
+      'integration Mock has IntegrationUri "https://example.com/", which is not a function of this template. Use !GetAtt <Function>.Arn.',
+    );
   });
 
   test('a non-Node.js runtime, a stream without StartingPosition and Fn::ImportValue are explained', () => {
