@@ -1,4 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { compareSeq } from '@real-time-platform/protocol';
 import {
   createTestTables,
   lambdaContext,
@@ -74,6 +75,34 @@ function fanoutDeps(concurrency = 64) {
   };
 }
 
+type Frame = Record<string, unknown>;
+
+/** Posts as the gateway took them, each distinct body once (a post re-sent after a timeout arrives twice). */
+function distinctPosts(posts: readonly Frame[]): Frame[] {
+  const seen = new Set<string>();
+  return posts.filter((post) => {
+    const body = JSON.stringify(post);
+    if (seen.has(body)) return false;
+    seen.add(body);
+    return true;
+  });
+}
+
+const framesOf = (post: Frame): Frame[] => (post.type === 'batch' ? (post.messages as Frame[]) : [post]);
+
+/** The client's rule (README): per key, a frame whose seq is not past the last one seen is a repeat. */
+function dropRepeatsBySeq(frames: readonly Frame[]): Frame[] {
+  const last = new Map<string, string>();
+  return frames.filter((frame) => {
+    const key = frame.key as string;
+    const seq = frame.seq as string;
+    const previous = last.get(key);
+    if (previous !== undefined && compareSeq(seq, previous) <= 0) return false;
+    last.set(key, seq);
+    return true;
+  });
+}
+
 async function rowCount(connectionId: string) {
   const answer = await tables.documents.send(
     new QueryCommand({
@@ -86,7 +115,7 @@ async function rowCount(connectionId: string) {
   return answer.Count ?? 0;
 }
 
-test('100 records over 5 keys reach 50 connections exactly once each, in per-key order; 410 cleans up; 429 is retried', async () => {
+test('100 records over 5 keys reach 50 connections, once each after the seq rule, in per-key order; 410 cleans up; 429 is retried', async () => {
   // Prepare: connect everyone through the real $connect logic.
   const connections = createConnectionRepository({
     ddb: tables.documents,
@@ -141,7 +170,11 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
   expect(tables.subscriberQueries()).toBe(KEYS.length);
   expect(requests).toEqual({ QueryCommand: KEYS.length + GONE.size, BatchWriteItemCommand: GONE.size });
 
-  // Assess: nothing to re-deliver, and every live connection got exactly its keys' records, in stream order per key.
+  // Assess. Delivery is at least once: an attempt that times out after the gateway took it (a busy machine, a slow
+  // answer) is indistinguishable from one that never arrived, so it is posted again and its frames arrive twice;
+  // clients drop the repeats by seq (README). What the fan-out owes: every post arrives whole, a frame arrives twice
+  // only as part of a re-sent post that a retry explains, and the distinct posts carry each of the connection's
+  // records exactly once, in stream order per key.
   expect(response).toEqual({ batchItemFailures: [] });
   const seqsByKey = new Map(
     KEYS.map((key) => [
@@ -149,8 +182,12 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
       records.filter((r) => r.dynamodb.Keys.vehicleId?.S === key).map((r) => r.dynamodb.SequenceNumber),
     ]),
   );
+  let resentPosts = 0;
   for (const [i, connectionId] of CONNECTIONS.entries()) {
-    const got = stub.received.get(connectionId) ?? [];
+    const posts = stub.posts.get(connectionId) ?? [];
+    const distinct = distinctPosts(posts);
+    resentPosts += posts.length - distinct.length;
+    const got = distinct.flatMap(framesOf);
     if (GONE.has(connectionId)) {
       expect(got).toEqual([]);
       continue;
@@ -159,6 +196,8 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
     expect(got).toHaveLength(mine.reduce((n, key) => n + (seqsByKey.get(key)?.length ?? 0), 0));
     for (const key of mine) expect(got.filter((m) => m.key === key).map((m) => m.seq)).toEqual(seqsByKey.get(key));
     expect(got.every((m) => m.type === 'item' && mine.includes(m.key as string))).toBe(true);
+    // What a client keeps after dropping repeats by seq is exactly that.
+    expect(dropRepeatsBySeq(stub.received.get(connectionId) ?? [])).toEqual(got);
   }
   const sample = stub.received.get(CONNECTIONS[20] as string)?.[0];
   expect(sample).toMatchObject({
@@ -169,7 +208,9 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
   });
 
   // Coalesced: every live connection got its 40 frames in one batch post.
-  expect(stub.posts.get(CONNECTIONS[20] as string)).toEqual([expect.objectContaining({ type: 'batch' })]);
+  expect(distinctPosts(stub.posts.get(CONNECTIONS[20] as string) ?? [])).toEqual([
+    expect.objectContaining({ type: 'batch' }),
+  ]);
   // Gone connections: asked once, then all their rows deleted.
   for (const connectionId of GONE) {
     expect(await rowCount(connectionId)).toBe(0);
@@ -186,8 +227,9 @@ test('100 records over 5 keys reach 50 connections exactly once each, in per-key
     subscribers: 100,
     gone: 5,
     failed: 0,
-    retries: THROTTLED.size,
   });
+  // One retry per throttled connection, plus one for every post the stand-in took twice.
+  expect(summary.retries).toBeGreaterThanOrEqual(THROTTLED.size + resentPosts);
 });
 
 test("a connection that stays throttled gets its key's records reported from the first undelivered one", async () => {
@@ -224,4 +266,45 @@ test("a connection that stays throttled gets its key's records reported from the
   // The stuck post was tried maxAttempts (4) times, then given up.
   expect(stuckCalls).toBe(1 + 4);
   expect(stub.received.get('fine=')?.filter((m) => m.key === 's2')).toHaveLength(2);
+});
+
+test('a post answered after the request timeout is sent again: its frames arrive twice, and the seq rule drops the repeat', async () => {
+  // Prepare: the stand-in takes slow='s first post at once but answers only after the client gave up on it.
+  const connections = createConnectionRepository({
+    ddb: tables.documents,
+    tableName: tables.connectionsTable,
+    ttlSeconds: 7800,
+  });
+  await connections.saveConnection({ connectionId: 'slow=' }, ['t1']);
+  stub.answer = (connectionId, _message, attempt) =>
+    connectionId === 'slow=' && attempt === 1 ? { status: 200, delayMs: 1500 } : 200;
+  const impatient = createManagementApiClient({
+    endpoint: stub.endpoint,
+    maxSockets: 4,
+    region: 'us-east-1',
+    credentials: localCredentials,
+    requestTimeoutMs: 300,
+  });
+  const records = [streamRecord({ key: 't1', seq: 21 }), streamRecord({ key: 't1', seq: 22 })];
+
+  // Act
+  const { response, summary } = await runFanout(
+    {
+      ...fanoutDeps(4),
+      sender: createConnectionSender({ client: impatient, backoff: { baseMs: 5, capMs: 50 }, requestTimeoutMs: 300 }),
+    },
+    streamEvent(records),
+    lambdaContext(30_000),
+  );
+  impatient.destroy();
+
+  // Assess: nothing reported lost; the one batch post went out twice, whole and identical.
+  expect(response).toEqual({ batchItemFailures: [] });
+  expect(summary).toMatchObject({ posts: 1, retries: 1 });
+  const posts = stub.posts.get('slow=') ?? [];
+  expect(posts).toHaveLength(2);
+  expect(posts[1]).toEqual(posts[0]);
+  const seqs = records.map((r) => r.dynamodb.SequenceNumber);
+  expect(stub.received.get('slow=')?.map((m) => m.seq)).toEqual([...seqs, ...seqs]);
+  expect(dropRepeatsBySeq(stub.received.get('slow=') ?? []).map((m) => m.seq)).toEqual(seqs);
 });
