@@ -34,6 +34,10 @@ const schema = z.object({
     .transform((value) => value.toLowerCase() === 'true'),
   CONNECTION_TTL_SECONDS: positiveInt(7800, 366 * 24 * 3600),
   FANOUT_CONCURRENCY: positiveInt(64, 1024),
+  COALESCE_POSTS: z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false"' })
+    .default('true')
+    .transform((value) => value.toLowerCase() === 'true'),
   CONFLATE_CHANGES: z
     .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false"' })
     .default('false')
@@ -77,6 +81,8 @@ export interface Config {
   isQueryParam: boolean;
   connectionTtlSeconds: number;
   fanoutConcurrency: number;
+  /** Coalescing of one connection's frames into `batch` posts (domain/coalesce.ts); off: one post per frame. */
+  coalescePosts: boolean;
   /** Conflation of item changes within a stream batch (domain/conflation.ts). */
   conflateChanges: boolean;
   /** Keys conflated when conflateChanges is on; empty = every key no platform domain owns. */
@@ -100,6 +106,7 @@ const fieldOf = {
   IS_QUERY_PARAM: 'isQueryParam',
   CONNECTION_TTL_SECONDS: 'connectionTtlSeconds',
   FANOUT_CONCURRENCY: 'fanoutConcurrency',
+  COALESCE_POSTS: 'coalescePosts',
   CONFLATE_CHANGES: 'conflateChanges',
   CONFLATE_KEY_PREFIXES: 'conflateKeyPrefixes',
   WS_ENDPOINT: 'wsEndpoint',

@@ -64,12 +64,15 @@ describe('conflation settings', () => {
       verifyEntryPoints: false,
     });
     const fanout = model.functions.get('OnReceiveRealTimeItem');
-    return loadConfig(['CONFLATE_CHANGES', 'CONFLATE_KEY_PREFIXES'], fanout?.environment ?? {});
+    return loadConfig(['COALESCE_POSTS', 'CONFLATE_CHANGES', 'CONFLATE_KEY_PREFIXES'], fanout?.environment ?? {});
   };
 
-  test('off by default; the template passes ConflateChanges and ConflateKeyPrefixes to the fan-out', () => {
-    expect(fanoutEnvironment({})).toEqual({ conflateChanges: false, conflateKeyPrefixes: [] });
-    expect(fanoutEnvironment({ ConflateChanges: 'true', ConflateKeyPrefixes: 'vehicle:, dash:' })).toEqual({
+  test('coalescing on, conflation off by default; the template passes the three parameters to the fan-out', () => {
+    expect(fanoutEnvironment({})).toEqual({ coalescePosts: true, conflateChanges: false, conflateKeyPrefixes: [] });
+    expect(
+      fanoutEnvironment({ CoalescePosts: 'false', ConflateChanges: 'true', ConflateKeyPrefixes: 'vehicle:, dash:' }),
+    ).toEqual({
+      coalescePosts: false,
       conflateChanges: true,
       conflateKeyPrefixes: ['vehicle:', 'dash:'],
     });

@@ -104,6 +104,19 @@ describe('coalescing in the fan-out', () => {
     );
   });
 
+  test('with coalescing off (CoalescePosts=false) every frame is a post of its own, in the same order', async () => {
+    const sender = new ByteSender();
+    const run = fanout({ a: ['k1', 'k2'] }, sender, { coalesce: false });
+    const records = [1, 2, 3].map((seq) => streamRecord({ key: seq === 2 ? 'k2' : 'k1', seq, itemId: `i${seq}` }));
+
+    const { response, summary } = await run(records);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sender.posts.map((p) => JSON.parse(p.data.toString('utf8')).type)).toEqual(['item', 'item', 'item']);
+    expect(sender.framesTo('a').map((f) => f.seq)).toEqual(records.map((r) => r.dynamodb.SequenceNumber));
+    expect(summary).toMatchObject({ posts: 3, batches: 0, frames: 3 });
+  });
+
   test('a batch answered 413 is split: its frames go out one by one, an oversized item as its truncated notice', async () => {
     const sender = new ByteSender();
     // This gateway counts differently: it refuses posts over 50 KB.

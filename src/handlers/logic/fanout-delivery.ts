@@ -45,6 +45,8 @@ export type Entry = ChangeEntry | SnapshotEntry;
 /** What every connection's delivery shares within one invocation. */
 export interface DeliveryContext {
   plan: FanoutPlan<Entry>;
+  /** Off: every frame is a post of its own (COALESCE_POSTS=false). */
+  coalesce: boolean;
   post(connectionId: string, data: Uint8Array): Promise<PostResult>;
   /** Ends a connection found gone (once per connection). */
   markGone(connectionId: string): void;
@@ -150,7 +152,7 @@ export async function deliverToConnection(
       failRest();
       return;
     }
-    const count = alone > 0 ? 1 : framesInNextPost(pending.map((frame) => frame.data.byteLength));
+    const count = alone > 0 || !context.coalesce ? 1 : framesInNextPost(pending.map((frame) => frame.data.byteLength));
     alone = Math.max(0, alone - count);
     const frames = pending.splice(0, count);
     const result = await context.post(connectionId, encodePost(frames.map((frame) => frame.data)));

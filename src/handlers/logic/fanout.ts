@@ -37,6 +37,8 @@ export interface FanoutDeps {
   concurrency: number;
   /** Where snapshots are read (a key's snapshot marker asks for one: fanout-snapshots.ts). */
   snapshots: SnapshotSource;
+  /** COALESCE_POSTS: one connection's frames go out as few `batch` posts as fit (default); off: one post per frame. */
+  coalesce?: boolean;
   /** CONFLATE_CHANGES / CONFLATE_KEY_PREFIXES (domain/conflation.ts). Default: off. */
   conflation?: ConflationRule;
   logger: Log;
@@ -196,6 +198,7 @@ export async function runFanout(
   let loggedFailures = 0;
   const delivery: DeliveryContext = {
     plan,
+    coalesce: deps.coalesce ?? true,
     post: async (connectionId, data) => {
       summary.posts++;
       // The sender bounds every attempt (and its retries) by the deadline.
