@@ -11,14 +11,17 @@
  *    capacity —, 100 subscribers on 100 keys at 100 writes/s, and 100 subscribers of one key at 10 writes/s);
  * 2. a hot key: 100 subscribers of one key, 100 writes/s for 30 s (10,000 deliveries/s), plain and conflated;
  * 3. connections opened at once and fan-out throughput to them (frames/s and posts/s, CPU per post);
- * 4. baselines: the SDK floor (bare PostToConnection SDK calls, 64 in flight, against a trivial HTTP server), the
+ * 4. before / after: the multi-key latency row, the plain hot key and the first fan-out again on a second runtime
+ *    with CoalescePosts=false (one post per frame, as before coalescing), side by side with posts, bytes and CPU;
+ * 5. baselines: the SDK floor (bare PostToConnection SDK calls, 64 in flight, against a trivial HTTP server), the
  *    lean floor (the fan-out's signed poster, same setup) and a plain `ws` broadcast.
  * A `batch` frame counts as one post and as each of its frames delivered. Prints a markdown table (also written to
  * .local/bench-result.md) and the figures `npm run cost` reads (.local/bench-result.json).
  *
  * Options: --quick (a short smoke run), --connections 1000,10000, --skip-10k, --latency 20@20,100@100:100
  * (subscribers@writes/s[:keys], comma-separated), --latency-seconds 10, --hot 100@100x30 (subscribers@writes/s x
- * seconds, or "off"), --cpu-prof (profiles of the runtime in .local/prof), --runtime-logs (the runtime's
+ * seconds, or "off"), --skip-before (no second runtime with CoalescePosts=false for the before/after table),
+ * --cpu-prof (profiles of the runtime in .local/prof), --runtime-logs (the runtime's
  * per-invocation log lines in .local/bench-runtime.log).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -90,6 +93,8 @@ interface Options {
   floorCalls: number;
   broadcastClients: number;
   broadcastRounds: number;
+  /** Also run the "before" phases on a second runtime with CoalescePosts=false (one post per frame). */
+  before: boolean;
   cpuProf: boolean;
   /** Run the runtime without --quiet: one log line per invocation (with its duration) in .local/bench-runtime.log. */
   runtimeLogs: boolean;
@@ -106,6 +111,7 @@ function parseOptions(argv: string[]): Options {
       'latency-seconds': { type: 'string' },
       hot: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      'skip-before': { type: 'boolean', default: false },
       'runtime-logs': { type: 'boolean', default: false },
     },
   });
@@ -148,6 +154,7 @@ function parseOptions(argv: string[]): Options {
     floorCalls: quick ? 2_000 : 10_000,
     broadcastClients: 1_000,
     broadcastRounds: quick ? 20 : 100,
+    before: values['skip-before'] !== true,
     cpuProf: values['cpu-prof'] === true,
     runtimeLogs: values['runtime-logs'] === true,
   };
@@ -159,11 +166,13 @@ function parseOptions(argv: string[]): Options {
 interface Receipts {
   posts: number;
   frames: number;
+  /** Bytes of the posts that carried deliveries. */
+  bytes: number;
   firstReceipt: number;
   lastReceipt: number;
 }
 
-const newReceipts = (): Receipts => ({ posts: 0, frames: 0, firstReceipt: 0, lastReceipt: 0 });
+const newReceipts = (): Receipts => ({ posts: 0, frames: 0, bytes: 0, firstReceipt: 0, lastReceipt: 0 });
 
 /** Counts one WebSocket message into `receipts` and returns its deliveries. */
 function receive(receipts: Receipts, data: Buffer) {
@@ -172,6 +181,7 @@ function receive(receipts: Receipts, data: Buffer) {
   if (deliveries.length > 0) {
     receipts.posts++;
     receipts.frames += deliveries.length;
+    receipts.bytes += data.byteLength;
     if (receipts.firstReceipt === 0) receipts.firstReceipt = at;
     receipts.lastReceipt = at;
   }
@@ -563,6 +573,8 @@ interface Report {
   fanout: FanoutResult[];
   failures: string[];
   stopped: string;
+  /** The same rows with CoalescePosts=false, when run. */
+  before: Phases | undefined;
 }
 
 const verdict = (ok: boolean) => (ok ? '**met**' : '**missed**');
@@ -674,9 +686,71 @@ function renderReport(report: Report): string {
         `in the runtime, of which ${perDelivery(f.cpu.workerSeconds)} ms in the fan-out worker thread`,
     );
   }
+  if (report.before !== undefined) lines.push('', ...renderBeforeAfter(report));
   for (const failure of report.failures) lines.push(`- **failed** ${failure}`);
   lines.push('', `Runtime stopped with ${report.stopped}.`, '');
   return lines.join('\n');
+}
+
+/** One row of the before/after table: a phase's posts, bytes, CPU and throughput. */
+function comparisonRow(
+  load: string,
+  mode: string,
+  r: { receipts: Receipts; cpu: CpuUse; received: number; expected: number; p50: number; p99: number },
+  seconds: number,
+): string {
+  const cpu = cpuPer(r.cpu, r.receipts);
+  return (
+    `| ${load} | ${mode} | ${int(r.received)}/${int(r.expected)} | ${int(r.receipts.posts)} | ${perPost(r.receipts)} | ` +
+    `${int(r.receipts.bytes / Math.max(1, r.receipts.posts))} | ${int(r.receipts.posts / seconds)} | ` +
+    `${int(r.receipts.frames / seconds)} | ${cpu.perPost.toFixed(3)} | ${cpu.perFrame.toFixed(3)} | ` +
+    `${ms(r.p50)} / ${ms(r.p99)} |`
+  );
+}
+
+/** The rows run both ways: one post per frame (CoalescePosts=false) against coalesced (and conflated). */
+function renderBeforeAfter(report: Report): string[] {
+  const before = report.before as Phases;
+  const lines = [
+    'Before / after — the same loads with one post per frame (`CoalescePosts=false`, how the fan-out posted before ' +
+      'issue 12) and coalesced (the default), on two runtimes started one after the other in this run. Posts are ' +
+      'WebSocket messages the subscribers received (API Gateway bills each, per 32 KB); CPU is the fan-out worker ' +
+      "thread's; deliveries/s and posts/s over the phase (writes paced, so a phase that keeps up shows the write rate).",
+    '',
+    '| Load | Posting | Delivered | Posts | Frames per post | Bytes per post | Posts/s | Deliveries/s | CPU ms per post | CPU ms per delivery | Latency p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const latencySeconds = (r: LatencyResult) =>
+    Math.max(0.001, (r.receipts.lastReceipt - r.receipts.firstReceipt) / 1000);
+  for (const b of before.latency) {
+    const a = report.latency.find((r) => loadLabel(r.load) === loadLabel(b.load));
+    const load = `${b.load.subscribers} subscribers on ${b.load.keys} keys × ${b.load.writesPerSecond} writes/s`;
+    lines.push(comparisonRow(load, 'one post per frame', b, latencySeconds(b)));
+    if (a !== undefined) lines.push(comparisonRow(load, 'coalesced', a, latencySeconds(a)));
+  }
+  for (const b of before.hot) {
+    const load = `hot key: ${b.load.subscribers} subscribers of one key × ${b.load.writesPerSecond} writes/s × ${b.load.seconds} s`;
+    lines.push(comparisonRow(load, 'one post per frame', b, b.seconds));
+    for (const a of report.hot) {
+      const mode = a.conflated ? `coalesced + conflated (${report.options.conflatedItems} items)` : 'coalesced';
+      lines.push(
+        comparisonRow(
+          load,
+          mode,
+          { ...a, received: a.conflated ? a.latestCorrect * report.options.conflatedItems : a.received },
+          a.seconds,
+        ),
+      );
+    }
+  }
+  for (const b of before.fanout) {
+    const a = report.fanout.find((r) => r.connections === b.connections);
+    const load = `fan-out: ${int(b.connections)} subscribers of one key, ${b.items} items written at once`;
+    const none = { p50: Number.NaN, p99: Number.NaN };
+    lines.push(comparisonRow(load, 'one post per frame', { ...b, ...none }, b.seconds));
+    if (a !== undefined) lines.push(comparisonRow(load, 'coalesced', { ...a, ...none }, a.seconds));
+  }
+  return lines;
 }
 
 function argvText(): string {
@@ -685,6 +759,67 @@ function argvText(): string {
 }
 
 // ------------------------------------------------------------------------------------------------ main
+
+interface Phases {
+  latency: LatencyResult[];
+  hot: HotResult[];
+  fanout: FanoutResult[];
+  failures: string[];
+  stopped: string;
+}
+
+/** Runs the phases on one runtime started with `parameterOverrides`, then stops it. */
+async function runPhases(
+  options: Options,
+  parameterOverrides: string[],
+  phases: { latencyLoads: LatencyLoad[]; hot: HotLoad | undefined; conflated: boolean; connections: number[] },
+  label: string,
+): Promise<Phases> {
+  const platform = await startPlatform({ ...options, parameterOverrides });
+  const result: Phases = { latency: [], hot: [], fanout: [], failures: [], stopped: 'not stopped' };
+  try {
+    // A failed phase is reported and the next one still runs: one broken number should not hide the others.
+    const attempt = async (phase: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        log(`${label}${phase} failed: ${message}`);
+        result.failures.push(`${label}${phase}: ${message}`);
+      }
+    };
+    for (const load of phases.latencyLoads) {
+      await attempt(`latency ${loadLabel(load)}/s`, async () => {
+        const latency = await measureLatency(platform, options, load);
+        log(`${label}latency ${loadLabel(load)}/s: p50 ${ms(latency.p50)} p99 ${ms(latency.p99)} ms`);
+        result.latency.push(latency);
+      });
+    }
+    const hotLoad = phases.hot;
+    if (hotLoad !== undefined) {
+      for (const conflated of phases.conflated ? [false, true] : [false]) {
+        await attempt(`hot key${conflated ? ' (conflated)' : ''}`, async () => {
+          const hot = await measureHotKey(platform, options, hotLoad, conflated);
+          log(
+            `${label}hot key${conflated ? ' (conflated)' : ''}: p99 ${ms(hot.p99)} ms, ${int(hot.postsPerSecond)} posts/s`,
+          );
+          result.hot.push(hot);
+        });
+      }
+    }
+    for (const connections of phases.connections) {
+      await attempt(`fan-out ${int(connections)}`, async () => {
+        const fanout = await measureFanout(platform, options, connections);
+        log(`${label}fan-out ${int(connections)}: ${int(fanout.framesPerSecond)} deliveries/s`);
+        result.fanout.push(fanout);
+      });
+    }
+  } finally {
+    log(`${label}stopping the runtime`);
+    result.stopped = await platform.stop();
+  }
+  return result;
+}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -701,76 +836,49 @@ async function main(): Promise<void> {
 
   // Conflation for `conflate-` keys only: the conflated hot-key row, while every other row sends every change. A
   // template without the parameters (an older checkout, for a before/after comparison) skips that row.
-  const canConflate = 'ConflateChanges' in (readCfnTemplate('template.yaml').Parameters ?? {});
-  const platform = await startPlatform({
-    ...options,
-    parameterOverrides: canConflate ? ['ConflateChanges=true', 'ConflateKeyPrefixes=conflate-'] : [],
-  });
-  const latency: LatencyResult[] = [];
-  const hot: HotResult[] = [];
-  const fanout: FanoutResult[] = [];
-  const failures: string[] = [];
-  let stopped = 'not stopped';
-  try {
-    // A failed phase is reported and the next one still runs: one broken number should not hide the others.
-    const attempt = async (phase: string, run: () => Promise<void>) => {
-      try {
-        await run();
-      } catch (error) {
-        log(`${phase} failed: ${error instanceof Error ? error.message : String(error)}`);
-        failures.push(`${phase}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    };
-    for (const load of options.latencyLoads) {
-      await attempt(`latency ${loadLabel(load)}/s`, async () => {
-        const result = await measureLatency(platform, options, load);
-        log(`latency ${loadLabel(load)}/s: p50 ${ms(result.p50)} p99 ${ms(result.p99)} ms`);
-        latency.push(result);
-      });
-    }
-    const hotLoad = options.hot;
-    if (hotLoad !== undefined) {
-      for (const conflated of canConflate ? [false, true] : [false]) {
-        await attempt(`hot key${conflated ? ' (conflated)' : ''}`, async () => {
-          const result = await measureHotKey(platform, options, hotLoad, conflated);
-          log(
-            `hot key${conflated ? ' (conflated)' : ''}: p99 ${ms(result.p99)} ms, ${int(result.postsPerSecond)} posts/s`,
-          );
-          hot.push(result);
-        });
-      }
-    }
-    for (const connections of options.connections) {
-      await attempt(`fan-out ${int(connections)}`, async () => {
-        const result = await measureFanout(platform, options, connections);
-        log(`fan-out ${int(connections)}: ${int(result.framesPerSecond)} deliveries/s`);
-        fanout.push(result);
-      });
-    }
-  } finally {
-    log('stopping the runtime');
-    stopped = await platform.stop();
+  const parameters = readCfnTemplate('template.yaml').Parameters ?? {};
+  const canConflate = 'ConflateChanges' in parameters;
+  const after = await runPhases(
+    options,
+    canConflate ? ['ConflateChanges=true', 'ConflateKeyPrefixes=conflate-'] : [],
+    { latencyLoads: options.latencyLoads, hot: options.hot, conflated: canConflate, connections: options.connections },
+    '',
+  );
+  // Before: the same fan-out with one post per frame, on the rows where coalescing can change something (several
+  // frames per connection per invocation: a busy key, many keys, many items at once).
+  let before: Phases | undefined;
+  if (options.before && 'CoalescePosts' in parameters) {
+    before = await runPhases(
+      options,
+      ['CoalescePosts=false'],
+      {
+        latencyLoads: options.latencyLoads.filter((load) => load.keys > 1),
+        hot: options.hot,
+        conflated: false,
+        connections: options.connections.filter((n) => n < 10_000).slice(0, 1),
+      },
+      'one post per frame: ',
+    );
   }
 
-  const report = {
+  const report: Report = {
     options,
     loadAtStart,
     loadAtEnd: os.loadavg(),
     floor,
     leanFloor,
     broadcast,
-    latency,
-    hot,
-    fanout,
-    failures,
-    stopped,
+    ...after,
+    failures: [...after.failures, ...(before?.failures ?? [])],
+    stopped: before === undefined ? after.stopped : `${after.stopped} (one post per frame: ${before.stopped})`,
+    before,
   };
   const markdown = renderReport(report);
   process.stdout.write(`\n${markdown}\n`);
   await mkdir('.local', { recursive: true });
   await writeFile(join('.local', 'bench-result.md'), markdown);
   // What `npm run cost` reads: the fan-out worker's CPU per post in the 1,000-connection phase (or the first there is).
-  const reference = fanout.find((f) => f.connections === 1000) ?? fanout[0];
+  const reference = after.fanout.find((f) => f.connections === 1000) ?? after.fanout[0];
   if (reference !== undefined) {
     const summary = {
       at: new Date().toISOString(),
