@@ -43,10 +43,13 @@ export const SAMPLE_MESSAGE = JSON.stringify({
 });
 
 /**
- * Calls/s and CPU per call of `post` with FANOUT_CONCURRENCY in flight against the trivial server, after a warm-up:
- * the median of three runs.
+ * Calls/s and CPU per call (this thread only) of `post` with FANOUT_CONCURRENCY in flight against the trivial server
+ * (in a worker thread), after a warm-up: the median of three runs.
  */
-async function measureFloor(calls: number, postTo: (endpoint: string) => () => Promise<unknown>): Promise<PostFloor> {
+export async function measureFloor(
+  calls: number,
+  postTo: (endpoint: string) => () => Promise<unknown>,
+): Promise<PostFloor> {
   const worker = new Worker(TRIVIAL_SERVER, { eval: true });
   try {
     const port = await new Promise<number>((resolve) => worker.once('message', resolve));
