@@ -69,6 +69,8 @@ export interface SnapshotPage {
   items: Item[];
   /** The stream sequence number the snapshot was read at (every page of one snapshot carries the same). */
   position: string;
+  /** From 0; a page 0 starts the snapshot afresh (a re-delivered stream batch can send it again). */
+  page?: number;
   more?: true;
   complete?: boolean;
   nextToken?: string;
@@ -191,6 +193,7 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.#run(() => {
       const catchUp = this.#catchUp;
       if (this.snapshot && catchUp?.connection === connection && catchUp.confirmed) {
+        if (page.page === 0) catchUp.pages = [];
         catchUp.pages.push(...page.items);
         if (page.more === true) return;
         const remaining = page.complete === false ? page.nextToken : undefined;

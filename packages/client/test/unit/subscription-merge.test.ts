@@ -88,6 +88,16 @@ describe('catching up with a snapshot that has a position', () => {
     expect(r.synced).toBe(1);
   });
 
+  test('a page 0 mid-collection (a re-delivered stream batch) starts the snapshot afresh', () => {
+    const r = subscription();
+    resubscribe(r, 1);
+    r.sub.receiveSnapshot({ items: [item('a', 1)], position: '3', page: 0, more: true }, 1);
+    // The batch failed after page 0 and came again, read after a was removed (seq 4).
+    r.sub.receiveSnapshot({ items: [item('b', 2)], position: '4', page: 0, more: true }, 1);
+    r.sub.receiveSnapshot({ items: [item('c', 2)], position: '4', page: 1, complete: true }, 1);
+    expect(itemsOf(r.sub)).toEqual({ b: item('b', 2), c: item('c', 2) });
+  });
+
   test('after a reconnect only the differences are emitted, each once', () => {
     const r = subscription();
     resubscribe(r, 1);
