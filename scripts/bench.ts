@@ -848,6 +848,14 @@ async function main(): Promise<void> {
   // frames per connection per invocation: a busy key, many keys, many items at once).
   let before: Phases | undefined;
   if (options.before && 'CoalescePosts' in parameters) {
+    // Reported as a failure if it cannot run at all: the rows measured so far still go out.
+    const beforeFailed = (error: unknown): Phases => ({
+      latency: [],
+      hot: [],
+      fanout: [],
+      failures: [`one post per frame: ${error instanceof Error ? error.message : String(error)}`],
+      stopped: 'not started',
+    });
     before = await runPhases(
       options,
       ['CoalescePosts=false'],
@@ -858,7 +866,7 @@ async function main(): Promise<void> {
         connections: options.connections.filter((n) => n < 10_000).slice(0, 1),
       },
       'one post per frame: ',
-    );
+    ).catch(beforeFailed);
   }
 
   const report: Report = {

@@ -214,7 +214,8 @@ export async function startPlatform(options: {
         () => false,
       );
     },
-    60_000,
+    // DynamoDB Local's JVM alone takes a minute to start when the machine is busy.
+    180_000,
     200,
   );
   if (!up || child.exitCode !== null) {
