@@ -54,7 +54,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   void exited.then(() => process.removeListener('exit', killOnExit));
 
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  // A JVM on a busy 2-core machine can take over a minute to answer; a crash still ends the wait at once (below).
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   try {
     for (;;) {
       if (child.exitCode !== null) {
