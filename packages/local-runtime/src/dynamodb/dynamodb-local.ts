@@ -9,7 +9,7 @@ export interface DynamoDbLocalOptions {
   port: number;
   /** Keep data in this folder; in memory when absent. */
   persistDir?: string;
-  /** How long to wait for the first answer. */
+  /** How long to wait for the first answer (default 120 s). */
   startTimeoutMs?: number;
 }
 
