@@ -105,6 +105,11 @@ export interface ConnectionRepository {
   subscriptionsOf(connectionId: string): Promise<string[]>;
   /** Every connection subscribed to `key`: a paginated Query on the GSI, never a Scan. */
   subscribersOf(key: string): Promise<string[]>;
+  /**
+   * Whether the connection holds a live subscription to `key` now: a consistent GetItem of the subscription row, so a
+   * subscribe just written is seen and an unsubscribe, a revocation or an expired row (TTL pending) counts as none.
+   */
+  isSubscribed(connectionId: string, key: string): Promise<boolean>;
   /** Deletes every row of the connection; returns how many there were. Idempotent. */
   deleteConnection(connectionId: string): Promise<number>;
   /** The connection's own row (a consistent read), or undefined when it is gone. */
@@ -317,6 +322,23 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
 
     subscribersOf: (key) =>
       storage('look up subscribers', () => connectionIdsOnIndex(SUBSCRIBERS_INDEX, 'realTimeItemKey', key)),
+
+    isSubscribed: (connectionId, key) =>
+      storage('read a subscription', async () => {
+        // A connection's own row is no subscription, whatever a forged request names.
+        if (key === connectionRowKey(connectionId)) return false;
+        const { Item } = await ddb.send(
+          new GetCommand({
+            TableName: tableName,
+            Key: { connectionId, realTimeItemKey: key },
+            ProjectionExpression: 'expiresAt',
+            ConsistentRead: true,
+          }),
+        );
+        if (Item === undefined) return false;
+        // DynamoDB deletes expired rows late (and DynamoDB Local never does): an expired row is no subscription.
+        return typeof Item.expiresAt !== 'number' || Item.expiresAt * 1000 > now();
+      }),
 
     subscriptionsOf: (connectionId) =>
       storage('read subscriptions', async () => {

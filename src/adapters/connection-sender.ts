@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { type BackoffOptions, fullJitterDelay, sleep as realSleep } from '../lib/backoff';
 import { httpStatusOf, isTransientAwsError } from '../lib/errors';
+import type { Poster } from './signed-poster';
 
 /** How a post to one connection ended. */
 export type PostResult =
@@ -47,12 +48,18 @@ export function classifyPostError(error: unknown): PostErrorKind {
   return isTransientAwsError(error) ? 'retry' : 'failed';
 }
 
-export interface ConnectionSenderDeps {
-  /**
-   * Created with `maxAttempts: 1`: this sender owns the retries, so they respect the invocation's deadline and
-   * are counted, instead of hiding inside the SDK's own retry strategy.
-   */
-  client: ApiGatewayManagementApiClient;
+/** How each attempt goes out: through an SDK client, or a Poster (signed-poster.ts: the same request, leaner). */
+export type ConnectionSenderTransport =
+  | {
+      /**
+       * Created with `maxAttempts: 1`: this sender owns the retries, so they respect the invocation's deadline and
+       * are counted, instead of hiding inside the SDK's own retry strategy.
+       */
+      client: ApiGatewayManagementApiClient;
+    }
+  | { poster: Poster };
+
+export type ConnectionSenderDeps = ConnectionSenderTransport & {
   /** Attempts per post, the first included. */
   maxAttempts?: number;
   backoff?: BackoffOptions;
@@ -61,7 +68,7 @@ export interface ConnectionSenderDeps {
   now?: () => number;
   /** The client's own per-request timeout (aws-clients.ts): attempts that could outlast the deadline get a shorter one. */
   requestTimeoutMs?: number;
-}
+};
 
 /** The management-API ConnectionSender, with jittered retries of throttling and 5xx within the deadline. */
 export function createConnectionSender(deps: ConnectionSenderDeps): ConnectionSender {
@@ -70,16 +77,21 @@ export function createConnectionSender(deps: ConnectionSenderDeps): ConnectionSe
   const sleep = deps.sleep ?? realSleep;
   const now = deps.now ?? Date.now;
   const requestTimeoutMs = deps.requestTimeoutMs ?? 5000;
+  const attemptPost: Poster =
+    'poster' in deps
+      ? deps.poster
+      : async (connectionId, data, abortSignal) => {
+          await deps.client.send(
+            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
+            abortSignal ? { abortSignal } : undefined,
+          );
+        };
   return {
     async post(connectionId, data, options = {}) {
       const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
       for (let attempt = 1; ; attempt++) {
         try {
-          const abortSignal = attemptSignal(deadline - now(), requestTimeoutMs, options.signal);
-          await deps.client.send(
-            new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }),
-            abortSignal ? { abortSignal } : undefined,
-          );
+          await attemptPost(connectionId, data, attemptSignal(deadline - now(), requestTimeoutMs, options.signal));
           return { status: 'sent', attempts: attempt };
         } catch (error) {
           const kind = classifyPostError(error);

@@ -1,18 +1,14 @@
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  GetItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { BatchWriteCommandInput, BatchWriteCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { toPlainItem } from '../domain/attribute-values';
 import { itemIdProblem, validateItem } from '../domain/items';
+import { isReservedItemId } from '../domain/reserved-items';
 import { errorLabel, isTransientAwsError, StorageError, toError, ValidationError } from '../lib/errors';
 import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
 import { BATCH_WRITE_LIMIT, type BatchWriteOptions, batchWriteAll } from './batch-write';
+import { queryKeyItems } from './key-items';
 
 type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
@@ -235,6 +231,8 @@ export function createItemReader(deps: ItemReaderDeps): ItemReader {
 
   return {
     async get(key, itemId) {
+      // The platform's own rows under a key (snapshot markers) are nobody's item.
+      if (isReservedItemId(itemId)) return undefined;
       try {
         const answer = await deps.ddb.send(
           new GetItemCommand({ TableName: deps.tableName, Key: keyOf(key, itemId), ConsistentRead: true }),
@@ -245,27 +243,19 @@ export function createItemReader(deps: ItemReaderDeps): ItemReader {
       }
     },
     async list(key, { limit, nextToken }) {
-      const startKey = nextToken === undefined ? undefined : decodeToken(nextToken, key);
-      let page: QueryCommandOutput;
+      const after = nextToken === undefined ? undefined : decodeToken(nextToken, key);
+      let page: Awaited<ReturnType<typeof queryKeyItems>>;
       try {
-        page = await deps.ddb.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            KeyConditionExpression: '#key = :key',
-            ExpressionAttributeNames: { '#key': deps.keyAttribute },
-            ExpressionAttributeValues: { ':key': { S: key } },
-            Limit: limit,
-            ...(startKey === undefined ? {} : { ExclusiveStartKey: keyOf(key, startKey) }),
-          }),
-        );
+        // The key's items without the platform's reserved "$" rows (snapshot markers).
+        page = await queryKeyItems(deps, key, { limit, ...(after === undefined ? {} : { after }) });
       } catch (error) {
         throw storage('Query', error);
       }
-      const items = (page.Items ?? []).map((item) => toPlainItem(item));
-      const last = page.LastEvaluatedKey?.itemId?.S;
-      return { items, ...(last === undefined ? {} : { nextToken: encodeToken(key, last) }) };
+      const items = page.items.map((item) => toPlainItem(item));
+      return { items, ...(page.after === undefined ? {} : { nextToken: encodeToken(key, page.after) }) };
     },
     async delete(key, itemId) {
+      if (isReservedItemId(itemId)) return undefined;
       try {
         const answer = await deps.ddb.send(
           new DeleteItemCommand({ TableName: deps.tableName, Key: keyOf(key, itemId), ReturnValues: 'ALL_OLD' }),

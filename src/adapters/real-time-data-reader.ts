@@ -1,11 +1,19 @@
-import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { toPlainItem } from '../domain/attribute-values';
 import { errorLabel, isTransientAwsError, StorageError } from '../lib/errors';
+import { queryKeyItems } from './key-items';
 
-/** Reads current items of a key from RealTimeData (for `snapshot: true` subscriptions). */
+/** Reads a key's current items from RealTimeData, page by page (for the snapshots the fan-out sends). */
 export interface RealTimeDataReader {
-  /** Up to `limit` items of `key`, in itemId order, as plain JSON. */
-  itemsOf(key: string, limit: number): Promise<Record<string, unknown>[]>;
+  /**
+   * Up to `limit` items of `key` after the itemId `after`, in itemId order, as plain JSON, read consistently; the
+   * platform's reserved "$" rows are never among them. `after` in the answer: where the next page starts, when one
+   * may follow.
+   */
+  page(
+    key: string,
+    options: { limit: number; after?: string },
+  ): Promise<{ items: Record<string, unknown>[]; after?: string }>;
 }
 
 export interface RealTimeDataReaderDeps {
@@ -16,35 +24,27 @@ export interface RealTimeDataReaderDeps {
   keyAttribute: string;
 }
 
-/** The DynamoDB-backed RealTimeDataReader: a Query on the partition key, paginated until `limit` items. */
+/** The DynamoDB-backed RealTimeDataReader. */
 export function createRealTimeDataReader(deps: RealTimeDataReaderDeps): RealTimeDataReader {
   return {
-    async itemsOf(key, limit) {
-      const items: Record<string, unknown>[] = [];
-      let startKey: QueryCommandOutput['LastEvaluatedKey'];
+    async page(key, { limit, after }) {
       try {
-        do {
-          const page = await deps.ddb.send(
-            new QueryCommand({
-              TableName: deps.tableName,
-              KeyConditionExpression: '#key = :key',
-              ExpressionAttributeNames: { '#key': deps.keyAttribute },
-              ExpressionAttributeValues: { ':key': { S: key } },
-              Limit: limit - items.length,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) items.push(toPlainItem(item));
-          startKey = page.LastEvaluatedKey;
-          // A page also ends at 1 MB, so a short page does not mean the end.
-        } while (startKey !== undefined && items.length < limit);
+        // Consistent: a snapshot must hold every change committed before the stream records that asked for it.
+        const page = await queryKeyItems(deps, key, {
+          limit,
+          consistentRead: true,
+          ...(after === undefined ? {} : { after }),
+        });
+        return {
+          items: page.items.map((item) => toPlainItem(item)),
+          ...(page.after === undefined ? {} : { after: page.after }),
+        };
       } catch (error) {
         throw new StorageError(`Could not read items of a key: ${errorLabel(error)}`, {
           retryable: isTransientAwsError(error),
           cause: error,
         });
       }
-      return items;
     },
   };
 }

@@ -35,6 +35,24 @@ const schema = z.object({
     .transform((value) => value.toLowerCase() === 'true'),
   CONNECTION_TTL_SECONDS: positiveInt(7800, 366 * 24 * 3600),
   FANOUT_CONCURRENCY: positiveInt(64, 1024),
+  COALESCE_POSTS: z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false"' })
+    .default('true')
+    .transform((value) => value.toLowerCase() === 'true'),
+  CONFLATE_CHANGES: z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false"' })
+    .default('false')
+    .transform((value) => value.toLowerCase() === 'true'),
+  // The template passes a CommaDelimitedList joined with commas; spaces around entries are a typo, not part of a key.
+  CONFLATE_KEY_PREFIXES: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((prefix) => prefix.trim())
+        .filter((prefix) => prefix.length > 0),
+    ),
   AUTH_MODE: z.enum(['none', 'jwt'], { error: 'must be "none" or "jwt"' }).default('none'),
   PRESENCE_TIMEOUT_SECONDS: positiveInt(180, 7 * 24 * 3600),
   PRESENCE_VISIBILITY: z.enum(['all', 'friends'], { error: 'must be "all" or "friends"' }).default('all'),
@@ -66,6 +84,12 @@ export interface Config {
   isQueryParam: boolean;
   connectionTtlSeconds: number;
   fanoutConcurrency: number;
+  /** Coalescing of one connection's frames into `batch` posts (domain/coalesce.ts); off: one post per frame. */
+  coalescePosts: boolean;
+  /** Conflation of item changes within a stream batch (domain/conflation.ts). */
+  conflateChanges: boolean;
+  /** Keys conflated when conflateChanges is on; empty = every key no platform domain owns. */
+  conflateKeyPrefixes: string[];
   /** Management API base URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/develop. */
   wsEndpoint: string;
   /** none: anonymous connections and requests; jwt: the JWT authorizer names a user. */
@@ -89,6 +113,9 @@ const fieldOf = {
   IS_QUERY_PARAM: 'isQueryParam',
   CONNECTION_TTL_SECONDS: 'connectionTtlSeconds',
   FANOUT_CONCURRENCY: 'fanoutConcurrency',
+  COALESCE_POSTS: 'coalescePosts',
+  CONFLATE_CHANGES: 'conflateChanges',
+  CONFLATE_KEY_PREFIXES: 'conflateKeyPrefixes',
   WS_ENDPOINT: 'wsEndpoint',
   AUTH_MODE: 'authMode',
   PRESENCE_TIMEOUT_SECONDS: 'presenceTimeoutSeconds',

@@ -15,15 +15,37 @@ export class FanoutPlan<C extends Sequenced> {
   /** Changes per key, each list in stream order. Map order = first appearance in the batch. */
   readonly byKey = new Map<string, C[]>();
   readonly #batchIndex = new Map<C, number>();
+  readonly #position = new Map<C, number>();
   readonly #failedFrom = new Map<string, number>();
 
   constructor(changes: readonly C[]) {
     changes.forEach((change, index) => {
       this.#batchIndex.set(change, index);
       const list = this.byKey.get(change.key);
+      this.#position.set(change, list?.length ?? 0);
       if (list === undefined) this.byKey.set(change.key, [change]);
       else list.push(change);
     });
+  }
+
+  /** The change's place in the batch (stream order across keys). */
+  batchIndexOf(change: C): number {
+    return this.#batchIndex.get(change) ?? 0;
+  }
+
+  /** The change's place among its key's changes (what failFrom and isFailed take). */
+  positionOf(change: C): number {
+    return this.#position.get(change) ?? 0;
+  }
+
+  /** Whether the change will be re-delivered anyway (it or an earlier change of its key failed). */
+  hasFailed(change: C): boolean {
+    return this.isFailed(change.key, this.positionOf(change));
+  }
+
+  /** Marks the change, and every later change of its key, as not delivered. */
+  fail(change: C): void {
+    this.failFrom(change.key, this.positionOf(change));
   }
 
   /** Keys ordered by their number of changes, longest first: the longest per-subscriber chains start first. */

@@ -1,5 +1,6 @@
 import { preview, producerKeyProblem } from '@real-time-platform/protocol';
 import { z } from 'zod';
+import { isReservedItemId, RESERVED_ITEM_ID_PREFIX } from './reserved-items';
 
 /**
  * The rules every producer (HTTP, SQS, SNS, S3, the CLI) applies to an item before it is written to RealTimeData,
@@ -11,7 +12,8 @@ import { z } from 'zod';
  *   starting with "$" — exactly the keys a WebSocket client may subscribe to (keys.ts). A number is refused rather
  *   than stringified: the table's key type is S, and silently turning 3 into "3" hides a producer's bug;
  * - `itemId` defaults to "latest" (one "current state" item per key); when given it is a non-empty string of at
- *   most 1,024 bytes (the sort-key limit is 1,024 bytes);
+ *   most 1,024 bytes (the sort-key limit is 1,024 bytes), not starting with "$" (the platform's own rows under a key,
+ *   such as snapshot markers: reserved-items.ts);
  * - the whole item is at most 400 KB as DynamoDB counts it (itemSize below);
  * - attribute names (at any depth) are non-empty; names starting with "aws:" (DynamoDB global tables write
  *   aws:rep:* attributes) or "__" (platform internals, and "__proto__") are refused, and so is "constructor",
@@ -127,6 +129,8 @@ export function itemIdProblem(itemId: string): string | undefined {
   const bytes = Buffer.byteLength(itemId, 'utf8');
   if (bytes > MAX_ITEM_ID_BYTES) return `an itemId must be at most ${MAX_ITEM_ID_BYTES} bytes (UTF-8); got ${bytes}`;
   if (LONE_SURROGATE.test(itemId)) return 'an itemId must be valid Unicode text';
+  if (isReservedItemId(itemId))
+    return `itemIds starting with "${RESERVED_ITEM_ID_PREFIX}" are reserved by the platform`;
   return undefined;
 }
 

@@ -101,6 +101,11 @@ export function publicPresenceItem<T extends Record<string, unknown>>(item: T): 
   return visible;
 }
 
+/** What a snapshot shows of a key's stored item: presence items without their internal attributes, others as stored. */
+export function snapshotItemOf(key: string, item: Record<string, unknown>): Record<string, unknown> {
+  return userIdOfPresenceKey(key) === undefined ? item : publicPresenceItem(item);
+}
+
 /** Reads a stored presence item (plain JSON) defensively; undefined when it is not one. */
 export function presenceFromItem(userId: string, item: PresenceAttributes | undefined): Presence | undefined {
   if (item === undefined) return undefined;

@@ -21,7 +21,7 @@ const config = loadConfig([
 export const handler = lambdaEntry(({ logger }) =>
   createMessageHandler({
     connections: stores.connections(config),
-    data: stores.snapshots(config),
+    snapshots: stores.snapshotRequests(config),
     // A reply goes to one connection at a time: a handful of sockets is plenty.
     sender: connectionSender(config, 8),
     keyAccess: keyAccess(config),

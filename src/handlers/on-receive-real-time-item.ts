@@ -4,7 +4,7 @@
  */
 import { loadConfig } from '../config/env';
 import { createFanoutHandler } from './logic/fanout';
-import { connectionSender, fanoutHooks, lambdaEntry, stores } from './wiring/dependencies';
+import { fanoutHooks, fanoutSender, lambdaEntry, stores } from './wiring/dependencies';
 
 const config = loadConfig([
   'TABLE_NAME',
@@ -12,6 +12,9 @@ const config = loadConfig([
   'REAL_TIME_ITEM_KEY',
   'CONNECTION_TTL_SECONDS',
   'FANOUT_CONCURRENCY',
+  'COALESCE_POSTS',
+  'CONFLATE_CHANGES',
+  'CONFLATE_KEY_PREFIXES',
   'WS_ENDPOINT',
   'ACTIVITY_RETENTION_DAYS',
 ]);
@@ -20,9 +23,10 @@ export const handler = lambdaEntry(
   ({ logger, metrics }) =>
     createFanoutHandler({
       connections: stores.connections(config),
-      sender: connectionSender(config, config.fanoutConcurrency),
+      sender: fanoutSender(config, config.fanoutConcurrency),
       keyAttribute: config.realTimeItemKey,
       concurrency: config.fanoutConcurrency,
+      coalesce: config.coalescePosts,
       ...fanoutHooks(config, logger),
       logger,
       metrics,

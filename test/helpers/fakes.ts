@@ -7,6 +7,7 @@ import type {
 } from '../../src/adapters/connection-repository';
 import type { ConnectionSender, PostResult } from '../../src/adapters/connection-sender';
 import type { RealTimeDataReader } from '../../src/adapters/real-time-data-reader';
+import type { SnapshotRequester } from '../../src/adapters/snapshot-markers';
 import type { GuardedKey } from '../../src/domain/key-access';
 import type { Log } from '../../src/lib/logging';
 
@@ -61,6 +62,10 @@ export class MemoryConnections implements ConnectionRepository {
     if (this.failLookupOf.has(key)) throw new Error(`lookup of ${key} failed`);
     return [...this.subscriptions].filter(([, keys]) => keys.has(key)).map(([id]) => id);
   }
+  async isSubscribed(connectionId: string, key: string) {
+    this.maybeFail('isSubscribed');
+    return this.subscriptions.get(connectionId)?.has(key) === true;
+  }
   async deleteConnection(connectionId: string) {
     this.maybeFail('deleteConnection');
     this.deleted.push(connectionId);
@@ -108,7 +113,10 @@ export class MemoryConnections implements ConnectionRepository {
   }
 }
 
-/** A sender that records what each connection received and answers from a script per connection. */
+/**
+ * A sender that records what each connection received and answers from a script per connection. `posts` keeps each
+ * post as it was sent; `messagesTo` unwraps `batch` frames, so tests read frames as a client handles them.
+ */
 export class RecordingSender implements ConnectionSender {
   readonly received = new Map<string, unknown[]>();
   inFlight = 0;
@@ -136,20 +144,49 @@ export class RecordingSender implements ConnectionSender {
       this.inFlight--;
     }
   }
-  messagesTo(connectionId: string): Record<string, unknown>[] {
+  /** The posts a connection received, as sent (a batch is one post). */
+  postsTo(connectionId: string): Record<string, unknown>[] {
     return (this.received.get(connectionId) ?? []) as Record<string, unknown>[];
+  }
+  /** The frames a connection received, `batch` frames unwrapped, in order. */
+  messagesTo(connectionId: string): Record<string, unknown>[] {
+    return this.postsTo(connectionId).flatMap((post) =>
+      post.type === 'batch' ? (post.messages as Record<string, unknown>[]) : [post],
+    );
   }
 }
 
-/** A RealTimeDataReader over a fixed map of items per key. */
+/** A RealTimeDataReader over fixed items per key (kept in itemId order, as DynamoDB returns them). */
 export function memoryData(
   items: Record<string, Record<string, unknown>[]>,
   failing: string[] = [],
-): RealTimeDataReader {
-  return {
-    async itemsOf(key, limit) {
+): RealTimeDataReader & { reads: number } {
+  const reader = {
+    reads: 0,
+    async page(key: string, { limit, after }: { limit: number; after?: string }) {
+      reader.reads++;
       if (failing.includes(key)) throw new Error('read failed');
-      return (items[key] ?? []).slice(0, limit);
+      const sorted = [...(items[key] ?? [])].sort((a, b) => (String(a.itemId) < String(b.itemId) ? -1 : 1));
+      const rest = after === undefined ? sorted : sorted.filter((item) => String(item.itemId) > after);
+      const page = rest.slice(0, limit);
+      return page.length === limit && rest.length > limit
+        ? { items: page, after: String(page.at(-1)?.itemId) }
+        : { items: page };
+    },
+  };
+  return reader;
+}
+
+/** A SnapshotRequester that records the markers it was asked to write; keys in `failing` throw. */
+export function recordingSnapshotRequests(failing: string[] = []): SnapshotRequester & {
+  requests: { connectionId: string; key: string; requestId: string }[];
+} {
+  const requests: { connectionId: string; key: string; requestId: string }[] = [];
+  return {
+    requests,
+    async request(request) {
+      if (failing.includes(request.key)) throw new Error('ProvisionedThroughputExceededException: secret detail');
+      requests.push(request);
     },
   };
 }

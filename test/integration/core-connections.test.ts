@@ -2,9 +2,12 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   createTestTables,
+  lambdaContext,
   localCredentials,
   type ManagementApiStub,
   startManagementApiStub,
+  streamEvent,
+  streamRecord,
   type TestTables,
 } from '@real-time-platform/test-support';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
@@ -12,8 +15,10 @@ import { createConnectionRepository } from '../../src/adapters/connection-reposi
 import { createConnectionSender } from '../../src/adapters/connection-sender';
 import { createPresenceStore } from '../../src/adapters/presence-store';
 import { createRealTimeDataReader } from '../../src/adapters/real-time-data-reader';
+import { createSnapshotRequester } from '../../src/adapters/snapshot-markers';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
+import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
 import { captureLog } from '../helpers/fakes';
@@ -67,7 +72,11 @@ beforeAll(async () => {
     disconnect: createDisconnectHandler({ connections, presence, logger }),
     message: createMessageHandler({
       connections,
-      data: createRealTimeDataReader({ ddb: tables.dynamodb, tableName: tables.dataTable, keyAttribute: 'vehicleId' }),
+      snapshots: createSnapshotRequester({
+        ddb: tables.documents,
+        tableName: tables.dataTable,
+        keyAttribute: 'vehicleId',
+      }),
       sender: createConnectionSender({ client: management }),
       keyAccess: publicKeys,
       presence,
@@ -88,6 +97,19 @@ async function rowsOf(connectionId: string) {
       TableName: tables.connectionsTable,
       KeyConditionExpression: 'connectionId = :id',
       ExpressionAttributeValues: { ':id': connectionId },
+      ConsistentRead: true,
+    }),
+  );
+  return answer.Items ?? [];
+}
+
+/** The snapshot markers under a key of RealTimeData. */
+async function markersOf(key: string) {
+  const answer = await tables.documents.send(
+    new QueryCommand({
+      TableName: tables.dataTable,
+      KeyConditionExpression: 'vehicleId = :key AND begins_with(itemId, :marker)',
+      ExpressionAttributeValues: { ':key': key, ':marker': '$snapshot#' },
       ConsistentRead: true,
     }),
   );
@@ -151,6 +173,48 @@ test('subscribe (with snapshot), unsubscribe and heartbeat update the rows and r
   expect(await subscribersOf('5')).toEqual(['life-2=']);
   expect((await rowsOf('life-2=')).find((row) => row.realTimeItemKey === '6')?.expiresAt).toEqual(expect.any(Number));
 
+  // The snapshot markers, one per key under the key itself, expiring in 5 minutes.
+  const markers = await Promise.all(['5', '6'].map((key) => markersOf(key)));
+  for (const [i, found] of markers.entries()) {
+    expect(found).toEqual([
+      {
+        vehicleId: ['5', '6'][i],
+        itemId: expect.stringMatching(/^\$snapshot#life-2=#/),
+        connectionId: 'life-2=',
+        expiresAt: expect.any(Number),
+      },
+    ]);
+  }
+  // The fan-out meets them on the stream and answers with the keys' items, read from the table (markers left out).
+  const records = markers
+    .flat()
+    .map((marker, i) =>
+      streamRecord({ key: marker.vehicleId as string, seq: 100 + i, itemId: marker.itemId as string, item: marker }),
+    );
+  const { response } = await runFanout(
+    {
+      connections: createConnectionRepository({
+        ddb: tables.documents,
+        tableName: tables.connectionsTable,
+        ttlSeconds: 7800,
+      }),
+      sender: createConnectionSender({ client: management }),
+      keyAttribute: 'vehicleId',
+      concurrency: 4,
+      logger: captureLog(),
+      snapshots: {
+        reader: createRealTimeDataReader({
+          ddb: tables.dynamodb,
+          tableName: tables.dataTable,
+          keyAttribute: 'vehicleId',
+        }),
+      },
+    },
+    streamEvent(records),
+    lambdaContext(),
+  );
+  expect(response.batchItemFailures).toEqual([]);
+
   await handlers.message(
     wsEvent({ routeKey: 'unsubscribe', connectionId: 'life-2=', body: { action: 'unsubscribe', keys: ['5'] } }),
   );
@@ -172,8 +236,15 @@ test('subscribe (with snapshot), unsubscribe and heartbeat update the rows and r
 
   expect(stub.received.get('life-2=')).toEqual([
     { type: 'subscribed', keys: ['5', '6'] },
-    { type: 'snapshot', key: '5', items: [{ vehicleId: '5', itemId: 'latest', lat: 52.1 }] },
-    { type: 'snapshot', key: '6', items: [] },
+    {
+      type: 'snapshot',
+      key: '5',
+      items: [{ vehicleId: '5', itemId: 'latest', lat: 52.1 }],
+      position: String(100).padStart(21, '0'),
+      page: 0,
+      complete: true,
+    },
+    { type: 'snapshot', key: '6', items: [], position: String(101).padStart(21, '0'), page: 0, complete: true },
     { type: 'unsubscribed', keys: ['5'] },
     { type: 'pong', at: expect.any(Number), connectionId: 'life-2=' },
     {

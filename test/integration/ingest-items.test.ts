@@ -172,3 +172,32 @@ test('SQS partial batch: only the poison message is reported; the other messages
   expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-poison' }, { itemIdentifier: 'm-invalid' }]);
   for (const key of ['sqs-1', 'sqs-2', 'sqs-3']) expect((await getItem(key, 'latest')).statusCode).toBe(200);
 });
+
+test('reads of a key never show the platform’s "$" rows (snapshot markers), and producers cannot write them', async () => {
+  // Markers as the message function writes them, around items whose ids sort below and above "$".
+  const itemIds = ['!bang', '#hash', 'a', 'b', 'z', '~tilde', 'é'];
+  expect((await post(itemIds.map((itemId) => ({ vehicleId: 'marked', itemId })))).statusCode).toBe(201);
+  for (const connectionId of ['c1', 'c2', 'c3']) {
+    await tables.documents.send(
+      new PutCommand({
+        TableName: tables.dataTable,
+        Item: { vehicleId: 'marked', itemId: `$snapshot#${connectionId}#r`, connectionId, expiresAt: 1 },
+      }),
+    );
+  }
+  for (const limit of ['1', '2', '3', '100']) {
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = json(await list('marked', { limit, ...(nextToken === undefined ? {} : { nextToken }) }));
+      seen.push(...page.items.map((item: { itemId: string }) => item.itemId));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    // DynamoDB's order (UTF-8 bytes): "!" and "#" sort below "$", letters, "~" and "é" above it.
+    expect(seen).toEqual(itemIds);
+  }
+  expect((await getItem('marked', '$snapshot#c1#r')).statusCode).toBe(400);
+  const refused = await post({ vehicleId: 'marked', itemId: '$snapshot#victim#x', connectionId: 'victim' });
+  expect(refused.statusCode).toBe(400);
+  expect(json(refused).error.message).toMatch(/itemIds starting with "\$" are reserved/);
+});

@@ -5,7 +5,7 @@ import { createKeyAccessPolicy } from '../../src/domain/key-access';
 import { chatKeyAccessRule, createChatAudience } from '../../src/handlers/logic/chat-membership';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { MemoryChatStore } from '../helpers/chat-memory-store';
-import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 
 const GROUP = newGroupConversationId(Date.parse('2026-11-22T08:00:00.000Z'));
 const group: Conversation = {
@@ -83,6 +83,7 @@ test('fan-out: a message reaches every connection of every participant once (inb
       concurrency: 4,
       logger: captureLog(),
       audienceOf: createChatAudience(await storeWithGroup()),
+      snapshots: { reader: memoryData({}) },
     },
     streamEvent(records),
     lambdaContext(),

@@ -6,7 +6,7 @@ import { createChatAudience } from '../../src/handlers/logic/chat-membership';
 import { createChatSocketHandler } from '../../src/handlers/logic/chat-socket';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { MemoryChatStore } from '../helpers/chat-memory-store';
-import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 
 // The chat samples in events/ (for `npm run invoke` and `sam local invoke`) drive the handlers as documented: the
 // caller is u1 (what the JWT authorizer would put in the request context), the conversation is u1's and u2's.
@@ -73,6 +73,7 @@ test('chat-stream-batch.json: the message and u2’s receipt reach both users’
       concurrency: 4,
       logger: captureLog(),
       audienceOf: createChatAudience(store),
+      snapshots: { reader: memoryData({}) },
     },
     sample('chat-stream-batch'),
   );

@@ -13,7 +13,7 @@ import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies';
 import { wsEvent } from '../helpers/events';
-import { captureLog, memoryData, RecordingSender } from '../helpers/fakes';
+import { captureLog, RecordingSender, recordingSnapshotRequests } from '../helpers/fakes';
 
 // A grant (calendar share, friendship) taken back between the access decision and the write of the subscription:
 // the real handlers, repository, presence store and key access rules over a mocked DynamoDB that answers the share /
@@ -70,7 +70,7 @@ describe('subscribe', () => {
         batchWrite: { sleep: async () => undefined },
         dataTable: { tableName: 'Data', keyAttribute },
       }),
-      data: memoryData({}),
+      snapshots: recordingSnapshotRequests(),
       sender,
       keyAccess,
       presence: { setPage: async () => 'unchanged' },

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { loadPlatformModel } from '@real-time-platform/local-runtime';
 import { loadConfig } from '../../src/config/env';
 import { ConfigError } from '../../src/lib/errors';
 
@@ -50,6 +52,29 @@ describe('environment', () => {
   test('ordinary key names still pass', () => {
     expect(loadConfig(['REAL_TIME_ITEM_KEY'], { REAL_TIME_ITEM_KEY: 'vehicleId' })).toEqual({
       realTimeItemKey: 'vehicleId',
+    });
+  });
+});
+
+describe('conflation settings', () => {
+  const fanoutEnvironment = (overrides: Record<string, string>) => {
+    const model = loadPlatformModel({
+      templatePath: join(__dirname, '../../template.yaml'),
+      parameterOverrides: overrides,
+      verifyEntryPoints: false,
+    });
+    const fanout = model.functions.get('OnReceiveRealTimeItem');
+    return loadConfig(['COALESCE_POSTS', 'CONFLATE_CHANGES', 'CONFLATE_KEY_PREFIXES'], fanout?.environment ?? {});
+  };
+
+  test('coalescing on, conflation off by default; the template passes the three parameters to the fan-out', () => {
+    expect(fanoutEnvironment({})).toEqual({ coalescePosts: true, conflateChanges: false, conflateKeyPrefixes: [] });
+    expect(
+      fanoutEnvironment({ CoalescePosts: 'false', ConflateChanges: 'true', ConflateKeyPrefixes: 'vehicle:, dash:' }),
+    ).toEqual({
+      coalescePosts: false,
+      conflateChanges: true,
+      conflateKeyPrefixes: ['vehicle:', 'dash:'],
     });
   });
 });

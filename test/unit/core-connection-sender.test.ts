@@ -11,6 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createManagementApiClient } from '../../src/adapters/aws-clients';
 import { classifyPostError, createConnectionSender } from '../../src/adapters/connection-sender';
+import { exceptionOf } from '../../src/adapters/signed-poster';
 
 const meta = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
 const gone = () => new GoneException({ ...meta(410), message: 'Gone' });
@@ -129,5 +130,23 @@ describe('the deadline bounds every attempt, not only the pauses between them', 
       server.closeAllConnections();
       server.close();
     }
+  });
+});
+
+describe('the signed poster maps answers to the SDK exception classes', () => {
+  test.each([
+    [410, undefined, GoneException, 'gone'],
+    [413, 'PayloadTooLargeException', PayloadTooLargeException, 'tooLarge'],
+    [429, 'LimitExceededException:http://internal.amazon.com/coral/', LimitExceededException, 'retry'],
+    [403, 'ForbiddenException', ForbiddenException, 'failed'],
+    [500, 'InternalServerErrorException', ApiGatewayManagementApiServiceException, 'retry'],
+    [502, undefined, ApiGatewayManagementApiServiceException, 'retry'],
+    [400, 'BadRequestException', ApiGatewayManagementApiServiceException, 'failed'],
+  ] as const)('HTTP %i (%s) → %p, classified %s', (status, errorType, type, kind) => {
+    const error = exceptionOf(status, errorType?.split(':')[0], '{"message":"from the server"}');
+    expect(error).toBeInstanceOf(type);
+    expect(error.message).toBe('from the server');
+    expect((error as unknown as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(status);
+    expect(classifyPostError(error)).toBe(kind);
   });
 });

@@ -1,8 +1,4 @@
-import {
-  ApiGatewayManagementApiClient,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -10,7 +6,13 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
+import {
+  lambdaContext,
+  type ManagementApiStub,
+  startManagementApiStub,
+  streamEvent,
+  streamRecord,
+} from '@real-time-platform/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
 import { wsEvent } from '../helpers/events';
 
@@ -22,7 +24,7 @@ const env = {
   DATA_TABLE_NAME: 'RealTimeData-test',
   REAL_TIME_ITEM_KEY: 'vehicleId',
   IS_QUERY_PARAM: 'true',
-  WS_ENDPOINT: 'http://localhost:3001/develop',
+  WS_ENDPOINT: 'http://localhost:3001/develop' as string,
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
@@ -34,8 +36,15 @@ const saved = { ...process.env };
 const documents = mockClient(DynamoDBDocumentClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 
-beforeAll(() => Object.assign(process.env, env));
-afterAll(() => {
+// The fan-out posts with the lean signed poster over real HTTP (not the SDK client): a local @connections stand-in.
+let stub: ManagementApiStub;
+beforeAll(async () => {
+  stub = await startManagementApiStub();
+  env.WS_ENDPOINT = stub.endpoint;
+  Object.assign(process.env, env);
+});
+afterAll(async () => {
+  await stub.close();
   process.env = saved;
   documents.restore();
   management.restore();
@@ -117,10 +126,7 @@ test('on-receive-real-time-item: fans out, cleans up a 410 target, and publishes
     .resolves({ Items: [{ realTimeItemKey: '$connection#dead' }] });
   documents.on(GetCommand).resolves({ Item: { connectionId: 'dead' } });
   documents.on(BatchWriteCommand).resolves({});
-  management
-    .on(PostToConnectionCommand, { ConnectionId: 'dead' })
-    .rejects(new GoneException({ $metadata: { httpStatusCode: 410 }, message: 'Gone' }));
-  management.on(PostToConnectionCommand, { ConnectionId: 'alive' }).resolves({});
+  stub.answer = (connectionId) => (connectionId === 'dead' ? 410 : 200);
   const output: string[] = [];
   const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     output.push(String(chunk));
@@ -142,6 +148,7 @@ test('on-receive-real-time-item: fans out, cleans up a 410 target, and publishes
   expect(emf).toHaveLength(1);
   expect(emf[0]._aws.CloudWatchMetrics[0].Namespace).toBe('RealTimePlatformTest');
   expect(emf[0]).toMatchObject({ Records: 1, Posts: 2, GoneConnections: 1, FailedRecords: 0 });
+  expect(stub.received.get('alive')).toEqual([expect.objectContaining({ type: 'item', key: '3' })]);
 });
 
 test('a missing variable fails the cold start with its name', async () => {

@@ -10,7 +10,7 @@ import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/te
 import { mockClient } from 'aws-sdk-client-mock';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
 import { type FanoutDeps, runFanout } from '../../src/handlers/logic/fanout';
-import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 
 function setup(subscriptions: Record<string, string[]>, overrides: Partial<FanoutDeps> = {}) {
   const connections = new MemoryConnections().seed(subscriptions);
@@ -29,6 +29,7 @@ function setup(subscriptions: Record<string, string[]>, overrides: Partial<Fanou
     concurrency: 4,
     logger,
     metrics: metrics as never,
+    snapshots: { reader: memoryData({}) },
     ...overrides,
   };
   const run = (records: unknown[], remainingMs = 30_000) =>
@@ -69,6 +70,10 @@ describe('stream fan-out', () => {
     expect(seqsOf(sender.messagesTo('b'))).toHaveLength(4);
     expect(seqsOf(sender.messagesTo('c'))).toEqual(['000000000000000000002']);
     expect(sender.messagesTo('d')).toEqual([]);
+    // One post per connection: a batch frame for several frames, the frame itself when alone.
+    expect(sender.postsTo('a')).toHaveLength(1);
+    expect(sender.postsTo('a')[0]).toMatchObject({ type: 'batch', messages: sender.messagesTo('a') });
+    expect(sender.postsTo('c')).toEqual([expect.objectContaining({ type: 'item', key: '4' })]);
   });
 
   test('records without a key or with an odd shape are skipped with a log line, not failed', async () => {
@@ -131,14 +136,15 @@ describe('stream fan-out', () => {
     expect(summary.posts).toBeLessThanOrEqual(2 + 2);
   });
 
-  test('a post that keeps failing reports its record and every later record of that key; other keys succeed', async () => {
+  test('a post that keeps failing reports every record it carried and every later record of their keys', async () => {
     const { sender, run } = setup({ flaky: ['3'], fine: ['3', '4'] });
-    // flaky receives the first change of key 3, then the second post fails after retries.
+    // Two 70 KB items cannot share a post: flaky's frames go out as [1] then [3, 4]; the second post fails.
     sender.script.set('flaky', ['sent', 'failed']);
+    const big = { blob: 'x'.repeat(70_000) };
     const records = [
-      streamRecord({ key: '3', seq: 1 }),
+      streamRecord({ key: '3', seq: 1, item: big }),
       streamRecord({ key: '4', seq: 2 }),
-      streamRecord({ key: '3', seq: 3 }),
+      streamRecord({ key: '3', seq: 3, item: big }),
       streamRecord({ key: '3', seq: 4 }),
     ];
     const { response, summary } = await run(records);
@@ -147,7 +153,6 @@ describe('stream fan-out', () => {
       { itemIdentifier: '000000000000000000004' },
     ]);
     expect(summary.failed).toBe(2);
-    // The chain stopped: flaky never got seq 4 before seq 3.
     expect(seqsOf(sender.messagesTo('flaky'))).toEqual(['000000000000000000001']);
     expect(seqsOf(sender.messagesTo('fine'))).toContain('000000000000000000002');
   });
@@ -193,13 +198,17 @@ describe('stream fan-out', () => {
     sender.delayMs = 2;
     await run([streamRecord({ key: '3', seq: 1 }), streamRecord({ key: '4', seq: 2 })]);
     expect(sender.maxInFlight).toBe(5);
-    expect([...sender.received.values()].flat()).toHaveLength(80);
+    const frames = [...sender.received.keys()].flatMap((id) => sender.messagesTo(id));
+    expect(frames).toHaveLength(80);
   });
 
   test('records not delivered before the deadline are reported, so Lambda re-delivers them instead of timing out', async () => {
     const { sender, run } = setup({ a: ['3'] }, { safetyMarginMs: 0 });
     sender.delayMs = 30;
-    const records = Array.from({ length: 10 }, (_, i) => streamRecord({ key: '3', seq: i + 1 }));
+    // 70 KB each: one post per record, so the deadline falls between posts.
+    const records = Array.from({ length: 10 }, (_, i) =>
+      streamRecord({ key: '3', seq: i + 1, item: { blob: 'x'.repeat(70_000) } }),
+    );
     const { response } = await run(records, 100);
     const delivered = sender.messagesTo('a').length;
     expect(delivered).toBeGreaterThan(0);
@@ -227,6 +236,7 @@ describe('stream fan-out', () => {
       keyAttribute: 'vehicleId',
       concurrency: 2,
       logger,
+      snapshots: { reader: memoryData({}) },
     };
     expect((await runFanout(deps, { hello: 'world' })).response).toEqual({ batchItemFailures: [] });
     expect(logger.lines[0]).toMatchObject({
@@ -247,7 +257,10 @@ describe('stream fan-out through the real management-API sender (real SDK except
     sent.clear();
     throttledOnce.clear();
     mock.on(PostToConnectionCommand).callsFake((input: { ConnectionId: string; Data: Uint8Array }) => {
-      const message = JSON.parse(Buffer.from(input.Data).toString('utf8'));
+      const post = JSON.parse(Buffer.from(input.Data).toString('utf8'));
+      // Each frame of a batch is recorded on its own, as a client unwraps it.
+      const message =
+        post.type === 'batch' ? { ...post, seq: post.messages.map((m: { seq: string }) => m.seq).join() } : post;
       if (input.ConnectionId === 'gone')
         throw new GoneException({ $metadata: { httpStatusCode: 410 }, message: 'Gone' });
       if (input.ConnectionId === 'throttled' && !throttledOnce.has(message.seq)) {
@@ -257,15 +270,23 @@ describe('stream fan-out through the real management-API sender (real SDK except
       if (input.ConnectionId === 'small' && !message.truncated) {
         throw new PayloadTooLargeException({ $metadata: { httpStatusCode: 413 }, message: 'Message too long' });
       }
-      sent.set(input.ConnectionId, [...(sent.get(input.ConnectionId) ?? []), message]);
+      const frames = post.type === 'batch' ? post.messages : [post];
+      sent.set(input.ConnectionId, [...(sent.get(input.ConnectionId) ?? []), ...frames]);
       return {};
     });
   });
 
-  test('410 deletes the target connection, 429 is retried, 413 becomes a truncated notice', async () => {
+  test('410 deletes the target connection, 429 is retried, 413 splits the batch and truncates each item', async () => {
     const connections = new MemoryConnections().seed({ gone: ['3'], throttled: ['3'], small: ['3'], ok: ['3'] });
     const sender = createConnectionSender({ client, sleep: async () => undefined });
-    const deps: FanoutDeps = { connections, sender, keyAttribute: 'vehicleId', concurrency: 8, logger: captureLog() };
+    const deps: FanoutDeps = {
+      connections,
+      sender,
+      keyAttribute: 'vehicleId',
+      concurrency: 8,
+      logger: captureLog(),
+      snapshots: { reader: memoryData({}) },
+    };
     const records = [streamRecord({ key: '3', seq: 1 }), streamRecord({ key: '3', seq: 2 })];
 
     const { response, summary } = await runFanout(deps, streamEvent(records), lambdaContext());
@@ -282,6 +303,7 @@ describe('stream fan-out through the real management-API sender (real SDK except
       expect.objectContaining({ truncated: true, seq: '000000000000000000002' }),
     ]);
     expect(sent.get('ok')).toHaveLength(2);
-    expect(summary).toMatchObject({ gone: 1, retries: 2, truncated: 2 });
+    // One batch post per connection: throttled once, retried once.
+    expect(summary).toMatchObject({ gone: 1, retries: 1, truncated: 2, batches: 2 });
   });
 });

@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
-import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import {
+  captureLog,
+  MemoryConnections,
+  memoryData,
+  RecordingSender,
+  recordingSnapshotRequests,
+} from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 // Properties: nothing a client sends and nothing a stream delivers makes a handler throw; every frame body gets
@@ -33,7 +39,7 @@ describe('robustness properties', () => {
           const connections = new MemoryConnections();
           const handle = createMessageHandler({
             connections,
-            data: memoryData({}),
+            snapshots: recordingSnapshotRequests(),
             sender,
             keyAccess: publicKeys,
             presence: new MemoryPresence(connections),
@@ -102,7 +108,14 @@ describe('robustness properties', () => {
         connections.subscribersOf = async () => ['a'];
         const sender = new RecordingSender();
         const { response, summary } = await runFanout(
-          { connections, sender, keyAttribute: 'vehicleId', concurrency: 3, logger: captureLog() },
+          {
+            connections,
+            sender,
+            keyAttribute: 'vehicleId',
+            concurrency: 3,
+            logger: captureLog(),
+            snapshots: { reader: memoryData({}) },
+          },
           { Records: records },
         );
         expect(summary.records).toBe(records.length);

@@ -1,15 +1,16 @@
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { wsEvent } from '../helpers/events';
-import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, RecordingSender, recordingSnapshotRequests } from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
-function setup(items: Record<string, Record<string, unknown>[]> = {}, failingReads: string[] = []) {
+function setup(failingMarkers: string[] = []) {
   const connections = new MemoryConnections().seed({ me: [] });
   const sender = new RecordingSender();
   const logger = captureLog();
+  const snapshots = recordingSnapshotRequests(failingMarkers);
   const handle = createMessageHandler({
     connections,
-    data: memoryData(items, failingReads),
+    snapshots,
     sender,
     keyAccess: publicKeys,
     presence: new MemoryPresence(connections),
@@ -18,7 +19,7 @@ function setup(items: Record<string, Record<string, unknown>[]> = {}, failingRea
   });
   const send = (routeKey: string, body: unknown) =>
     handle(wsEvent({ routeKey, connectionId: 'me', body: body as string }));
-  return { connections, sender, logger, handle, send };
+  return { connections, sender, logger, snapshots, handle, send };
 }
 
 describe('message routes', () => {
@@ -49,24 +50,39 @@ describe('message routes', () => {
     expect(connections.subscriptions.get('me')?.size).toBe(100);
   });
 
-  test("subscribe with snapshot sends the key's current items after the subscribed reply", async () => {
-    const { sender, send } = setup({ '3': [{ vehicleId: '3', itemId: 'latest', lat: 52.1 }] });
+  test('subscribe with snapshot stores the keys, replies subscribed, then asks the fan-out for each snapshot', async () => {
+    const { connections, sender, snapshots, send } = setup();
     await send('subscribe', { action: 'subscribe', keys: ['3', '4'], snapshot: true });
-    expect(sender.messagesTo('me')).toEqual([
-      { type: 'subscribed', keys: ['3', '4'] },
-      { type: 'snapshot', key: '3', items: [{ vehicleId: '3', itemId: 'latest', lat: 52.1 }] },
-      { type: 'snapshot', key: '4', items: [] },
+    expect([...(connections.subscriptions.get('me') ?? [])]).toEqual(['3', '4']);
+    // The snapshots themselves come from the fan-out, in stream order with the keys' changes.
+    expect(sender.messagesTo('me')).toEqual([{ type: 'subscribed', keys: ['3', '4'] }]);
+    expect(snapshots.requests).toEqual([
+      { connectionId: 'me', key: '3', requestId: 'RcvJbF8VjoEFqXw=' },
+      { connectionId: 'me', key: '4', requestId: 'RcvJbF8VjoEFqXw=' },
     ]);
   });
 
-  test('a failed snapshot read tells the client without the raw error', async () => {
-    const { sender, send } = setup({}, ['3']);
-    await send('subscribe', { action: 'subscribe', keys: ['3'], snapshot: true });
-    expect(sender.messagesTo('me')[1]).toEqual({
-      type: 'error',
-      code: 'INTERNAL_ERROR',
-      message: 'the snapshot of "3" is unavailable; please retry',
-    });
+  test("a marker that cannot be written gets an error frame for that key's snapshot, without the raw error", async () => {
+    const { sender, snapshots, logger, send } = setup(['3']);
+    const result = await send('subscribe', { action: 'subscribe', keys: ['3', '4'], snapshot: true });
+    expect(result.statusCode).toBe(200);
+    expect(sender.messagesTo('me')).toEqual([
+      { type: 'subscribed', keys: ['3', '4'] },
+      {
+        type: 'error',
+        code: 'INTERNAL_ERROR',
+        message: 'the snapshot of "3" is unavailable; subscribe again with "snapshot":true to retry',
+      },
+    ]);
+    expect(snapshots.requests.map((r) => r.key)).toEqual(['4']);
+    expect(JSON.stringify(sender.messagesTo('me'))).not.toContain('secret');
+    expect(logger.lines.some((l) => l.level === 'error' && l.message === 'Could not request a snapshot')).toBe(true);
+  });
+
+  test('subscribe without snapshot writes no marker', async () => {
+    const { snapshots, send } = setup();
+    await send('subscribe', { action: 'subscribe', keys: ['3'] });
+    expect(snapshots.requests).toEqual([]);
   });
 
   test('unsubscribe removes the keys and replies unsubscribed', async () => {

@@ -1,7 +1,6 @@
 import {
   errorMessage,
   itemMessage,
-  MAX_MESSAGE_BYTES,
   pongMessage,
   subscribedMessage,
   truncatedItemMessage,
@@ -10,7 +9,7 @@ import {
 } from '@real-time-platform/protocol';
 import { streamRecord } from '@real-time-platform/test-support';
 import { toNumber, toPlainItem } from '../../src/domain/attribute-values';
-import { encodeMessage, snapshotMessages } from '../../src/domain/messages';
+import { encodeMessage } from '../../src/domain/messages';
 import { parseStreamRecord } from '../../src/domain/stream-changes';
 
 const change = {
@@ -59,35 +58,6 @@ describe('the server envelope (PRODUCT.md)', () => {
       message:
         'missing action; valid actions: subscribe, unsubscribe, heartbeat, update-presence, send-message, read-messages',
     });
-  });
-
-  test('snapshots split into frames of at most 128 KB, keeping item order; a giant item becomes a stub', () => {
-    const items = Array.from({ length: 10 }, (_, i) => ({ itemId: `i${i}`, blob: 'x'.repeat(30_000) }));
-    items.splice(5, 0, { itemId: 'huge', blob: 'y'.repeat(200_000) });
-    const frames = snapshotMessages('3', items);
-    expect(frames.length).toBeGreaterThan(2);
-    for (const frame of frames) expect(Buffer.byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    expect(frames.flatMap((f) => f.items.map((i) => i.itemId))).toEqual([
-      'i0',
-      'i1',
-      'i2',
-      'i3',
-      'i4',
-      'huge',
-      'i5',
-      'i6',
-      'i7',
-      'i8',
-      'i9',
-    ]);
-    expect(frames.flatMap((f) => f.items).find((i) => i.itemId === 'huge')).toEqual({
-      itemId: 'huge',
-      truncated: true,
-    });
-  });
-
-  test('an empty snapshot is one frame with no items', () => {
-    expect(snapshotMessages('3', [])).toEqual([{ type: 'snapshot', key: '3', items: [] }]);
   });
 });
 

@@ -5,7 +5,13 @@ import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
-import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import {
+  captureLog,
+  MemoryConnections,
+  memoryData,
+  RecordingSender,
+  recordingSnapshotRequests,
+} from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 // The sample events in events/ (for `npm run invoke` and `sam local invoke`) must drive the handlers the way the
@@ -63,7 +69,7 @@ test.each([
   const connections = new MemoryConnections().seed({ 'R1kmxc2VNjMCFIA=': [] });
   const handle = createMessageHandler({
     connections,
-    data: memoryData({ '3': [{ vehicleId: '3', itemId: 'latest' }] }),
+    snapshots: recordingSnapshotRequests(),
     sender,
     keyAccess: publicKeys,
     presence: new MemoryPresence(connections),
@@ -82,6 +88,7 @@ test('stream-batch.json: INSERT, MODIFY and REMOVE over two keys, none skipped',
       keyAttribute: 'vehicleId',
       concurrency: 4,
       logger: captureLog(),
+      snapshots: { reader: memoryData({}) },
     },
     sample('stream-batch'),
   );

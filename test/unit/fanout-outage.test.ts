@@ -1,7 +1,7 @@
 import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
 import { runFanout } from '../../src/handlers/logic/fanout';
 import { StorageError } from '../../src/lib/errors';
-import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 
 // A DynamoDB outage seen from the fan-out: a subscriber lookup that fails for a transient reason is retried inside
 // the invocation until its deadline; only what is still failing then is reported to the event source.
@@ -38,6 +38,7 @@ test('a lookup failing while DynamoDB restarts is retried until it answers; noth
     sender,
     keyAttribute: 'vehicleId',
     concurrency: 2,
+    snapshots: { reader: memoryData({}) },
     logger: captureLog(),
     retrySleep: async () => undefined,
   };
@@ -59,6 +60,7 @@ test('a lookup still failing at the deadline reports its key’s records, and on
     sender,
     keyAttribute: 'vehicleId',
     concurrency: 2,
+    snapshots: { reader: memoryData({}) },
     logger: captureLog(),
   };
   const started = Date.now();
@@ -85,6 +87,7 @@ test('a lookup failing for a reason retrying cannot fix is reported at once', as
     sender: new RecordingSender(),
     keyAttribute: 'vehicleId',
     concurrency: 2,
+    snapshots: { reader: memoryData({}) },
     logger: captureLog(),
   };
   // Act

@@ -2,7 +2,7 @@ import { keyProblem } from '@real-time-platform/protocol';
 import { itemImage, streamRecord } from '@real-time-platform/test-support';
 import fc from 'fast-check';
 import { runFanout } from '../../src/handlers/logic/fanout';
-import { captureLog, MemoryConnections, RecordingSender } from '../helpers/fakes';
+import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
 
 // Poison input through the fan-out: every item image a DynamoDB client can write — `__proto__`, `constructor`, 64 KB
 // names, 32 levels, sets, binaries, 38-digit numbers — is delivered with its attributes as written, or skipped (with
@@ -24,7 +24,14 @@ test('10,000 hostile images through the fan-out: none throws or fails the batch,
       connections.subscribersOf = async () => ['a'];
       const sender = new RecordingSender();
       const { response, summary } = await runFanout(
-        { connections, sender, keyAttribute, concurrency: 4, logger: captureLog() },
+        {
+          connections,
+          sender,
+          keyAttribute,
+          concurrency: 4,
+          snapshots: { reader: memoryData({}) },
+          logger: captureLog(),
+        },
         { Records: records },
       );
       const undeliverable = batch.filter((image) => keyProblem(String(image[keyAttribute]?.S)) !== undefined);

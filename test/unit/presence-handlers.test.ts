@@ -1,16 +1,24 @@
+import { streamEvent, streamRecord } from '@real-time-platform/test-support';
 import type { FriendChange, FriendStore } from '../../src/adapters/friend-store';
 import type { FriendStatus, Friendship } from '../../src/domain/friends';
 import { createKeyAccessPolicy, ownerOnlyRule } from '../../src/domain/key-access';
-import { presenceAccessRule } from '../../src/domain/presence';
+import { presenceAccessRule, snapshotItemOf } from '../../src/domain/presence';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { createConnectionEnder } from '../../src/handlers/logic/end-connection';
+import { runFanout } from '../../src/handlers/logic/fanout';
 import type { HttpEvent } from '../../src/handlers/logic/http';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { createPresenceApiHandler } from '../../src/handlers/logic/presence-api';
 import { runPresenceSweep, silenceCutoff } from '../../src/handlers/logic/presence-sweep';
 import { wsEvent } from '../helpers/events';
-import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import {
+  captureLog,
+  MemoryConnections,
+  memoryData,
+  RecordingSender,
+  recordingSnapshotRequests,
+} from '../helpers/fakes';
 import { MemoryPresence } from '../helpers/presence-fakes';
 
 /** A WebSocket event as API Gateway sends it after the JWT authorizer named `userId`. */
@@ -66,6 +74,7 @@ function platform(visibility: 'all' | 'friends' = 'all') {
   ]);
   const logger = captureLog();
   const sender = new RecordingSender();
+  const snapshotRequests = recordingSnapshotRequests();
   const connect = createConnectHandler({
     connections,
     presence,
@@ -75,7 +84,14 @@ function platform(visibility: 'all' | 'friends' = 'all') {
     logger,
   });
   const disconnect = createDisconnectHandler({ connections, presence, logger });
-  const message = createMessageHandler({ connections, data: memoryData({}), sender, keyAccess, presence, logger });
+  const message = createMessageHandler({
+    connections,
+    snapshots: snapshotRequests,
+    sender,
+    keyAccess,
+    presence,
+    logger,
+  });
   const api = createPresenceApiHandler({
     presence,
     friends,
@@ -85,7 +101,19 @@ function platform(visibility: 'all' | 'friends' = 'all') {
     activity: async () => ({ statusCode: 404 }),
     logger,
   });
-  return { connections, presence, friends, keyAccess, logger, sender, connect, disconnect, message, api };
+  return {
+    connections,
+    presence,
+    friends,
+    keyAccess,
+    logger,
+    sender,
+    snapshotRequests,
+    connect,
+    disconnect,
+    message,
+    api,
+  };
 }
 
 const open = (p: ReturnType<typeof platform>, connectionId: string, userId?: string, keys: string[] = []) =>
@@ -255,27 +283,40 @@ describe('update-presence', () => {
   test('a snapshot of a presence key leaves out the internal pageConnectionId', async () => {
     const p = await online();
     const stored = { vehicleId: 'presence:u1', itemId: 'state', status: 'online', connections: 1 };
-    const message = createMessageHandler({
-      ...p,
-      data: memoryData({
-        'presence:u1': [{ ...stored, pageConnectionId: 'secret-tab=' }],
-        '3': [{ itemId: 'a', pageConnectionId: 'x' }],
-      }),
-    });
-    await message(
-      asUser(
-        wsEvent({
-          routeKey: 'subscribe',
-          connectionId: 'me',
-          body: { action: 'subscribe', keys: ['presence:u1', '3'], snapshot: true },
-        }),
-        'u1',
-      ),
+    await say(p, 'me', 'u1', { action: 'subscribe', keys: ['presence:u1', '3'], snapshot: true });
+    expect(p.snapshotRequests.requests.map((r) => r.key)).toEqual(['presence:u1', '3']);
+    // The fan-out meets the two markers on the stream and answers them with the keys' items.
+    const markers = p.snapshotRequests.requests.map((r, i) =>
+      streamRecord({ key: r.key, seq: i + 1, itemId: `$snapshot#me#${r.requestId}`, item: { connectionId: 'me' } }),
+    );
+    await runFanout(
+      {
+        connections: p.connections,
+        sender: p.sender,
+        keyAttribute: 'vehicleId',
+        concurrency: 2,
+        logger: p.logger,
+        snapshots: {
+          reader: memoryData({
+            'presence:u1': [{ ...stored, pageConnectionId: 'secret-tab=' }],
+            '3': [{ itemId: 'a', pageConnectionId: 'x' }],
+          }),
+          visibleItem: snapshotItemOf,
+        },
+      },
+      streamEvent(markers),
     );
     expect(replies(p).filter((m) => m.type === 'snapshot')).toEqual([
-      { type: 'snapshot', key: 'presence:u1', items: [stored] },
+      { type: 'snapshot', key: 'presence:u1', items: [stored], position: expect.any(String), page: 0, complete: true },
       // Other keys' items are the producers' own: passed through untouched.
-      { type: 'snapshot', key: '3', items: [{ itemId: 'a', pageConnectionId: 'x' }] },
+      {
+        type: 'snapshot',
+        key: '3',
+        items: [{ itemId: 'a', pageConnectionId: 'x' }],
+        position: expect.any(String),
+        page: 0,
+        complete: true,
+      },
     ]);
   });
 

@@ -8,7 +8,13 @@ import { runFanout } from '../../src/handlers/logic/fanout';
 import { createMessageHandler } from '../../src/handlers/logic/message';
 import { createPresenceApiHandler } from '../../src/handlers/logic/presence-api';
 import { publishPresenceEvents } from '../../src/handlers/logic/presence-events';
-import { captureLog, MemoryConnections, memoryData, RecordingSender } from '../helpers/fakes';
+import {
+  captureLog,
+  MemoryConnections,
+  memoryData,
+  RecordingSender,
+  recordingSnapshotRequests,
+} from '../helpers/fakes';
 import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 // The presence samples in events/ (for `npm run invoke` and `sam local invoke`) drive the handlers as documented.
@@ -23,7 +29,7 @@ test('message-update-presence.json: the signed-in caller sets their page', async
   const sender = new RecordingSender();
   const handle = createMessageHandler({
     connections,
-    data: memoryData({}),
+    snapshots: recordingSnapshotRequests(),
     sender,
     keyAccess: publicKeys,
     presence,
@@ -72,6 +78,7 @@ test('presence-stream-batch.json: join, update, leave frames to watchers and thr
       concurrency: 4,
       logger: captureLog(),
       messageOf: presenceOrItemMessage,
+      snapshots: { reader: memoryData({}) },
     },
     sample('presence-stream-batch'),
   );

@@ -82,3 +82,39 @@ describe('RealTimeData permissions in template.yaml', () => {
     for (const statement of writes) expect(leadingKeys(statement)).toEqual(['activity:*']);
   });
 });
+
+describe('snapshot markers in template.yaml', () => {
+  test('the message function may put items carrying only a marker’s attributes, and no longer Query the data', () => {
+    const statements = statementsOf('OnMessageLambdaFunction').filter(onDataTable);
+    const puts = statements.filter((s) => s.Effect === 'Allow' && actionsOf(s).includes('dynamodb:PutItem'));
+    expect(puts).toHaveLength(1);
+    const put = puts[0] as Statement;
+    expect(actionsOf(put)).toEqual(['dynamodb:PutItem']);
+    const attributes = (put.Condition?.['ForAllValues:StringEquals'] as Record<string, unknown> | undefined)?.[
+      'dynamodb:Attributes'
+    ];
+    expect(attributes).toEqual([{ Ref: 'RealTimeItemKey' }, 'itemId', 'connectionId', 'expiresAt']);
+    expect(statements.flatMap(actionsOf)).not.toContain('dynamodb:Query');
+  });
+
+  test('the fan-out may Query the data (snapshots) and GetItem a subscription row', () => {
+    const statements = statementsOf('OnReceiveRealTimeItem');
+    expect(statements.filter(onDataTable).flatMap(actionsOf)).toContain('dynamodb:Query');
+    const onConnections = statements.filter((s) =>
+      JSON.stringify(s.Resource).includes('WebSocketConnectionManagerTable'),
+    );
+    expect(onConnections.flatMap(actionsOf)).toContain('dynamodb:GetItem');
+  });
+
+  test('the fan-out reads each shard as one ordered sequence of batches (ParallelizationFactor 1)', () => {
+    const fanout = template.Resources?.OnReceiveRealTimeItem?.Properties as {
+      Events: Record<string, { Properties: { ParallelizationFactor?: number } }>;
+    };
+    for (const event of Object.values(fanout.Events)) expect(event.Properties.ParallelizationFactor ?? 1).toBe(1);
+  });
+
+  test('devices cannot write reserved "$" itemIds through the IoT rule', () => {
+    const rule = template.Resources?.IotIngestRule?.Properties as { TopicRulePayload: { Sql: unknown } };
+    expect(JSON.stringify(rule.TopicRulePayload.Sql)).toContain("NOT startswith(itemId, '$')");
+  });
+});

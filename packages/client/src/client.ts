@@ -459,18 +459,8 @@ export class RealtimeClient extends Emitter<ClientEvents> {
     this.#lanes.get(connection.id)?.abandon();
     this.#lanes.delete(connection.id);
     for (const subscription of this.#subscriptions.values()) subscription.connectionLost(connection.id);
-    if (this.#draining.delete(connection)) {
-      // Without snapshot positions the replacement could not tell whether the old socket had delivered every change
-      // from before the new subscription; now that it is closed, a fresh snapshot settles it (see subscription.ts).
-      const primary = this.#primary;
-      if (this.#draining.size === 0 && primary?.isOpen) {
-        this.#subscribeOn(
-          primary,
-          [...this.#subscriptions.values()].filter((s) => s.needsRecheck),
-        );
-      }
-      return;
-    }
+    // A replaced connection closing changes nothing: the snapshot's position told the new one what it already had.
+    if (this.#draining.delete(connection)) return;
     if (connection === this.#incoming) {
       this.#incoming = undefined;
       this.#report(error);

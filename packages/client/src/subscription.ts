@@ -28,7 +28,7 @@ export interface LiveChange {
 
 /**
  * A difference found when a snapshot replaced the subscription's items after a (re)subscribe: a change that
- * happened while no socket was there to see it. `seq` is the snapshot's position when the server sent one.
+ * happened while no socket was there to see it. `seq` is the snapshot's position.
  */
 export interface SnapshotChange {
   source: 'snapshot';
@@ -36,7 +36,7 @@ export interface SnapshotChange {
   key: string;
   itemId: string;
   item?: Item;
-  seq?: string;
+  seq: string;
 }
 
 /** What `sub.on('change')` receives. Applied in order, changes turn an empty map into `sub.items`. */
@@ -67,7 +67,10 @@ export interface IncomingChange {
 /** A snapshot page as received. */
 export interface SnapshotPage {
   items: Item[];
-  position?: string;
+  /** The stream sequence number the snapshot was read at (every page of one snapshot carries the same). */
+  position: string;
+  /** From 0; a page 0 starts the snapshot afresh (a re-delivered stream batch can send it again). */
+  page?: number;
   more?: true;
   complete?: boolean;
   nextToken?: string;
@@ -104,10 +107,8 @@ const placeholder = (itemId: string): Item => ({ itemId, truncated: true });
  * One key's live state. It merges snapshots and live frames by the protocol's merge rule, per connection:
  *
  * - from a (re)subscribe on a connection, live changes of the key from that connection are kept aside;
- * - when the snapshot is in: with a `position`, it replaces the items unless the subscription already applied
- *   changes past that position (then its own state is newer); without one (older servers), it replaces them, but
- *   for items a kept change touches — those changes carry the full new image, and every later change of the item
- *   will come too — and not at all while another connection kept the subscription live (a make-before-break);
+ * - when the snapshot is in, it replaces the items unless the subscription already applied changes past its
+ *   `position` (then its own state is newer);
  * - then the kept changes, and every later one, apply when their `seq` is above the last applied: the rest are
  *   repeats (at-least-once delivery, or the same change from the old and the new socket).
  *
@@ -121,12 +122,6 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   #catchUp: CatchUp | undefined;
   /** The connection whose live frames keep this subscription up to date, once synced on it. */
   #liveOn: number | undefined;
-  /**
-   * After a snapshot without a position: the connection its later pages may come on, whether its first page was
-   * used (it is not while another connection kept the items live), and the items live changes set since, which those
-   * pages must not undo.
-   */
-  #latePages: { connection: number; used: boolean; changed: Set<string> } | undefined;
   readonly #tasks: Task[] = [];
   readonly #host: SubscriptionHost;
   #running = false;
@@ -169,7 +164,6 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   beginCatchUp(connection: number): void {
     this.#run(() => {
       this.#catchUp = { connection, confirmed: false, kept: [], pages: [] };
-      this.#latePages = undefined;
       if (this.#liveOn === undefined && this.#state === 'synced') this.#state = 'subscribing';
     });
   }
@@ -199,15 +193,11 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.#run(() => {
       const catchUp = this.#catchUp;
       if (this.snapshot && catchUp?.connection === connection && catchUp.confirmed) {
+        if (page.page === 0) catchUp.pages = [];
         catchUp.pages.push(...page.items);
         if (page.more === true) return;
         const remaining = page.complete === false ? page.nextToken : undefined;
         return this.#withFullItems(catchUp.pages, remaining, (items) => this.#finish(catchUp, { items, page }));
-      }
-      // Servers that predate `position` send several pages without `more`: the first ended the catch-up, the others
-      // arrive while the subscription is already live on that connection.
-      if (catchUp === undefined && page.position === undefined && this.#latePages?.connection === connection) {
-        return this.#withFullItems(page.items, undefined, (items) => this.#addLatePage(items));
       }
       // Otherwise it answers an earlier subscribe (one sent again after a timeout, or before an unsubscribe) or comes
       // from a connection being replaced: the catch-up that counts has its own, and live frames keep the items.
@@ -218,7 +208,6 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   connectionLost(connection: number): void {
     this.#run(() => {
       if (this.#catchUp?.connection === connection) this.#catchUp = undefined;
-      if (this.#latePages?.connection === connection) this.#latePages = undefined;
       if (this.#liveOn === connection) {
         this.#liveOn = undefined;
         if (this.#state === 'synced') this.#state = 'subscribing';
@@ -233,14 +222,6 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.#tasks.length = 0;
     this.#catchUp = undefined;
     this.emit('error', error);
-  }
-
-  /**
-   * @internal The last catch-up's snapshot had no position and was not used, because another connection kept the
-   * items live (a make-before-break): once that connection is gone, a new catch-up must check them against the table.
-   */
-  get needsRecheck(): boolean {
-    return this.#latePages !== undefined && !this.#latePages.used && this.active;
   }
 
   /** @internal The connection the subscription is synced on. */
@@ -258,17 +239,12 @@ export class Subscription extends Emitter<SubscriptionEvents> {
   #finish(catchUp: CatchUp, snapshot: { items: Item[]; page: SnapshotPage } | undefined): void | Promise<void> {
     if (this.#catchUp !== catchUp) return;
     this.#catchUp = undefined;
-    if (snapshot !== undefined) {
-      const position = snapshot.page.position;
-      if (position !== undefined) {
-        if (this.#lastSeq === undefined || compareSeq(this.#lastSeq, position) < 0) {
-          this.#replaceWith(snapshot.items, new Set(), position);
-          this.#lastSeq = position;
-        }
-      } else {
-        const used = this.#liveOn === undefined || this.#liveOn === catchUp.connection;
-        if (used) this.#replaceWith(snapshot.items, new Set(catchUp.kept.map((change) => change.itemId)), undefined);
-        this.#latePages = { connection: catchUp.connection, used, changed: new Set() };
+    const position = snapshot?.page.position;
+    if (snapshot !== undefined && position !== undefined) {
+      // Changes past the position already applied (on a connection kept live) make the subscription's state newer.
+      if (this.#lastSeq === undefined || compareSeq(this.#lastSeq, position) < 0) {
+        this.#replaceWith(snapshot.items, position);
+        this.#lastSeq = position;
       }
     }
     for (let index = 0; index < catchUp.kept.length; index++) {
@@ -293,38 +269,23 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     this.emit('synced');
   }
 
-  /** Makes `items` the snapshot's, but for `keep`: emits a snapshot change for each difference. */
-  #replaceWith(items: Item[], keep: Set<string>, position: string | undefined): void {
+  /** Makes `items` the snapshot's: emits a snapshot change for each difference, at the snapshot's position. */
+  #replaceWith(items: Item[], seq: string): void {
     const next = new Map<string, Item>();
     for (const item of items) {
       if (typeof item.itemId === 'string') next.set(item.itemId, item);
     }
-    const seq = position === undefined ? {} : { seq: position };
     for (const [itemId, old] of [...this.#current]) {
-      if (keep.has(itemId) || next.has(itemId)) continue;
+      if (next.has(itemId)) continue;
       this.#current.delete(itemId);
-      this.emit('change', { source: 'snapshot', event: 'REMOVE', key: this.key, itemId, item: old, ...seq });
+      this.emit('change', { source: 'snapshot', event: 'REMOVE', key: this.key, itemId, item: old, seq });
     }
     for (const [itemId, item] of next) {
-      if (keep.has(itemId)) continue;
       const old = this.#current.get(itemId);
       if (old !== undefined && sameJson(old, item)) continue;
       this.#current.set(itemId, item);
       const event = old === undefined ? 'INSERT' : 'MODIFY';
-      this.emit('change', { source: 'snapshot', event, key: this.key, itemId, item, ...seq });
-    }
-  }
-
-  #addLatePage(items: Item[]): void {
-    if (this.#latePages?.used !== true) return;
-    for (const item of items) {
-      const itemId = item.itemId;
-      if (typeof itemId !== 'string' || this.#latePages?.changed.has(itemId)) continue;
-      const old = this.#current.get(itemId);
-      if (old !== undefined && sameJson(old, item)) continue;
-      this.#current.set(itemId, item);
-      const event = old === undefined ? 'INSERT' : 'MODIFY';
-      this.emit('change', { source: 'snapshot', event, key: this.key, itemId, item });
+      this.emit('change', { source: 'snapshot', event, key: this.key, itemId, item, seq });
     }
   }
 
@@ -354,7 +315,6 @@ export class Subscription extends Emitter<SubscriptionEvents> {
     // A fetch may have raced a repeat of the same change; the seq check is the one that counts.
     if (this.#lastSeq !== undefined && compareSeq(change.seq, this.#lastSeq) <= 0) return;
     this.#lastSeq = change.seq;
-    this.#latePages?.changed.add(change.itemId);
     const event: ItemEvent =
       change.event === 'PRESENCE' ? (this.#current.has(change.itemId) ? 'MODIFY' : 'INSERT') : change.event;
     if (event === 'REMOVE') this.#current.delete(change.itemId);

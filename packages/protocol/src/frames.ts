@@ -41,19 +41,21 @@ export type ItemMessage = z.output<typeof itemFrameSchema>;
 export const MAX_SNAPSHOT_ITEMS = 10_000;
 
 /**
- * `{"type":"snapshot","key","items":[…],"position","more"|"complete"}`: the current items of a key, after `subscribe`
- * with `"snapshot":true`, paged over as many frames as it takes (each under 128 KB). Every page carries the same
- * `position`: the stream sequence number the snapshot was read at — it already holds every change of the key up to
- * and including `position`, so a client ignores live frames of the key with `seq <= position` (see the README's
- * merge rule). `more: true` says another page follows; the last page has `complete: true` when the snapshot holds
- * every item of the key, or `complete: false` with `nextToken` (for `GET /items/{key}?nextToken=…`) when the key had
- * more than MAX_SNAPSHOT_ITEMS items. An item too large for a frame of its own is sent as `{itemId, truncated: true}`.
+ * `{"type":"snapshot","key","items":[…],"position","page","more"|"complete"}`: the current items of a key, after
+ * `subscribe` with `"snapshot":true`, paged over as many frames as it takes (each under 128 KB). Every page carries the
+ * same `position`: the stream sequence number the snapshot was read at — it already holds every change of the key up
+ * to and including `position`, so a client ignores live frames of the key with `seq <= position` (see the README's
+ * merge rule). `page` counts from 0: a page 0 starts a snapshot afresh (a re-delivered stream batch can send one
+ * again). `more: true` says another page follows; the last page has `complete: true` when the snapshot holds every
+ * item of the key, or `complete: false` with `nextToken` (for `GET /items/{key}?nextToken=…`) when the key had more
+ * than MAX_SNAPSHOT_ITEMS items. An item too large for a frame of its own is sent as `{itemId, truncated: true}`.
  */
 export const snapshotFrameSchema = z.object({
   type: z.literal('snapshot'),
   key: z.string(),
   items: z.array(plainItemSchema),
-  position: z.string().optional(),
+  position: z.string(),
+  page: z.number().int().nonnegative(),
   more: z.literal(true).optional(),
   complete: z.boolean().optional(),
   nextToken: z.string().optional(),

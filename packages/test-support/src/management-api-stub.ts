@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the stub answers for one post: a status (200, 410, 413, 429 …), after an optional delay. */
-export type StubAnswer = number;
+/** What the stub answers for one post: a status (200, 410, 413, 429 …), or a status sent only after `delayMs`. */
+export type StubAnswer = number | { status: number; delayMs: number };
 
 export interface ManagementApiStub {
   /** WS_ENDPOINT for the handlers, e.g. http://127.0.0.1:PORT/develop. */
   endpoint: string;
-  /** Messages accepted (200) per connection, in arrival order, parsed as JSON. */
+  /** Frames accepted (200) per connection, in arrival order, parsed as JSON; a `batch` post's frames one by one. */
   received: Map<string, Record<string, unknown>[]>;
+  /** Posts accepted (200) per connection, as posted (a `batch` frame is one post). */
+  posts: Map<string, Record<string, unknown>[]>;
   /** Every request's status per connection, in order. */
   answers: Map<string, number[]>;
   /** Decides the status of each post; default 200. */
@@ -40,6 +42,7 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
   let requests = 0;
   const stub: Omit<ManagementApiStub, 'endpoint' | 'close'> = {
     received: new Map(),
+    posts: new Map(),
     answers: new Map(),
     answer: () => 200,
     delayMs: 0,
@@ -57,10 +60,19 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
     const connectionId = path.slice(prefix.length);
     const message = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     const history = stub.answers.get(connectionId) ?? [];
-    const status = stub.answer(connectionId, message, history.length + 1);
+    const answer = stub.answer(connectionId, message, history.length + 1);
+    const status = typeof answer === 'number' ? answer : answer.status;
+    const delayMs = stub.delayMs + (typeof answer === 'number' ? 0 : answer.delayMs);
     history.push(status);
     stub.answers.set(connectionId, history);
-    if (stub.delayMs > 0) await new Promise((r) => setTimeout(r, stub.delayMs));
+    // Recorded on arrival: API Gateway pushes the frame to the socket before its answer leaves, so a post whose
+    // answer comes too late for the caller has still been delivered (a retry of it arrives twice).
+    if (status === 200) {
+      stub.posts.set(connectionId, [...(stub.posts.get(connectionId) ?? []), message]);
+      const frames = message.type === 'batch' ? (message.messages as Record<string, unknown>[]) : [message];
+      stub.received.set(connectionId, [...(stub.received.get(connectionId) ?? []), ...frames]);
+    }
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (status === 200 && stub.forwardTo !== undefined) {
       const forwarded = await fetch(`${stub.forwardTo}/@connections/${encodeURIComponent(connectionId)}`, {
         method: 'POST',
@@ -76,9 +88,6 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
       return;
     }
     if (status === 200) {
-      const list = stub.received.get(connectionId) ?? [];
-      list.push(message);
-      stub.received.set(connectionId, list);
       res.writeHead(200, { 'content-type': 'application/json' }).end();
       return;
     }

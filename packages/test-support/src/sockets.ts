@@ -8,8 +8,10 @@ export type Frame = Record<string, any>;
 
 export interface RecordingSocket {
   socket: WebSocket;
-  /** Every frame received so far, parsed, in order. */
+  /** Every frame received so far, parsed, in order; the elements of a `batch` frame count as frames of their own. */
   frames: Frame[];
+  /** Every WebSocket message as it arrived (a `batch` frame is one message). */
+  messages: Frame[];
   /** Sends a frame: objects as JSON, strings as they are (to test malformed input). */
   send(frame: unknown): void;
   close(): void;
@@ -31,9 +33,14 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { perMessageDeflate: false });
     const frames: Frame[] = [];
+    const messages: Frame[] = [];
     const waiters = new Set<() => void>();
     socket.on('message', (data) => {
-      frames.push(JSON.parse(data.toString()) as Frame);
+      const message = JSON.parse(data.toString()) as Frame;
+      messages.push(message);
+      // A client unwraps a batch and handles its frames in order, as if they had come alone.
+      if (message.type === 'batch' && Array.isArray(message.messages)) frames.push(...(message.messages as Frame[]));
+      else frames.push(message);
       for (const wake of waiters) wake();
     });
     if (options.heartbeatMs !== undefined) {
@@ -71,6 +78,7 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
     const recording: RecordingSocket = {
       socket,
       frames,
+      messages,
       closed,
       send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
       close: () => socket.close(),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   errorMessage,
   heartbeatActionSchema,
@@ -11,16 +12,15 @@ import {
   unsubscribeActionSchema,
   unsubscribedMessage,
   updatePresenceActionSchema,
-  userIdOfPresenceKey,
   validateFrame,
 } from '@real-time-platform/protocol';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { ConnectionSender } from '../../adapters/connection-sender';
 import type { PresenceStore } from '../../adapters/presence-store';
-import type { RealTimeDataReader } from '../../adapters/real-time-data-reader';
+import type { SnapshotRequester } from '../../adapters/snapshot-markers';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
-import { encodeMessage, snapshotMessages } from '../../domain/messages';
-import { pageOf, publicPresenceItem } from '../../domain/presence';
+import { encodeMessage } from '../../domain/messages';
+import { pageOf } from '../../domain/presence';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import type { ActivityLog } from './activity';
@@ -29,7 +29,8 @@ import { connectionIdOf, type InvocationContext, type WebSocketEvent, type WebSo
 
 export interface MessageDeps {
   connections: ConnectionRepository;
-  data: RealTimeDataReader;
+  /** `subscribe` with `"snapshot":true`: the fan-out sends the snapshots, in stream order (see requestSnapshots). */
+  snapshots: SnapshotRequester;
   sender: ConnectionSender;
   /** Who may read which key: checked before a subscription is stored (src/handlers/wiring/dependencies.ts). */
   keyAccess: KeyAccessPolicy;
@@ -39,8 +40,6 @@ export interface MessageDeps {
   activity?: ActivityLog;
   logger: Log;
   now?: () => number;
-  /** Most items in one key's snapshot. */
-  snapshotLimit?: number;
   /** Longest a reply may spend retrying (within the invocation's remaining time). */
   replyBudgetMs?: number;
 }
@@ -59,7 +58,6 @@ export function createMessageHandler(
   deps: MessageDeps,
 ): (event: WebSocketEvent, context?: InvocationContext) => Promise<WebSocketResult> {
   const now = deps.now ?? Date.now;
-  const snapshotLimit = deps.snapshotLimit ?? 100;
   const replyBudgetMs = deps.replyBudgetMs ?? 3000;
 
   return async (event, context) => {
@@ -134,7 +132,7 @@ export function createMessageHandler(
         }
         deps.logger.info('Subscribed', { connectionId, keys, snapshot: snapshot === true });
         await reply(subscribedMessage(keys));
-        if (snapshot === true) await sendSnapshots(keys);
+        if (snapshot === true) await requestSnapshots(keys);
         return OK;
       }
       case 'unsubscribe': {
@@ -227,33 +225,41 @@ export function createMessageHandler(
         return OK;
     }
 
-    async function sendSnapshots(keys: readonly string[]): Promise<void> {
-      // Reads in parallel; frames go out one at a time so a key's frames arrive in order.
-      const reads = await Promise.all(
+    /**
+     * Snapshots are not read here: a marker per key goes into RealTimeData under the key itself, and the fan-out,
+     * meeting it on the stream in order with the key's changes, sends the key's items with an exact position
+     * (reserved-items.ts, fanout-snapshots.ts). A marker that cannot be written gets an error frame naming its key.
+     */
+    async function requestSnapshots(keys: readonly string[]): Promise<void> {
+      const requestId = event.requestContext?.requestId ?? event.requestContext?.messageId ?? randomUUID();
+      const failed: string[] = [];
+      await Promise.all(
         keys.map(async (key) => {
           try {
-            return { key, items: await deps.data.itemsOf(key, snapshotLimit) };
+            await deps.snapshots.request({
+              connectionId: connectionId as string,
+              key,
+              requestId: requestId.slice(0, 64),
+            });
           } catch (error) {
-            deps.logger.error('Could not read a snapshot', {
+            failed.push(key);
+            deps.logger.error('Could not request a snapshot', {
               connectionId,
               key,
               error: describeError(error),
               cause: error,
             });
-            return { key, items: undefined };
           }
         }),
       );
-      for (const { key, items } of reads) {
-        if (items === undefined) {
-          await reply(
-            errorMessage('INTERNAL_ERROR', `the snapshot of ${JSON.stringify(key)} is unavailable; please retry`),
-          );
-          continue;
-        }
-        // Presence items carry internal bookkeeping (pageConnectionId) that clients must not see.
-        const visible = userIdOfPresenceKey(key) === undefined ? items : items.map(publicPresenceItem);
-        for (const message of snapshotMessages(key, visible)) await reply(message);
+      // In the order the client asked for them.
+      for (const key of keys.filter((k) => failed.includes(k))) {
+        await reply(
+          errorMessage(
+            'INTERNAL_ERROR',
+            `the snapshot of ${JSON.stringify(key)} is unavailable; subscribe again with "snapshot":true to retry`,
+          ),
+        );
       }
     }
   };

@@ -20,9 +20,11 @@ import { createFriendStore } from '../../adapters/friend-store';
 import { createItemIngestor, createItemReader } from '../../adapters/item-store';
 import { createPresenceStore } from '../../adapters/presence-store';
 import { createRealTimeDataReader } from '../../adapters/real-time-data-reader';
+import { createSignedPoster } from '../../adapters/signed-poster';
+import { createSnapshotRequester } from '../../adapters/snapshot-markers';
 import type { ConfigFor } from '../../config/env';
 import { createKeyAccessPolicy, type KeyAccessPolicy, ownerOnlyRule } from '../../domain/key-access';
-import { presenceAccessRule, presenceOrItemMessage } from '../../domain/presence';
+import { presenceAccessRule, presenceOrItemMessage, snapshotItemOf } from '../../domain/presence';
 import type { Log } from '../../lib/logging';
 import { type ActivityLog, createActivityLog } from '../logic/activity';
 import { chatKeyAccessRule, createChatAudience } from '../logic/chat-membership';
@@ -86,8 +88,10 @@ export const stores = {
   calendarShares: (config: DataTableConfig) => createCalendarShareStore(dataTable(config)),
   itemIngestor: (config: DataTableConfig) => createItemIngestor(dataTable(config)),
   itemReader: (config: DataTableConfig) => createItemReader(dataTable(config)),
-  /** Snapshots read with the plain client, for lossless unmarshalling of big numbers, sets and binary. */
-  snapshots: (config: DataTableConfig) =>
+  /** `subscribe` with `"snapshot":true`: the marker the fan-out answers with the key's items. */
+  snapshotRequests: (config: DataTableConfig) => createSnapshotRequester(dataTable(config)),
+  /** The fan-out's snapshot reads, with the plain client for lossless unmarshalling of big numbers, sets and binary. */
+  snapshotReader: (config: DataTableConfig) =>
     createRealTimeDataReader({
       ddb: dynamo().dynamodb,
       tableName: config.dataTableName,
@@ -169,10 +173,31 @@ export function connectionEnder(config: ConnectionsConfig & ActivityConfig, logg
 }
 
 /**
- * The fan-out's platform hooks: how a change becomes a frame, who else hears it, and how a gone connection ends.
+ * The fan-out's sender: the same retries, each attempt a request signed with the SDK's SigV4 signer on a keep-alive
+ * agent instead of an SDK call — under half the CPU per post (signed-poster.ts), which is the fan-out's throughput.
+ * The SDK client only lends its credentials, region and hashing.
  */
-export function fanoutHooks(config: ConnectionsConfig & ActivityConfig, logger: Log) {
+export function fanoutSender(config: ConfigFor<'WS_ENDPOINT'>, maxSockets: number) {
+  const poster = createSignedPoster({ client: managementApi(config, 1), endpoint: config.wsEndpoint, maxSockets });
+  return createConnectionSender({ poster });
+}
+
+/**
+ * The fan-out's platform hooks: how a change becomes a frame, who else hears it, how a gone connection ends, where
+ * snapshots are read and which keys are conflated.
+ */
+export function fanoutHooks(
+  config: ConnectionsConfig &
+    ActivityConfig &
+    DataTableConfig &
+    ConfigFor<'CONFLATE_CHANGES' | 'CONFLATE_KEY_PREFIXES'>,
+  logger: Log,
+) {
   return {
+    // ConflateChanges / ConflateKeyPrefixes; the platform's own domains are never conflated (domain/conflation.ts).
+    conflation: { enabled: config.conflateChanges, prefixes: config.conflateKeyPrefixes },
+    // Presence items carry internal bookkeeping (pageConnectionId) that snapshots leave out.
+    snapshots: { reader: stores.snapshotReader(config), visibleItem: snapshotItemOf },
     // presence:<userId> changes reach watchers as `presence` join / leave / update frames.
     messageOf: presenceOrItemMessage,
     // chat:<conversationId> changes also reach each participant's inbox:<userId> subscribers (every signed-in

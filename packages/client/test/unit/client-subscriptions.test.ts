@@ -35,7 +35,14 @@ describe('subscribing', () => {
     expect(socket.actions('subscribe')).toEqual([{ action: 'subscribe', keys: ['3'], snapshot: true }]);
     socket.push(item('3', 'a', '12'));
     socket.confirmLastSubscribe();
-    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a', seq: '11' }], position: '11', complete: true });
+    socket.push({
+      type: 'snapshot',
+      key: '3',
+      items: [{ itemId: 'a', seq: '11' }],
+      position: '11',
+      page: 0,
+      complete: true,
+    });
     expect(synced).toHaveBeenCalledTimes(1);
     expect(changes.map((c) => `${c.source}:${c.seq}`)).toEqual(['snapshot:11', 'live:12']);
     expect(sub.items.get('a')).toEqual({ itemId: 'a', seq: '12' });
@@ -55,7 +62,7 @@ describe('subscribing', () => {
     expect(second.actions('subscribe')).toEqual([{ action: 'subscribe', keys: ['3'], snapshot: true }]);
     // Control actions go one at a time: an error frame does not say what it answers.
     second.confirmLastSubscribe();
-    second.push({ type: 'snapshot', key: '3', items: [] });
+    second.push({ type: 'snapshot', key: '3', items: [], position: '0', page: 0 });
     second.confirmLastSubscribe();
     second.confirmLastSubscribe();
     expect(second.actions('subscribe')).toEqual([
@@ -123,10 +130,10 @@ describe('subscribing', () => {
     await jest.advanceTimersByTimeAsync(5000);
     expect(socket.actions('subscribe')).toHaveLength(2);
     socket.confirmLastSubscribe();
-    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }] });
+    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }], position: '0', page: 0 });
     // The answer to the second send: nothing waits for it, and nothing goes wrong.
     socket.confirmLastSubscribe();
-    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }] });
+    socket.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a' }], position: '0', page: 0 });
     expect(sub.synced).toBe(true);
     expect(h.errors).toEqual([]);
     await jest.advanceTimersByTimeAsync(60_000);

@@ -18,7 +18,7 @@ function answerSubscribes(socket: FakeSocket, items: Record<string, unknown[]> =
     const action = socket.actions('subscribe')[answered];
     socket.push({ type: 'subscribed', keys: action?.keys });
     for (const key of action?.keys ?? []) {
-      if (action?.snapshot) socket.push({ type: 'snapshot', key, items: items[key] ?? [] });
+      if (action?.snapshot) socket.push({ type: 'snapshot', key, items: items[key] ?? [], position: '0', page: 0 });
     }
   }
 }

@@ -10,7 +10,7 @@ export interface DynamoDbLocalOptions {
   port: number;
   /** Keep data in this folder; in memory when absent. */
   persistDir?: string;
-  /** How long to wait for the first answer. */
+  /** How long to wait for the first answer (default 120 s). */
   startTimeoutMs?: number;
   /** Start the jar as shipped (every interface, shell watchdog) even when the loopback launcher is available. */
   plainLaunch?: boolean;

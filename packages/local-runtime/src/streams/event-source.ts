@@ -10,6 +10,7 @@ import {
 import { functionArn } from '../arns';
 import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
 import { compileFilters, type RecordFilter } from './filter';
+import { laneOf } from './lanes';
 import {
   buildOnFailureMessage,
   type DiscardCondition,
@@ -80,6 +81,8 @@ export interface StreamEventSourceStats {
   status: 'ok' | 'failing' | 'stopped';
   /** The latest error, kept after recovery so /health can show what happened. */
   lastError?: { operation: string; message: string; at: string };
+  /** Most batches of one shard in flight at once (ParallelizationFactor lanes). */
+  maxConcurrentBatches: number;
 }
 
 /** A running DynamoDB Streams → Lambda event source mapping. */
@@ -109,6 +112,17 @@ interface ShardState {
   checkpoint?: string;
   /** Arrival time of the oldest record read but not yet handled (iteratorAgeMs). */
   oldestPendingMs?: number;
+}
+
+/** One ParallelizationFactor lane of a shard: records of its partition keys, in stream order. */
+interface Lane {
+  buffer: BufferedRecord[];
+  /** When the lane's oldest waiting record was read (the batching window counts from it). */
+  since: number;
+  /** A batch of this lane is being delivered. */
+  busy: boolean;
+  /** Arrival time of the oldest record of the batch in flight (iteratorAgeMs). */
+  inFlightArrivalMs?: number;
 }
 
 /** A slice of a batch on its way through retries and bisection. */
@@ -168,8 +182,11 @@ class StreamPoller implements StreamEventSource {
     recordsUnreadable: 0,
     recordsMalformed: 0,
     loopRestarts: 0,
+    maxConcurrentBatches: 0,
   };
   private lastError: StreamEventSourceStats['lastError'];
+  /** The table's partition key attribute (DescribeStream's KeySchema): what ParallelizationFactor lanes hash. */
+  private hashKey: string | undefined;
   private initialDiscoveryDone = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
@@ -202,9 +219,8 @@ class StreamPoller implements StreamEventSource {
       return;
     }
     if (options.spec.parallelizationFactor > 1) {
-      // One sequential reader per shard already keeps per-key order, which is all a factor > 1 promises to keep.
       this.logger.debug(
-        `stream ${this.eventId}: ParallelizationFactor ${options.spec.parallelizationFactor} runs as 1 locally`,
+        `stream ${this.eventId}: ParallelizationFactor ${options.spec.parallelizationFactor}: that many batches of a shard in flight, one per lane of partition keys`,
       );
     }
     this.track(this.discoveryLoop());
@@ -269,6 +285,7 @@ class StreamPoller implements StreamEventSource {
   /** One DescribeStream pass (all pages); returns false when it failed. */
   private async discover(): Promise<boolean> {
     const found: Shard[] = [];
+    let hashKey: string | undefined;
     try {
       let exclusiveStartShardId: string | undefined;
       do {
@@ -276,6 +293,7 @@ class StreamPoller implements StreamEventSource {
           new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
         );
         found.push(...(page.StreamDescription?.Shards ?? []));
+        hashKey ??= page.StreamDescription?.KeySchema?.find((key) => key.KeyType === 'HASH')?.AttributeName;
         exclusiveStartShardId = page.StreamDescription?.LastEvaluatedShardId;
       } while (exclusiveStartShardId);
     } catch (error) {
@@ -283,6 +301,7 @@ class StreamPoller implements StreamEventSource {
       return false;
     }
     this.recovered('DescribeStream');
+    this.hashKey ??= hashKey;
     this.addShards(found);
     return true;
   }
@@ -342,21 +361,67 @@ class StreamPoller implements StreamEventSource {
     }
   }
 
-  /** The per-shard loop: read, batch, invoke, one batch in flight at a time. */
+  /**
+   * The per-shard loop: read, deal the records to ParallelizationFactor lanes by partition key (lanes.ts), and keep one
+   * batch in flight per lane. With a factor of 1 there is one lane: the shard is delivered one batch at a time.
+   */
   private async readShard(shard: ShardState): Promise<void> {
     const batchSize = Math.max(1, this.spec.batchSize);
     const windowMs = Math.max(0, this.spec.maximumBatchingWindowSeconds) * 1000;
-    const buffer: BufferedRecord[] = [];
-    let bufferSince = 0;
+    const factor = Math.max(1, Math.floor(this.spec.parallelizationFactor));
+    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], since: 0, busy: false }));
+    // Records read but not yet delivered: reading pauses past this, so a lane stuck in retries cannot grow memory.
+    const readAhead = Math.max(GET_RECORDS_LIMIT, factor * batchSize) * 2;
+    const deliveries = new Set<Promise<void>>();
+    let undelivered = 0;
+    let inFlight = 0;
+    let wakeReader: (() => void) | undefined;
     let iterator: string | undefined;
     let lastReadSequence: string | undefined = shard.checkpoint;
     let closed = false;
     let lastRecordAt = Number.NEGATIVE_INFINITY;
     let errors = 0;
 
+    // iteratorAgeMs counts from the oldest record not yet handled; the checkpoint (where a restarted loop resumes)
+    // moves only when nothing read is still waiting or in flight, so a restart may repeat records but never skip one.
+    const noteProgress = () => {
+      let oldest: number | undefined;
+      for (const lane of lanes) {
+        const arrival = lane.inFlightArrivalMs ?? lane.buffer[0]?.arrivalMs;
+        if (arrival !== undefined) oldest = Math.min(oldest ?? arrival, arrival);
+      }
+      shard.oldestPendingMs = oldest;
+      if (undelivered === 0 && !this.stopped) shard.checkpoint = lastReadSequence;
+    };
+
+    const dispatch = (lane: Lane, now: number) => {
+      const batch = lane.buffer.splice(0, batchSize);
+      lane.since = now;
+      lane.busy = true;
+      lane.inFlightArrivalMs = batch[0]?.arrivalMs;
+      inFlight++;
+      this.counters.maxConcurrentBatches = Math.max(this.counters.maxConcurrentBatches, inFlight);
+      const delivery = this.deliver(shard.shardId, batch)
+        .catch((error: unknown) => {
+          this.logger.error(`stream ${this.eventId}: delivery failed unexpectedly`, { error: errorMessage(error) });
+        })
+        .finally(() => {
+          lane.busy = false;
+          lane.inFlightArrivalMs = undefined;
+          inFlight--;
+          undelivered -= batch.length;
+          noteProgress();
+          deliveries.delete(delivery);
+          wakeReader?.();
+        });
+      deliveries.add(delivery);
+    };
+
     while (!this.stopped) {
       let fetched = 0;
-      if (!closed && buffer.length < batchSize) {
+      // While every lane is busy, nothing read now could be dispatched: wait for one to finish rather than poll.
+      const anyLaneFree = lanes.some((lane) => !lane.busy);
+      if (!closed && anyLaneFree && undelivered < readAhead) {
         if (!iterator) {
           iterator = await this.shardIterator(shard, lastReadSequence);
           if (!iterator) {
@@ -406,30 +471,26 @@ class StreamPoller implements StreamEventSource {
           if (buffered === undefined) continue;
           lastReadSequence = buffered.sequenceNumber;
           if (this.matches(buffered)) {
-            if (buffer.length === 0) bufferSince = readAtMs;
-            buffer.push(buffered);
+            const lane = lanes[laneOf(buffered.record, this.hashKey, factor)] as Lane;
+            if (lane.buffer.length === 0) lane.since = readAtMs;
+            lane.buffer.push(buffered);
+            undelivered++;
           } else {
             this.counters.recordsFilteredOut++;
           }
         }
         this.counters.recordsRead += fetched;
         if (fetched > 0) lastRecordAt = readAtMs;
-        else if (buffer.length === 0) shard.drainedAt = pollStartedAt;
-        if (buffer.length === 0) shard.checkpoint = lastReadSequence;
-        shard.oldestPendingMs ??= buffer[0]?.arrivalMs;
+        else if (undelivered === 0) shard.drainedAt = pollStartedAt;
+        noteProgress();
       }
 
-      if (buffer.length > 0) {
-        const now = Date.now();
-        if (buffer.length >= batchSize || closed || now - bufferSince >= windowMs) {
-          const batch = buffer.splice(0, batchSize);
-          bufferSince = now;
-          await this.deliver(shard.shardId, batch);
-          shard.oldestPendingMs = buffer[0]?.arrivalMs;
-          if (buffer.length === 0 && !this.stopped) shard.checkpoint = lastReadSequence;
-          continue;
-        }
-      } else if (closed) {
+      const now = Date.now();
+      for (const lane of lanes) {
+        if (lane.busy || lane.buffer.length === 0) continue;
+        if (lane.buffer.length >= batchSize || closed || now - lane.since >= windowMs) dispatch(lane, now);
+      }
+      if (closed && undelivered === 0) {
         // A shard ends when DynamoDB splits or rolls it (every few hours on AWS); its children carry on.
         this.logger.info(`stream ${this.eventId}: shard ${shard.shardId} ended and is fully processed`, {
           function: this.functionId,
@@ -438,12 +499,20 @@ class StreamPoller implements StreamEventSource {
         return;
       }
       // A full page means more records are waiting right now.
-      if (fetched >= GET_RECORDS_LIMIT) continue;
-      const now = Date.now();
+      if (fetched >= GET_RECORDS_LIMIT && undelivered < readAhead && lanes.some((lane) => !lane.busy)) continue;
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
-      if (buffer.length > 0) pause = Math.min(pause, bufferSince + windowMs - now);
-      await this.sleep(Math.max(0, pause));
+      for (const lane of lanes) {
+        if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
+      }
+      // Every lane busy (or the read-ahead full): sleep until a delivery ends (or stop()).
+      const waitForLane = lanes.every((lane) => lane.busy) || (undelivered >= readAhead && inFlight > 0);
+      await this.sleep(waitForLane ? 60_000 : Math.max(0, pause), (wake) => {
+        wakeReader = wake;
+      });
+      wakeReader = undefined;
     }
+    // Stopped: let the batches in flight finish (a batch waiting between retries gives up, see deliver()).
+    await Promise.all([...deliveries]);
   }
 
   /** One GetRecords record → a buffered record; undefined (logged, counted) for one that cannot be checkpointed. */
@@ -666,8 +735,8 @@ class StreamPoller implements StreamEventSource {
     void guarded.finally(() => this.loops.delete(guarded));
   }
 
-  /** A pause that stop() cuts short. */
-  private sleep(ms: number): Promise<void> {
+  /** A pause that stop() cuts short; `onWake` receives a function that ends it early too. */
+  private sleep(ms: number, onWake?: (wake: () => void) => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -677,6 +746,7 @@ class StreamPoller implements StreamEventSource {
       };
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
+      onWake?.(wake);
     });
   }
 

@@ -355,6 +355,45 @@ test('keeps per-key order through failures and retries', async () => {
   }
 });
 
+test('ParallelizationFactor: several batches of a shard at once, each partition key in one lane and in order', async () => {
+  // Prepare: a slow function that notes when each batch ran.
+  const runs: { keys: string[]; start: number; end: number }[] = [];
+  let running = 0;
+  let mostAtOnce = 0;
+  const invoker = new RecordingInvoker(async (records) => {
+    running++;
+    mostAtOnce = Math.max(mostAtOnce, running);
+    const start = performance.now();
+    await sleep(60);
+    running--;
+    runs.push({ keys: records.map((r) => `${keyOf(r)}#${r.dynamodb?.NewImage?.n?.N}`), start, end: performance.now() });
+    return null;
+  });
+  // Twelve keys, five versions each, already in the stream: the first read finds them all at once.
+  const keys = Array.from({ length: 12 }, (_, i) => `p${i}`);
+  await Promise.all(
+    keys.map(async (key) => {
+      for (let n = 1; n <= 5; n++) await table.put(key, { n });
+    }),
+  );
+  // Act
+  const source = start({ batchSize: 3, parallelizationFactor: 4 }, invoker);
+  await source.idle();
+  // Assess: up to four batches at once, never more.
+  expect(mostAtOnce).toBeGreaterThan(1);
+  expect(mostAtOnce).toBeLessThanOrEqual(4);
+  expect(source.stats().maxConcurrentBatches).toBe(mostAtOnce);
+  for (const key of keys) {
+    const mine = runs.filter((run) => run.keys.some((k) => k.startsWith(`${key}#`))).sort((a, b) => a.start - b.start);
+    // A key's batches never overlap in time, and its versions arrive complete and in order.
+    for (let i = 1; i < mine.length; i++) expect(mine[i]?.start).toBeGreaterThanOrEqual(mine[i - 1]?.end as number);
+    const versions = mine.flatMap((run) =>
+      run.keys.filter((k) => k.startsWith(`${key}#`)).map((k) => Number(k.split('#')[1])),
+    );
+    expect(versions).toEqual([1, 2, 3, 4, 5]);
+  }
+});
+
 test('stop() waits for the in-flight invocation, then nothing more is invoked', async () => {
   // Prepare: only the first invocation is slow, so stop() comes while it runs and the next would follow at once.
   let finished = 0;

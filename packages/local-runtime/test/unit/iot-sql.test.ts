@@ -47,6 +47,20 @@ describe('the template rule', () => {
     expect(rule.evaluate({ topic, payload })).toBeUndefined();
   });
 
+  it.each([{ itemId: '$snapshot#victim#1', connectionId: 'victim' }, { itemId: '$x' }])(
+    'drops reserved "$" itemIds (%j): devices cannot forge snapshot markers',
+    (payload) => {
+      expect(rule.evaluate({ topic: 'rtp/items/3', payload })).toBeUndefined();
+    },
+  );
+
+  it('keeps a non-string itemId as published (DynamoDB refuses it into the error action)', () => {
+    expect(rule.evaluate({ topic: 'rtp/items/3', payload: { itemId: 7 } })).toEqual({
+      realTimeItemKey: '3',
+      itemId: 7,
+    });
+  });
+
   it("keeps the payload's own key and itemId", () => {
     expect(
       rule.evaluate({ topic: 'rtp/items/3', payload: { realTimeItemKey: 'bus-9', itemId: 'gps', speed: 1 } }),

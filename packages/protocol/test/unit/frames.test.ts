@@ -20,7 +20,7 @@ describe('server frames', () => {
       subscribedMessage(['3']),
       pongMessage(1, 'abc='),
       unknownActionMessage('fly'),
-      { type: 'snapshot', key: '3', items: [{ itemId: 'a' }], position: '12', complete: true },
+      { type: 'snapshot', key: '3', items: [{ itemId: 'a' }], position: '12', page: 0, complete: true },
     ];
     for (const frame of frames) expect(serverFrameSchema.safeParse(frame).success).toBe(true);
     expect(serverFrameSchema.safeParse({ type: 'batch', messages: frames }).success).toBe(true);
@@ -30,6 +30,9 @@ describe('server frames', () => {
     expect(serverFrameSchema.safeParse({ type: 'nope' }).success).toBe(false);
     expect(serverFrameSchema.safeParse({ ...itemMessage(change), seq: 12 }).success).toBe(false);
     expect(serverFrameSchema.safeParse({ type: 'batch', messages: [{ type: 'nope' }] }).success).toBe(false);
+    // The server sends position and page on every snapshot page.
+    expect(serverFrameSchema.safeParse({ type: 'snapshot', key: '3', items: [], page: 0 }).success).toBe(false);
+    expect(serverFrameSchema.safeParse({ type: 'snapshot', key: '3', items: [], position: '1' }).success).toBe(false);
   });
 });
 
