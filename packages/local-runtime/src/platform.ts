@@ -6,6 +6,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
 import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
 import { ensureTables } from './dynamodb/tables';
+import { startTtlSweeper, TtlDeletionLog, ttlIdentityOf } from './dynamodb/ttl-sweeper';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { type RunningHttpApi, startHttpApi } from './http';
@@ -59,6 +60,11 @@ export interface LocalPlatformOptions {
   stackName?: string;
   /** Shorter WebSocket limits, for tests. */
   limits?: Partial<WebSocketGatewayLimits>;
+  /**
+   * How often expired items (the template's TimeToLiveSpecification) are deleted; default 10 s, 0 = never. DynamoDB
+   * Local does not apply TTL itself (dynamodb/ttl-sweeper.ts).
+   */
+  ttlSweepIntervalMs?: number;
   /** Drop the functions' own output (console, Powertools). */
   quietFunctions?: boolean;
   /** Where local data goes: bundles, dead letters (default .local). */
@@ -165,6 +171,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       streamsClient.destroy();
     });
     const tables = await ensureTables(ddb, model.tables, logger);
+    const ttlDeletions = new TtlDeletionLog();
+    const ttlSweeper = startTtlSweeper({
+      client: ddb,
+      tables: model.tables,
+      log: ttlDeletions,
+      logger,
+      intervalMs: options.ttlSweepIntervalMs,
+    });
+    stoppers.push(() => ttlSweeper.stop());
 
     const deadLetterDir = join(workDir, 'dead-letters');
     const onFailure = async (destination: OnFailureDestination, message: OnFailureMessage) => {
@@ -219,6 +234,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         logger,
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
+        userIdentityOf: ttlIdentityOf(
+          ttlDeletions,
+          model.tables.find((t) => t.logicalId === spec.tableLogicalId),
+        ),
       });
       streams.push(source);
       stoppers.push(() => source.stop());

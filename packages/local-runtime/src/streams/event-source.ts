@@ -7,6 +7,7 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { functionArn } from '../arns';
 import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
 import { compileFilters, type RecordFilter } from './filter';
@@ -48,6 +49,11 @@ export interface StreamEventSourceOptions {
   functionName?: string;
   /** The function's ARN, when the runtime already has one (FunctionSpec.functionArn); wins over functionName. */
   functionArn?: string;
+  /**
+   * Who made a change, when DynamoDB Local cannot say: the local TTL sweeper's deletes get the TTL service's
+   * identity (dynamodb/ttl-sweeper.ts). Consulted before FilterCriteria, which may match on userIdentity.
+   */
+  userIdentityOf?: (record: DynamoDBRecord) => DynamoDBRecord['userIdentity'];
 }
 
 /** Counters for logs, tests and the banner. */
@@ -349,6 +355,8 @@ class StreamPoller implements StreamEventSource {
         const readAtMs = Date.now();
         for (const raw of answer.Records ?? []) {
           const buffered = toBufferedRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
+          const identity = buffered.record.userIdentity ?? this.options.userIdentityOf?.(buffered.record);
+          if (identity) buffered.record.userIdentity = identity;
           lastReadSequence = buffered.sequenceNumber;
           fetched++;
           if (this.filter(buffered.record)) {
