@@ -73,7 +73,11 @@ export class MemoryConnections implements ConnectionRepository {
     this.maybeFail('connectionOf');
     const connection = this.connections.get(connectionId);
     if (connection === undefined) return undefined;
-    return { connectionId, ...(connection.userId === undefined ? {} : { userId: connection.userId }) };
+    return {
+      connectionId,
+      ...(connection.userId === undefined ? {} : { userId: connection.userId }),
+      ...(connection.tokenExpiresAt === undefined ? {} : { tokenExpiresAt: connection.tokenExpiresAt }),
+    };
   }
   async connectionsOfUser(userId: string) {
     this.maybeFail('connectionsOfUser');
@@ -82,6 +86,14 @@ export class MemoryConnections implements ConnectionRepository {
   async silentConnections(): Promise<SilentConnection[]> {
     this.maybeFail('silentConnections');
     return [];
+  }
+  async expiredTokenConnections(_shard: string, beforeSeconds: number): Promise<string[]> {
+    this.maybeFail('expiredTokenConnections');
+    // One shard holds them all here: the sweep asks shard "0" first.
+    if (_shard !== '0') return [];
+    return [...this.connections.values()]
+      .filter((c) => c.tokenExpiresAt !== undefined && c.tokenExpiresAt < beforeSeconds)
+      .map((c) => c.connectionId);
   }
   /** Subscribes each connection to the keys. */
   seed(entries: Record<string, string[]>) {

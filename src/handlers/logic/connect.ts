@@ -2,6 +2,7 @@ import { checkKeys, inboxKey } from '@real-time-platform/protocol';
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
 import type { PresenceStore } from '../../adapters/presence-store';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
+import { tokenExpiresAtOf } from '../../domain/token-lifetime';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
@@ -85,8 +86,9 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
         await deps.connections.saveConnection(connection, checked.keys);
       } else {
         const keys = [...new Set([...checked.keys, inboxKey(caller.userId)])];
+        const tokenExpiresAt = tokenExpiresAtOf(event);
         const opened = await deps.presence.openConnection(
-          { ...connection, userId: caller.userId },
+          { ...connection, userId: caller.userId, ...(tokenExpiresAt === undefined ? {} : { tokenExpiresAt }) },
           keys,
           verdict.requirements,
         );
