@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   if (secret === undefined) {
     throw new UsageError(
       `no secret to sign with: start the platform with \`npm start -- --auth jwt\` (it keeps one in ${DEV_SECRET_FILE}), ` +
-        'or pass --secret SECRET (or RTP_JWT_SECRET) with the secret the platform checks',
+        'or set RTP_JWT_SECRET to the secret the platform checks',
     );
   }
   process.stdout.write(`${await signToken(command, secret)}\n`);

@@ -19,8 +19,8 @@ Usage:
 
 Options:
   --user USER                  the user id (required); goes into the "sub" claim
-  --secret SECRET              the HS256 secret [RTP_JWT_SECRET]; default: ${DEV_SECRET_FILE}, which
-                               \`npm start -- --auth jwt\` writes
+  --secret SECRET              the HS256 secret [RTP_JWT_SECRET; prefer the variable: npm prints a script's
+                               arguments]; default: ${DEV_SECRET_FILE}, which \`npm start -- --auth jwt\` writes
   --expires-in DURATION        lifetime: 90, 90s, 15m, 1h, 7d (1h); an expired token for tests:
                                --expires-in=-1h
   --issuer ISS                 the "iss" claim (match --jwt-issuer)

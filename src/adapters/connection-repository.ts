@@ -36,6 +36,8 @@ export const SUBSCRIBERS_INDEX = 'subscribersByKey';
 export const CONNECTIONS_BY_USER_INDEX = 'connectionsByUser';
 /** Name of the sparse GSI (sweepShard, lastSeenAt) that finds silent connections. */
 export const SILENT_CONNECTIONS_INDEX = 'silentConnections';
+/** Name of the sparse GSI (sweepShard, tokenExpiresAt) that finds connections whose token has expired. */
+export const EXPIRING_CONNECTIONS_INDEX = 'expiringConnections';
 /**
  * Shards of silentConnections: every signed-in connection row sits in one, chosen by a hash of its id, so heartbeat
  * writes spread over a few index partitions instead of one; the sweep queries each.
@@ -55,6 +57,8 @@ export interface NewConnection {
   userAgent?: string;
   /** The authenticated user, when an authorizer ran. */
   userId?: string;
+  /** When the user's token expires, epoch seconds (AuthMode=jwt); puts the row in `expiringConnections`. */
+  tokenExpiresAt?: number;
 }
 
 /** A connection's own row, as the presence lifecycle reads it. */
@@ -66,6 +70,8 @@ export interface StoredConnection {
   lastSeenAt?: number;
   /** Set by the presence sweep when it decided the connection timed out, before it closes the socket. */
   endReason?: 'TIMEOUT';
+  /** When the connection's token expires, epoch seconds. */
+  tokenExpiresAt?: number;
 }
 
 /** A connection the silentConnections index lists. */
@@ -127,6 +133,11 @@ export interface ConnectionRepository {
    * `limit` (silentConnections, eventually consistent: re-read a row before acting on it).
    */
   silentConnections(shard: string, before: number, limit: number): Promise<SilentConnection[]>;
+  /**
+   * Ids of the connections of one sweep shard whose token expired before `beforeSeconds` (epoch seconds), at most
+   * `limit` (expiringConnections, eventually consistent).
+   */
+  expiredTokenConnections(shard: string, beforeSeconds: number, limit: number): Promise<string[]>;
 }
 
 /**
@@ -145,7 +156,11 @@ export function connectionRowItem(connection: NewConnection, at: number, ttlSeco
     ...(connection.userAgent === undefined ? {} : { userAgent: connection.userAgent }),
     ...(connection.userId === undefined
       ? {}
-      : { userId: connection.userId, sweepShard: sweepShardOf(connection.connectionId) }),
+      : {
+          userId: connection.userId,
+          sweepShard: sweepShardOf(connection.connectionId),
+          ...(connection.tokenExpiresAt === undefined ? {} : { tokenExpiresAt: connection.tokenExpiresAt }),
+        }),
   };
 }
 
@@ -360,7 +375,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
           new GetCommand({
             TableName: tableName,
             Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-            ProjectionExpression: 'connectionId, userId, lastSeenAt, endReason',
+            ProjectionExpression: 'connectionId, userId, lastSeenAt, endReason, tokenExpiresAt',
             // $disconnect may follow $connect within milliseconds: a stale read would miss the row.
             ConsistentRead: true,
           }),
@@ -371,6 +386,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
           ...(typeof Item.userId === 'string' ? { userId: Item.userId } : {}),
           ...(typeof Item.lastSeenAt === 'number' ? { lastSeenAt: Item.lastSeenAt } : {}),
           ...(Item.endReason === 'TIMEOUT' ? { endReason: 'TIMEOUT' as const } : {}),
+          ...(typeof Item.tokenExpiresAt === 'number' ? { tokenExpiresAt: Item.tokenExpiresAt } : {}),
         };
       }),
 
@@ -418,6 +434,29 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
               lastSeenAt: item.lastSeenAt,
               ...(typeof item.userId === 'string' ? { userId: item.userId } : {}),
             });
+          }
+          startKey = page.LastEvaluatedKey;
+        } while (startKey !== undefined && found.length < limit);
+        return found;
+      }),
+
+    expiredTokenConnections: (shard, beforeSeconds, limit) =>
+      storage('look up connections with expired tokens', async () => {
+        const found: string[] = [];
+        let startKey: QueryCommandOutput['LastEvaluatedKey'];
+        do {
+          const page = await ddb.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: EXPIRING_CONNECTIONS_INDEX,
+              KeyConditionExpression: 'sweepShard = :shard AND tokenExpiresAt < :before',
+              ExpressionAttributeValues: { ':shard': shard, ':before': beforeSeconds },
+              Limit: limit - found.length,
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (typeof item.connectionId === 'string') found.push(item.connectionId);
           }
           startKey = page.LastEvaluatedKey;
         } while (startKey !== undefined && found.length < limit);

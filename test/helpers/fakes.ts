@@ -82,6 +82,7 @@ export class MemoryConnections implements ConnectionRepository {
       connectionId,
       ...(connection.userId === undefined ? {} : { userId: connection.userId }),
       ...(this.timedOut.has(connectionId) ? { endReason: 'TIMEOUT' as const } : {}),
+      ...(connection.tokenExpiresAt === undefined ? {} : { tokenExpiresAt: connection.tokenExpiresAt }),
     };
   }
   /** Connections the sweep marked timed out (this fake keeps no lastSeenAt: every live row can be marked). */
@@ -99,6 +100,14 @@ export class MemoryConnections implements ConnectionRepository {
   async silentConnections(): Promise<SilentConnection[]> {
     this.maybeFail('silentConnections');
     return [];
+  }
+  async expiredTokenConnections(_shard: string, beforeSeconds: number): Promise<string[]> {
+    this.maybeFail('expiredTokenConnections');
+    // One shard holds them all here: the sweep asks shard "0" first.
+    if (_shard !== '0') return [];
+    return [...this.connections.values()]
+      .filter((c) => c.tokenExpiresAt !== undefined && c.tokenExpiresAt < beforeSeconds)
+      .map((c) => c.connectionId);
   }
   /** Subscribes each connection to the keys. */
   seed(entries: Record<string, string[]>) {

@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { refusedHandshake, signToken, startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
 
 // AuthMode=jwt end to end: the real template (and, for the HTTP API, a fixture wired the same way) started as
-// `npm start -- --auth jwt --jwt-secret …` starts it, driven by real WebSocket and HTTP clients and checked in
+// `RTP_JWT_SECRET=… npm start -- --auth jwt` starts it, driven by real WebSocket and HTTP clients and checked in
 // DynamoDB Local.
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };

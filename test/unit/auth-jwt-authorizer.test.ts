@@ -1,5 +1,6 @@
 import { type JWTPayload, SignJWT } from 'jose';
 import { createJwtVerifier, type JwtVerifier } from '../../src/adapters/jwt-verifier';
+import { tokenExpiresAtOf } from '../../src/domain/token-lifetime';
 import { callerOfHttpEvent, callerOfWebSocketEvent } from '../../src/handlers/logic/caller';
 import {
   AuthorizerUnavailableError,
@@ -53,18 +54,21 @@ function authorizer(verifier?: JwtVerifier) {
 describe('WebSocket $connect (IAM policy answers)', () => {
   test('a valid token is allowed on the connect route, with the user as principal and in the context', async () => {
     const { handler } = authorizer();
-    const answer = await handler(wsEvent({ token: await token({ aud: 'rtp' }), vehicleId: '3' }));
+    const exp = now() + 3600;
+    const answer = await handler(wsEvent({ token: await token({ aud: 'rtp', exp }), vehicleId: '3' }));
     expect(answer).toEqual({
       principalId: 'u1',
       policyDocument: {
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: METHOD_ARN }],
       },
-      context: { userId: 'u1' },
+      // The token's expiry sticks to the connection too, so it can end when the token does.
+      context: { userId: 'u1', tokenExpiresAt: exp },
     });
     // What API Gateway then hands to every route of the connection is what the handlers read as the caller.
     const later = { requestContext: { authorizer: { principalId: 'u1', ...(answer as { context: object }).context } } };
     expect(callerOfWebSocketEvent(later)).toEqual({ userId: 'u1' });
+    expect(tokenExpiresAtOf(later)).toBe(exp);
   });
 
   test('no token, a bad signature, an expired or malformed token: "Unauthorized" (API Gateway answers 401)', async () => {

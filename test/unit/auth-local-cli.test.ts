@@ -1,7 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthOptionError, JWT_AUTHORIZER_FUNCTION, resolveLocalAuth } from '@real-time-platform/local-runtime';
+import {
+  AuthOptionError,
+  authLines,
+  JWT_AUTHORIZER_FUNCTION,
+  resolveLocalAuth,
+} from '@real-time-platform/local-runtime';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { UsageError } from '../../scripts/lib/cli-support';
 import { duration, parseTokenArgs, signToken } from '../../scripts/lib/token-cli';
@@ -189,5 +194,31 @@ describe('npm start -- --auth jwt: AuthMode, parameters and the development secr
     expect(
       await refusal({ auth: 'jwt', parameterOverrides: { JwtSecretArn: 'arn:aws:secretsmanager:x' }, secret: SECRET }),
     ).toMatch(/local runs cannot read/);
+  });
+});
+
+describe('the banner never prints the JWT secret', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rtp-banner-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test.each([
+    ['flag', { auth: 'jwt', secret: SECRET }],
+    ['environment', { auth: 'jwt', env: { RTP_JWT_SECRET: SECRET } }],
+    ['generated', { auth: 'jwt' }],
+  ] as const)('secret from %s: origin and file named, value absent', async (origin, input) => {
+    const file = join(dir, 'jwt-secret');
+    const auth = await resolveLocalAuth({ parameterOverrides: {}, env: {}, secretFile: file, ...input });
+    const secret = auth.functionEnvironment?.[JWT_AUTHORIZER_FUNCTION]?.JWT_SECRET ?? '';
+    const text = authLines(auth).join('\n');
+
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect(text).not.toContain(secret);
+    expect(text).toContain(file);
+    // Passing it as a flag already put it on screen (npm echoes arguments): the banner points to the variable.
+    if (origin === 'flag') expect(text).toMatch(/use RTP_JWT_SECRET instead/);
+    else expect(text).not.toMatch(/use RTP_JWT_SECRET instead/);
   });
 });

@@ -214,3 +214,31 @@ describe('read-messages', () => {
     expect(store.calls).not.toContain('markRead');
   });
 });
+
+describe('a connection whose token expired (AuthMode=jwt)', () => {
+  test('send-message and read-messages answer TOKEN_EXPIRED, echo the frame fields and store nothing', async () => {
+    const { store, sender } = setup();
+    const handle = createChatSocketHandler({ store, sender, logger: captureLog(), now: () => NOW });
+    const expiredAt = NOW / 1000 - 6;
+    for (const [routeKey, body] of [
+      ['send-message', { action: 'send-message', conversationId: GROUP, content: 'late', tempMessageId: 't-9' }],
+      ['read-messages', { action: 'read-messages', conversationId: GROUP }],
+    ] as const) {
+      const event = wsEvent({ routeKey, connectionId: 'c-u2', body });
+      if (event.requestContext) {
+        event.requestContext.authorizer = { principalId: 'u2', userId: 'u2', tokenExpiresAt: expiredAt };
+      }
+      expect(await handle(event, lambdaContext())).toEqual({ statusCode: 200 });
+    }
+    expect(stored(store)).toEqual([]);
+    expect(sender.messagesTo('c-u2')).toEqual([
+      expect.objectContaining({
+        code: 'TOKEN_EXPIRED',
+        action: 'send-message',
+        conversationId: GROUP,
+        tempMessageId: 't-9',
+      }),
+      expect.objectContaining({ code: 'TOKEN_EXPIRED', action: 'read-messages', conversationId: GROUP }),
+    ]);
+  });
+});

@@ -174,3 +174,41 @@ describe('message routes', () => {
     expect(logger.lines[0]?.level).toBe('error');
   });
 });
+
+describe('a connection whose token expired (AuthMode=jwt)', () => {
+  // setup()'s clock: 1763800000.123 s.
+  const NOW_SECONDS = 1763800000;
+  const signedIn = (routeKey: string, body: unknown, tokenExpiresAt: number | string) => {
+    const event = wsEvent({ routeKey, connectionId: 'me', body: body as string });
+    if (event.requestContext) event.requestContext.authorizer = { principalId: 'u1', userId: 'u1', tokenExpiresAt };
+    return event;
+  };
+
+  test('every message route answers TOKEN_EXPIRED and does nothing once exp plus the 5 s skew has passed', async () => {
+    const { connections, sender, handle } = setup();
+    for (const [routeKey, body] of [
+      ['subscribe', { action: 'subscribe', keys: ['3'] }],
+      ['heartbeat', { action: 'heartbeat' }],
+      ['$default', { action: 'whatever' }],
+    ] as const) {
+      const result = await handle(signedIn(routeKey, body, NOW_SECONDS - 6));
+      expect(result.statusCode).toBe(200);
+    }
+    expect(connections.subscriptions.get('me')?.size).toBe(0);
+    expect(sender.messagesTo('me')).toEqual(
+      Array.from({ length: 3 }, () => ({
+        type: 'error',
+        code: 'TOKEN_EXPIRED',
+        message: 'the token of this connection expired at 2025-11-22T08:26:34.000Z; reconnect with a fresh token',
+      })),
+    );
+  });
+
+  test('within the skew, or with a valid token (also as a string, as API Gateway may pass it), work goes on', async () => {
+    const { connections, sender, handle } = setup();
+    await handle(signedIn('subscribe', { action: 'subscribe', keys: ['3'] }, NOW_SECONDS - 4));
+    await handle(signedIn('subscribe', { action: 'subscribe', keys: ['4'] }, String(NOW_SECONDS + 3600)));
+    expect([...(connections.subscriptions.get('me') ?? [])]).toEqual(['3', '4']);
+    expect(sender.messagesTo('me').map((m) => m.type)).toEqual(['subscribed', 'subscribed']);
+  });
+});

@@ -375,7 +375,7 @@ describe('subscribe checks the key access policy', () => {
 describe('the presence sweep', () => {
   const NOW = 1_763_800_000_000;
 
-  function sweepSetup(rows: { id: string; userId: string; lastSeenAt: number }[]) {
+  function sweepSetup(rows: { id: string; userId: string; lastSeenAt: number; tokenExpiresAt?: number }[]) {
     const p = platform();
     for (const row of rows) {
       p.connections.connections.set(row.id, { connectionId: row.id, userId: row.userId });
@@ -386,14 +386,20 @@ describe('the presence sweep', () => {
       });
     }
     const lastSeen = new Map(rows.map((r) => [r.id, r.lastSeenAt]));
+    const expiries = new Map(rows.map((r) => [r.id, r.tokenExpiresAt]));
     const closed: string[] = [];
     const deps = {
       connections: {
         // The index lists what it saw: here every row, fresh or not, so the sweep must re-check each.
         silentConnections: async (shard: string) =>
           shard === '0' ? rows.map((r) => ({ connectionId: r.id, userId: r.userId, lastSeenAt: r.lastSeenAt })) : [],
+        // The same for token expiry: the index lists every row carrying one.
+        expiredTokenConnections: async (shard: string) =>
+          shard === '0' ? rows.filter((r) => r.tokenExpiresAt !== undefined).map((r) => r.id) : [],
         connectionOf: async (id: string) =>
-          p.connections.connections.has(id) ? { connectionId: id, lastSeenAt: lastSeen.get(id) } : undefined,
+          p.connections.connections.has(id)
+            ? { connectionId: id, lastSeenAt: lastSeen.get(id), tokenExpiresAt: expiries.get(id) }
+            : undefined,
         markTimedOut: async (id: string, cutoff: number) =>
           p.connections.connections.has(id) && (lastSeen.get(id) ?? 0) < cutoff,
       },
@@ -428,6 +434,23 @@ describe('the presence sweep', () => {
     expect(p.presence.states.get('u1')).toMatchObject({ status: 'offline' });
     expect(p.presence.states.get('u2')).toMatchObject({ status: 'offline' });
     expect(p.presence.states.get('u3')).toMatchObject({ status: 'online' });
+  });
+
+  test('a connection whose token expired (past the 5 s skew) is closed and ended though it heartbeats', async () => {
+    const nowSeconds = NOW / 1000;
+    const { p, deps, closed } = sweepSetup([
+      { id: 'expired', userId: 'u1', lastSeenAt: NOW - 1000, tokenExpiresAt: nowSeconds - 6 },
+      { id: 'within-skew', userId: 'u2', lastSeenAt: NOW - 1000, tokenExpiresAt: nowSeconds - 4 },
+      { id: 'valid', userId: 'u3', lastSeenAt: NOW - 1000, tokenExpiresAt: nowSeconds + 3600 },
+    ]);
+
+    const summary = await runPresenceSweep(deps);
+
+    expect(closed).toEqual(['expired']);
+    expect(summary).toMatchObject({ found: 3, tokenExpired: 3, closed: 1, settled: 1, skipped: 2, failed: 0 });
+    expect(p.presence.states.get('u1')).toMatchObject({ status: 'offline' });
+    expect(p.presence.states.get('u2')).toMatchObject({ status: 'online' });
+    expect(p.connections.connections.has('valid')).toBe(true);
   });
 
   test('a DELETE @connections that fails leaves the connection for the next run (socket and presence untouched)', async () => {

@@ -97,7 +97,7 @@ export async function resolveLocalAuth(input: LocalAuthInput): Promise<LocalAuth
   if (overrides.JwtSecretArn?.trim()) {
     // Secrets Manager is not emulated: the authorizer would fail at start with both a secret and an ARN.
     throw new AuthOptionError(
-      'JwtSecretArn names a Secrets Manager secret, which local runs cannot read; pass the secret itself with --jwt-secret (or RTP_JWT_SECRET)',
+      'JwtSecretArn names a Secrets Manager secret, which local runs cannot read; pass the secret itself in RTP_JWT_SECRET',
     );
   }
   const file = input.secretFile ?? DEV_SECRET_FILE;

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
+import { authLines, tokenCommand } from './auth-banner';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
 import { FunctionBuildError } from './functions';
 import { invokeOnce } from './invoke';
@@ -32,8 +33,9 @@ Options (environment variable in brackets):
   --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
   --auth none|jwt              AuthMode: jwt checks a token on $connect (?token=) and on the user routes
                                (Authorization: Bearer) [RTP_AUTH] (none)
-  --jwt-secret SECRET          HS256 secret, at least 32 bytes [RTP_JWT_SECRET]; without it (and without
-                               --jwt-jwks-url) a development secret is generated and kept in .local/jwt-secret
+  --jwt-secret SECRET          HS256 secret, at least 32 bytes [RTP_JWT_SECRET]; prefer the variable: npm prints
+                               a script's arguments. Without either (and without --jwt-jwks-url) a development
+                               secret is generated and kept in .local/jwt-secret
   --jwt-issuer ISS             required iss of tokens (JwtIssuer)
   --jwt-audience AUD           required aud of tokens (JwtAudience)
   --jwt-jwks-url URL           JWKS for RS256/ES256 tokens, e.g. Cognito's (JwtJwksUrl)
@@ -225,40 +227,6 @@ function localAuth(flags: Flags): Promise<LocalAuth> {
     parameterOverrides: parameterOverrides(flags['parameter-overrides']),
     env: process.env,
   });
-}
-
-/** The command that prints a token this run accepts: with the issuer and audience it checks, when set. */
-function tokenCommand(auth: LocalAuth): string {
-  const quoted = (value: string) => (/^[\w.:/@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
-  const issuer = auth.parameterOverrides.JwtIssuer;
-  const audience = auth.parameterOverrides.JwtAudience;
-  return [
-    'npm run -s token -- --user u1',
-    ...(issuer ? [`--issuer ${quoted(issuer)}`] : []),
-    ...(audience ? [`--audience ${quoted(audience)}`] : []),
-  ].join(' ');
-}
-
-/** The banner's auth lines: the mode, where the secret is, and how to get a token. */
-function authLines(auth: LocalAuth): string[] {
-  if (auth.mode === 'none') return ['  Auth              none (anonymous; npm start -- --auth jwt to require tokens)'];
-  const secret = auth.secret;
-  const origins = {
-    flag: `HS256 secret from --jwt-secret, kept in ${secret?.file}`,
-    environment: `HS256 secret from RTP_JWT_SECRET, kept in ${secret?.file}`,
-    file: `HS256 development secret from ${secret?.file}`,
-    generated: `HS256 development secret generated into ${secret?.file}`,
-  };
-  const keys = [
-    ...(secret ? [origins[secret.origin]] : []),
-    ...(auth.jwksUrl ? [`RS256/ES256 keys from ${auth.jwksUrl}`] : []),
-  ];
-  return [
-    `  Auth              jwt: ${keys.join('; ')}`,
-    secret
-      ? `  Token             ${tokenCommand(auth)}      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)`
-      : '  Token             from your identity provider      (ws: ?token=<jwt>; HTTP: Authorization: Bearer <jwt>)',
-  ];
 }
 
 /** Where DynamoDB's data lives, whether only this machine reaches it, and that it is supervised. */

@@ -9,6 +9,7 @@ export {
   readDevSecret,
   resolveLocalAuth,
 } from './auth';
+export { authLines } from './auth-banner';
 export { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
 export { ensureTables } from './dynamodb/tables';
 export { invokeOnce } from './invoke';

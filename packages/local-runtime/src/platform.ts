@@ -7,6 +7,7 @@ import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
 import { localCredentials } from './dynamodb/dynamodb-local';
 import { type DynamoDbStatus, type SupervisedDynamoDbLocal, superviseDynamoDbLocal } from './dynamodb/supervisor';
 import { ensureTables } from './dynamodb/tables';
+import { startTtlSweeper, TtlDeletionLog, ttlIdentityOf } from './dynamodb/ttl-sweeper';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { awsHostRoutes } from './functions/aws-hosts';
@@ -68,6 +69,11 @@ export interface LocalPlatformOptions {
   stackName?: string;
   /** Shorter WebSocket limits, for tests. */
   limits?: Partial<WebSocketGatewayLimits>;
+  /**
+   * How often expired items (the template's TimeToLiveSpecification) are deleted; default 10 s, 0 = never. DynamoDB
+   * Local does not apply TTL itself (dynamodb/ttl-sweeper.ts).
+   */
+  ttlSweepIntervalMs?: number;
   /** Drop the functions' own output (console, Powertools). */
   quietFunctions?: boolean;
   /** Where local data goes: bundles, dead letters (default .local). */
@@ -220,6 +226,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       streamsClient.destroy();
     });
     const tables = await ensureTables(ddb, model.tables, logger);
+    const ttlDeletions = new TtlDeletionLog();
+    const ttlSweeper = startTtlSweeper({
+      client: ddb,
+      tables: model.tables,
+      log: ttlDeletions,
+      logger,
+      intervalMs: options.ttlSweepIntervalMs,
+    });
+    stoppers.push(() => ttlSweeper.stop());
 
     const deadLetterDir = join(workDir, 'dead-letters');
     const onFailure = async (destination: OnFailureDestination, message: OnFailureMessage) => {
@@ -266,6 +281,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         logger,
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
+        userIdentityOf: ttlIdentityOf(
+          ttlDeletions,
+          model.tables.find((t) => t.logicalId === spec.tableLogicalId),
+        ),
       });
     for (const spec of model.streamSources) {
       if (!spec.enabled) continue;

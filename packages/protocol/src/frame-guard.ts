@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   /** The conversation (or other named thing) does not exist. */
   'NOT_FOUND',
+  /** The connection's token has expired (AuthMode=jwt): reconnect with a fresh one. */
+  'TOKEN_EXPIRED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -117,6 +117,9 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       sqsPort: 0,
       quietFunctions: true,
       logger: silentLogger,
+      // The suites share one DynamoDB Local: a TTL sweeper per platform would race the others over the same tables
+      // (and delete rows under their feet). The TTL suite turns it on for its own platform.
+      ttlSweepIntervalMs: 0,
       ...options,
       templatePath,
       dynamodbEndpoint,

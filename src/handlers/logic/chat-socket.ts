@@ -15,6 +15,7 @@ import type { ChatStore } from '../../adapters/chat-store';
 import type { ConnectionSender } from '../../adapters/connection-sender';
 import type { Caller } from '../../domain/identity';
 import { encodeMessage } from '../../domain/messages';
+import { isTokenExpired, tokenExpiredMessage, tokenExpiresAtOf } from '../../domain/token-lifetime';
 import { AppError, describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { callerOfWebSocketEvent } from './caller';
@@ -59,7 +60,8 @@ class FrameError extends Error {
  * Problems get an `error` frame to the caller (with the frame's action, conversationId and tempMessageId, so a client
  * knows which pending message failed) and nothing is stored: UNAUTHORIZED (no signed-in user),
  * BAD_REQUEST (invalid frame, empty or oversize content, upTo beyond the newest message), FORBIDDEN (not a
- * participant — also for conversations that do not exist, so ids reveal nothing), INTERNAL_ERROR (ours; retry).
+ * participant — also for conversations that do not exist, so ids reveal nothing), TOKEN_EXPIRED (the connection's
+ * token has expired: reconnect with a fresh one), INTERNAL_ERROR (ours; retry).
  */
 export function createChatSocketHandler(
   deps: ChatSocketDeps,
@@ -106,6 +108,11 @@ export function createChatSocketHandler(
       const decoded = parseFrameBody(decodeBody(event));
       if (!decoded.ok) throw new FrameError('BAD_REQUEST', decoded.message);
       about = echoedFields(routeKey, decoded.frame);
+      const tokenExpiresAt = tokenExpiresAtOf(event);
+      // API Gateway checked the token on $connect only; a connection must not send for its user after it expired.
+      if (tokenExpiresAt !== undefined && isTokenExpired(tokenExpiresAt, now())) {
+        throw new FrameError('TOKEN_EXPIRED', tokenExpiredMessage(tokenExpiresAt));
+      }
       switch (routeKey) {
         case 'send-message': {
           const frame = validateFrame(sendMessageActionSchema, decoded.frame);

@@ -2,6 +2,7 @@ import { type ActivityEntry, checkKeys, inboxKey } from '@real-time-platform/pro
 import type { ConnectionRepository, NewConnection } from '../../adapters/connection-repository';
 import type { OpenResult, PresenceStore } from '../../adapters/presence-store';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
+import { tokenExpiresAtOf } from '../../domain/token-lifetime';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import type { ActivityLog } from './activity';
@@ -102,8 +103,9 @@ export function createConnectHandler(deps: ConnectDeps): (event: WebSocketEvent)
         const recording = deps.activity?.record(caller.userId, entry);
         let opened: OpenResult | undefined;
         try {
+          const tokenExpiresAt = tokenExpiresAtOf(event);
           opened = await deps.presence.openConnection(
-            { ...connection, userId: caller.userId },
+            { ...connection, userId: caller.userId, ...(tokenExpiresAt === undefined ? {} : { tokenExpiresAt }) },
             keys,
             verdict.requirements,
           );

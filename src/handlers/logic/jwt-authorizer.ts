@@ -36,7 +36,7 @@ export interface PolicyResponse {
     Version: '2012-10-17';
     Statement: [{ Action: 'execute-api:Invoke'; Effect: 'Allow' | 'Deny'; Resource: string }];
   };
-  context?: { userId: string };
+  context?: { userId: string; tokenExpiresAt?: number };
 }
 
 /** HTTP API payload 2.0 simple response. */
@@ -108,7 +108,14 @@ export function createJwtAuthorizerHandler(
     if (ws.success) {
       const { methodArn, queryStringParameters } = ws.data;
       const verdict = await check(queryStringParameters?.token, methodArn, 'websocket');
-      if (verdict.ok) return policy(verdict.userId, 'Allow', methodArn, { userId: verdict.userId });
+      if (verdict.ok) {
+        // The expiry sticks to the connection with the user id, so later routes and the sweep can end it in time.
+        const expiresAt = verdict.claims.exp;
+        return policy(verdict.userId, 'Allow', methodArn, {
+          userId: verdict.userId,
+          ...(typeof expiresAt === 'number' ? { tokenExpiresAt: expiresAt } : {}),
+        });
+      }
       if (verdict.reason === 'key-unavailable') throw new AuthorizerUnavailableError(verdict.detail);
       // The exact message API Gateway turns into 401; any other error would be a 500.
       if (UNAUTHENTICATED.has(verdict.reason)) throw new Error('Unauthorized');
@@ -125,7 +132,7 @@ function policy(
   principalId: string,
   effect: 'Allow' | 'Deny',
   resource: string,
-  context?: { userId: string },
+  context?: { userId: string; tokenExpiresAt?: number },
 ): PolicyResponse {
   return {
     principalId,

@@ -21,6 +21,7 @@ import type { SnapshotRequester } from '../../adapters/snapshot-markers';
 import { authorizeKeys, forbidden, type KeyAccessPolicy } from '../../domain/key-access';
 import { encodeMessage } from '../../domain/messages';
 import { pageOf } from '../../domain/presence';
+import { isTokenExpired, tokenExpiredMessage, tokenExpiresAtOf } from '../../domain/token-lifetime';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import type { ActivityLog } from './activity';
@@ -81,6 +82,14 @@ export function createMessageHandler(
       await reply(errorMessage('BAD_REQUEST', message));
       return OK;
     };
+
+    const tokenExpiresAt = tokenExpiresAtOf(event);
+    if (tokenExpiresAt !== undefined && isTokenExpired(tokenExpiresAt, now())) {
+      // API Gateway checked the token on $connect only; the connection must not outlive it (the sweep closes it).
+      deps.logger.info('Refused: the token expired', { connectionId, tokenExpiresAt });
+      await reply(errorMessage('TOKEN_EXPIRED', tokenExpiredMessage(tokenExpiresAt)));
+      return OK;
+    }
 
     const routeKey = event.requestContext?.routeKey;
     const decoded = parseFrameBody(decodeBody(event));

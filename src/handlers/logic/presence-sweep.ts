@@ -1,6 +1,7 @@
 import type { ConnectionCloser } from '../../adapters/connection-closer';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import { SWEEP_SHARDS } from '../../adapters/connection-repository';
+import { TOKEN_EXPIRY_SKEW_SECONDS } from '../../domain/token-lifetime';
 import { runWithConcurrency } from '../../lib/concurrency';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
@@ -13,12 +14,18 @@ import type { InvocationContext } from './websocket-event';
  * Scan — closes each socket with DELETE @connections (so a vanished client's socket does not stay open, a seed
  * defect) and ends the connection: rows deleted, presence recomputed (offline with the last connection).
  *
+ * With AuthMode=jwt it also ends connections whose token has expired (plus TOKEN_EXPIRY_SKEW_SECONDS), found the same
+ * way on the sparse `expiringConnections` index (sweepShard, tokenExpiresAt), heartbeats or not.
+ *
  * Safe to run twice at once and against a concurrent $disconnect: the row is re-read before acting (the index lags
  * heartbeats), and ending a connection settles presence exactly once whoever gets there first.
  */
 
 export interface PresenceSweepDeps {
-  connections: Pick<ConnectionRepository, 'silentConnections' | 'connectionOf' | 'markTimedOut'>;
+  connections: Pick<
+    ConnectionRepository,
+    'silentConnections' | 'expiredTokenConnections' | 'connectionOf' | 'markTimedOut'
+  >;
   closeSocket: ConnectionCloser;
   end: ConnectionEnder;
   timeoutSeconds: number;
@@ -33,7 +40,7 @@ export interface PresenceSweepDeps {
 }
 
 export interface SweepSummary {
-  /** Listed by the index as silent. */
+  /** Listed by either index: silent, or holding an expired token. */
   found: number;
   /** Sockets closed by DELETE @connections. */
   closed: number;
@@ -41,6 +48,8 @@ export interface SweepSummary {
   alreadyGone: number;
   /** Connections whose presence this run settled. */
   settled: number;
+  /** Listed by the index as holding an expired token (AuthMode=jwt); ended whether silent or not. */
+  tokenExpired: number;
   /** Not acted on: a heartbeat arrived since the index saw them, or the connection had ended already. */
   skipped: number;
   /** Left for the next run (closing or ending failed, or the deadline came). */
@@ -60,7 +69,17 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
   const remaining = context?.getRemainingTimeInMillis?.() ?? 60_000;
   const deadline = now() + Math.max(0, remaining - (deps.safetyMarginMs ?? Math.min(5000, remaining * 0.2)));
   const cutoff = silenceCutoff(now(), deps.timeoutSeconds);
-  const summary: SweepSummary = { found: 0, closed: 0, alreadyGone: 0, settled: 0, skipped: 0, failed: 0 };
+  const summary: SweepSummary = {
+    found: 0,
+    tokenExpired: 0,
+    closed: 0,
+    alreadyGone: 0,
+    settled: 0,
+    skipped: 0,
+    failed: 0,
+  };
+  // A token counts as expired once past exp plus the skew the token check allows.
+  const expiredBefore = Math.floor(now() / 1000) - TOKEN_EXPIRY_SKEW_SECONDS;
 
   const lists = await Promise.all(
     Array.from({ length: shards }, async (_, shard) => {
@@ -75,10 +94,25 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
       }
     }),
   );
-  const silent = lists.flat();
-  summary.found = silent.length;
+  const expiredLists = await Promise.all(
+    Array.from({ length: shards }, async (_, shard) => {
+      try {
+        return await deps.connections.expiredTokenConnections(String(shard), expiredBefore, maxPerShard);
+      } catch (error) {
+        deps.logger.error('Expired-token lookup failed; the shard waits for the next run', {
+          shard,
+          error: describeError(error),
+        });
+        return [];
+      }
+    }),
+  );
+  const expired = new Set(expiredLists.flat());
+  summary.tokenExpired = expired.size;
+  const candidates = [...new Set([...lists.flat().map((c) => c.connectionId), ...expired])];
+  summary.found = candidates.length;
 
-  await runWithConcurrency(silent, deps.concurrency ?? 8, async ({ connectionId }) => {
+  await runWithConcurrency(candidates, deps.concurrency ?? 8, async (connectionId) => {
     if (now() >= deadline) {
       summary.failed++;
       return;
@@ -86,7 +120,9 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
     try {
       // The index is eventually consistent: a heartbeat a moment ago may not be in it yet.
       const row = await deps.connections.connectionOf(connectionId);
-      if (row === undefined || (row.lastSeenAt !== undefined && row.lastSeenAt >= cutoff)) {
+      const tokenExpired = row?.tokenExpiresAt !== undefined && row.tokenExpiresAt < expiredBefore;
+      const silent = row?.lastSeenAt === undefined || row.lastSeenAt < cutoff;
+      if (row === undefined || (!silent && !tokenExpired)) {
         summary.skipped++;
         return;
       }
@@ -101,8 +137,9 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
       else summary.alreadyGone++;
       const ended = await deps.end(connectionId, 'TIMEOUT');
       if (ended.presence === 'settled') summary.settled++;
-      deps.logger.info('Silent connection ended', {
+      deps.logger.info(tokenExpired ? 'Connection with an expired token ended' : 'Silent connection ended', {
         connectionId,
+        ...(tokenExpired ? { tokenExpiresAt: row.tokenExpiresAt } : {}),
         userId: ended.userId,
         silentForMs: row.lastSeenAt === undefined ? undefined : now() - row.lastSeenAt,
         socket: closed,

@@ -7,6 +7,7 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { functionArn } from '../arns';
 import type { InvocationOutcome, Invoker, LocalLogger, StreamSourceSpec } from '../types';
 import { compileFilters, type RecordFilter } from './filter';
@@ -50,6 +51,11 @@ export interface StreamEventSourceOptions {
   functionName?: string;
   /** The function's ARN, when the runtime already has one (FunctionSpec.functionArn); wins over functionName. */
   functionArn?: string;
+  /**
+   * Who made a change, when DynamoDB Local cannot say: the local TTL sweeper's deletes get the TTL service's
+   * identity (dynamodb/ttl-sweeper.ts). Consulted before FilterCriteria, which may match on userIdentity.
+   */
+  userIdentityOf?: (record: DynamoDBRecord) => DynamoDBRecord['userIdentity'];
 }
 
 /** Counters for logs, tests and the banner. */
@@ -469,6 +475,9 @@ class StreamPoller implements StreamEventSource {
           fetched++;
           const buffered = this.readRecord(shard, raw, readAtMs);
           if (buffered === undefined) continue;
+          // DynamoDB Local cannot mark TTL deletions: the runtime's TTL sweeper names its own (ttl-sweeper.ts).
+          const identity = buffered.record.userIdentity ?? this.options.userIdentityOf?.(buffered.record);
+          if (identity) buffered.record.userIdentity = identity;
           lastReadSequence = buffered.sequenceNumber;
           if (this.matches(buffered)) {
             const lane = lanes[laneOf(buffered.record, this.hashKey, factor)] as Lane;

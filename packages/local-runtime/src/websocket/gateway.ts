@@ -7,6 +7,8 @@
  *   API Gateway logs for it); idle and maximum-duration timeouts and runtime shutdown close with 1001 "Going away".
  * - A connection leaves the registry the moment the server decides to close it, so @connections answers 410 at
  *   once, while the close handshake finishes in the background.
+ * - A client that stops reading is closed with 1008 once its queued messages pass `sendBufferBytes`, where API
+ *   Gateway would answer 429 and keep it (backpressure.ts says why).
  * - $disconnect is fired once per accepted connection, without waiting for it (best effort, like AWS); close()
  *   is the one place that waits, so the runtime can stop its other services afterwards.
  */
@@ -16,6 +18,12 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { closeServer, listen, PORTS, publicUrl } from '../ports';
 import type { Invoker, LocalLogger, WebSocketApiSpec } from '../types';
 import { authorizeConnect } from './authorizer';
+import {
+  DEFAULT_SEND_BUFFER_BYTES,
+  overflowsSendBuffer,
+  SLOW_CONSUMER_CLOSE,
+  SLOW_CONSUMER_TERMINATE_MS,
+} from './backpressure';
 import {
   type ConnectRequestParts,
   closeReasonText,
@@ -46,6 +54,8 @@ export interface WebSocketGatewayLimits {
   frameBytes: number;
   /** Largest message (all frames of it) a client may send, and largest @connections POST body (AWS: 128 KB). */
   messageBytes: number;
+  /** Outgoing bytes a connection may have queued; past it the connection closes 1008 (see backpressure.ts). */
+  sendBufferBytes: number;
 }
 
 /** The limits API Gateway applies. */
@@ -54,6 +64,7 @@ export const AWS_WEBSOCKET_LIMITS: Readonly<WebSocketGatewayLimits> = Object.fre
   maxConnectionMs: 7_200_000,
   frameBytes: 32 * 1024,
   messageBytes: 128 * 1024,
+  sendBufferBytes: DEFAULT_SEND_BUFFER_BYTES,
 });
 
 /** How to start the gateway: where to listen, which API to serve, and who runs its functions. */
@@ -174,6 +185,7 @@ class LocalWebSocketGateway implements WebSocketGateway {
             // A socket in its closing handshake (the client sent its close frame) cannot take messages: AWS
             // already answers 410 for it.
             if (connection.socket.readyState !== WebSocket.OPEN) return false;
+            if (!this.queueFits(connection, data.length)) return false;
             connection.lastActiveAt = Date.now();
             connection.socket.send(data, { binary: false });
             return true;
@@ -491,6 +503,20 @@ class LocalWebSocketGateway implements WebSocketGateway {
     connection.socket.close(code, reason);
   }
 
+  /** False (and the connection closed for being slow) when `bytes` more would go past its send buffer cap. */
+  private queueFits(connection: Connection, bytes: number): boolean {
+    const { socket } = connection;
+    if (!overflowsSendBuffer(socket, bytes, this.limits.sendBufferBytes)) return true;
+    this.logger.warn('closing a connection that stopped reading', {
+      connectionId: connection.id,
+      queuedBytes: socket.bufferedAmount,
+      capBytes: this.limits.sendBufferBytes,
+    });
+    this.closeConnection(connection, SLOW_CONSUMER_CLOSE.code, SLOW_CONSUMER_CLOSE.reason);
+    setTimeout(() => socket.terminate(), SLOW_CONSUMER_TERMINATE_MS).unref();
+    return false;
+  }
+
   private disconnect(connection: Connection, code: number, reason: string): void {
     if (connection.closed) return;
     connection.closed = true;
@@ -578,7 +604,9 @@ class LocalWebSocketGateway implements WebSocketGateway {
   /** API Gateway's own error frame, byte for byte. */
   private reply(connection: Connection, message: string, requestId: string): void {
     if (connection.closed) return;
+    const frame = `{"message": "${message}", "connectionId":"${connection.id}", "requestId":"${requestId}"}`;
+    if (!this.queueFits(connection, Buffer.byteLength(frame))) return;
     connection.lastActiveAt = Date.now();
-    connection.socket.send(`{"message": "${message}", "connectionId":"${connection.id}", "requestId":"${requestId}"}`);
+    connection.socket.send(frame);
   }
 }

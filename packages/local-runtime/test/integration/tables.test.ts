@@ -72,6 +72,15 @@ describe('ensureTables', () => {
         IndexStatus: 'ACTIVE',
       }),
       expect.objectContaining({
+        IndexName: 'expiringConnections',
+        KeySchema: [
+          { AttributeName: 'sweepShard', KeyType: 'HASH' },
+          { AttributeName: 'tokenExpiresAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+        IndexStatus: 'ACTIVE',
+      }),
+      expect.objectContaining({
         IndexName: 'silentConnections',
         KeySchema: [
           { AttributeName: 'sweepShard', KeyType: 'HASH' },

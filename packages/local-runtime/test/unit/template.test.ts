@@ -121,6 +121,7 @@ describe('the real template.yaml', () => {
           { AttributeName: 'userId', AttributeType: 'S' },
           { AttributeName: 'sweepShard', AttributeType: 'S' },
           { AttributeName: 'lastSeenAt', AttributeType: 'N' },
+          { AttributeName: 'tokenExpiresAt', AttributeType: 'N' },
         ],
         keySchema: [
           { AttributeName: 'connectionId', KeyType: 'HASH' },
@@ -150,6 +151,14 @@ describe('the real template.yaml', () => {
               { AttributeName: 'lastSeenAt', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId'] },
+          },
+          {
+            IndexName: 'expiringConnections',
+            KeySchema: [
+              { AttributeName: 'sweepShard', KeyType: 'HASH' },
+              { AttributeName: 'tokenExpiresAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
         ],
         ttlAttribute: 'expiresAt',

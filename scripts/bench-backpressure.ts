@@ -1,0 +1,174 @@
+/**
+ * npm run bench:backpressure — what a stalled client costs the local runtime. Starts the runtime as `npm start` does
+ * (a child process on free ports), opens 10 sockets subscribed to one key that never read, plus one canary that
+ * does, and writes 300 items of 100 KB to that key: the real fan-out posts every item to all 11 sockets (the
+ * issue's case: 300 × 100 KB per stalled socket). Samples the runtime's RSS (/proc/<pid>/status VmRSS, worker
+ * threads included, DynamoDB Local's JVM not) every 100 ms and prints: the baseline, the peak growth while
+ * feeding, the growth once the canary has every item, and the growth after the stalled clients disconnect; plus
+ * how many stalled connections the gateway closed and how many of their rows are left in the connection table.
+ *
+ *   npm run bench:backpressure [-- --sockets 10 --items 300 --item-kb 100]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { freePort } from '@real-time-platform/local-runtime';
+import { openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values: args } = parseArgs({
+  options: {
+    sockets: { type: 'string', default: '10' },
+    items: { type: 'string', default: '300' },
+    'item-kb': { type: 'string', default: '100' },
+  },
+});
+const socketCount = Number(args.sockets);
+const itemCount = Number(args.items);
+const itemBytes = Number(args['item-kb']) * 1024;
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const MB = 1024 * 1024;
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+let child: ChildProcess | undefined;
+
+/** The runtime in its own process group, so that its DynamoDB Local goes with it whatever happens. */
+async function startRuntime() {
+  const [wsPort, httpPort, s3Port, mqttPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const dynamodbPort = await freePort('0.0.0.0');
+  const cli = ['--import', 'tsx', 'packages/local-runtime/src/cli.ts', 'start', '--quiet'];
+  const ports = Object.entries({ ws: wsPort, http: httpPort, s3: s3Port, mqtt: mqttPort, dynamodb: dynamodbPort });
+  const flags = ports.flatMap(([name, port]) => [`--${name}-port`, String(port)]);
+  child = spawn(process.execPath, [...cli, ...flags], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+  const pid = child.pid ?? 0;
+  await waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${httpPort}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+    120_000,
+    'the runtime',
+  );
+  return { pid, wsUrl: `ws://127.0.0.1:${wsPort}/develop`, dynamodb: `http://127.0.0.1:${dynamodbPort}` };
+}
+
+function stopRuntime(): void {
+  if (child?.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function connectionIdOf(socket: RecordingSocket): Promise<string> {
+  socket.send({ action: 'heartbeat' });
+  return String((await socket.next((m) => m.type === 'pong')).connectionId);
+}
+
+async function main(): Promise<void> {
+  log(`load average at start: ${loadavg()[0]?.toFixed(2)}`);
+  const runtime = await startRuntime();
+  log(`runtime up (pid ${runtime.pid})`);
+  const ddb = new DynamoDBClient({ endpoint: runtime.dynamodb, region: 'us-east-1', credentials });
+  const key = `bench-slow-${randomUUID().slice(0, 8)}`;
+  const url = `${runtime.wsUrl}?realTimeItemKey=${key}`;
+
+  const canary = await openRecordingSocket(url);
+  const stalled = await Promise.all(Array.from({ length: socketCount }, () => openRecordingSocket(url)));
+  const stalledIds = await Promise.all(stalled.map(connectionIdOf));
+  for (const socket of stalled) socket.socket.pause();
+  await sleep(3000);
+  const baseline = rssBytes(runtime.pid);
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssBytes(runtime.pid));
+  }, 100);
+
+  log(`baseline RSS ${(baseline / MB).toFixed(1)} MB; writing ${itemCount} items`);
+  const started = Date.now();
+  const pad = 'x'.repeat(itemBytes - 200);
+  for (let i = 0; i < itemCount; i++) {
+    await ddb.send(
+      new PutItemCommand({
+        TableName: 'RealTimeData-develop',
+        Item: { realTimeItemKey: { S: key }, itemId: { S: `i${i}` }, pad: { S: pad } },
+      }),
+    );
+  }
+  await waitFor(() => canary.frames.filter((f) => f.type === 'item').length >= itemCount, 300_000, 'the canary');
+  const fedMs = Date.now() - started;
+  const afterFeed = rssBytes(runtime.pid);
+
+  const rowsLeft = async () => {
+    let rows = 0;
+    for (const id of stalledIds) {
+      const { Count = 0 } = await ddb.send(
+        new QueryCommand({
+          TableName: 'WebSocketConnectionManager-develop',
+          KeyConditionExpression: 'connectionId = :c',
+          ExpressionAttributeValues: { ':c': { S: id } },
+        }),
+      );
+      rows += Count;
+    }
+    return rows;
+  };
+  // The gateway closed the stalled ones; reading again, each client sees its end.
+  for (const socket of stalled) socket.socket.resume();
+  const closes = await Promise.all(
+    stalled.map((socket) => Promise.race([socket.closed.then((c) => c.code), sleep(10_000).then(() => 'open')])),
+  );
+  await waitFor(async () => (await rowsLeft()) === 0, 20_000, 'the stalled rows to go').catch(() => undefined);
+  await sleep(5000);
+  const afterClose = rssBytes(runtime.pid);
+  clearInterval(sampler);
+
+  const growth = (bytes: number) => `${((bytes - baseline) / MB).toFixed(1)} MB`;
+  log(
+    `${socketCount} stalled sockets + 1 reading canary, ${itemCount} items × ${itemBytes / 1024} KB fanned out in ${(fedMs / 1000).toFixed(1)} s`,
+  );
+  log(`runtime RSS baseline          ${(baseline / MB).toFixed(1)} MB`);
+  log(`peak growth while feeding     ${growth(peak)}`);
+  log(`growth once the canary had all ${growth(afterFeed)}`);
+  log(`growth 5 s after the closes   ${growth(afterClose)}`);
+  log(
+    `stalled sockets closed        ${closes.filter((c) => c !== 'open').length}/${socketCount} (codes ${[...new Set(closes)].join(', ')})`,
+  );
+  log(`their rows left               ${await rowsLeft()}`);
+  log(`canary received               ${canary.frames.filter((f) => f.type === 'item').length}/${itemCount} items`);
+  canary.close();
+  ddb.destroy();
+  child?.kill('SIGINT');
+  await new Promise((resolve) => child?.once('exit', resolve));
+}
+
+process.on('exit', stopRuntime);
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    stopRuntime();
+    process.exit(1);
+  },
+);
