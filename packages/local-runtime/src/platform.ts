@@ -9,6 +9,7 @@ import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { type RunningHttpApi, startHttpApi } from './http';
+import { type InvocationObserver, observedInvoker } from './invocations';
 import { startIotBroker } from './iot/broker';
 import { assertPortsFree, DEFAULT_HOST, freePort, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
@@ -21,7 +22,12 @@ import {
 } from './streams';
 import { loadPlatformModel } from './template';
 import type { LocalLogger, PlatformModel } from './types';
-import { startWebSocketGateway, type WebSocketGateway, type WebSocketGatewayLimits } from './websocket';
+import {
+  type OpenConnection,
+  startWebSocketGateway,
+  type WebSocketGateway,
+  type WebSocketGatewayLimits,
+} from './websocket';
 
 export interface LocalPlatformOptions {
   templatePath: string;
@@ -61,6 +67,8 @@ export interface LocalPlatformOptions {
   limits?: Partial<WebSocketGatewayLimits>;
   /** Drop the functions' own output (console, Powertools). */
   quietFunctions?: boolean;
+  /** Told of every function invocation and its outcome (the console's live tail of the fan-out). */
+  onInvocation?: InvocationObserver;
   /** Where local data goes: bundles, dead letters (default .local). */
   workDir?: string;
   logger: LocalLogger;
@@ -81,6 +89,8 @@ export interface LocalPlatform {
   deadLetterDir: string;
   runner: FunctionRunner;
   streams: StreamEventSource[];
+  /** The WebSocket connections open now (the console's Overview). */
+  connections(): OpenConnection[];
   startupMs: number;
   /** Closes sockets with 1001, stops event sources and schedules, the functions and DynamoDB Local. */
   stop(): Promise<void>;
@@ -156,6 +166,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       stoppers.push(() => dynamodb?.stop());
     }
     const runner = await runnerPromise;
+    const invoker = options.onInvocation ? observedInvoker(runner, options.onInvocation) : runner;
 
     const clientConfig = { endpoint: dynamodbEndpoint, region, credentials: localCredentials };
     const ddb = new DynamoDBClient(clientConfig);
@@ -190,7 +201,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         api,
         region,
         accountId,
-        invoker: runner,
+        invoker,
         logger,
         limits: options.limits,
       });
@@ -215,7 +226,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         streamsClient,
         region,
         accountId,
-        invoker: runner,
+        invoker,
         logger,
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
@@ -227,7 +238,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const schedules: RunningSchedules = startSchedules({
       speed: options.scheduleSpeed,
       schedules: model.schedules,
-      invoker: runner,
+      invoker,
       logger,
       region,
       accountId,
@@ -239,7 +250,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host,
       port: options.httpPort,
       routes: model.httpRoutes,
-      invoker: runner,
+      invoker,
       logger,
       region,
       accountId,
@@ -258,7 +269,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         dataDir: join(workDir, 's3'),
         buckets: model.buckets,
         s3Events: model.s3Events,
-        invoker: runner,
+        invoker,
         logger,
         region,
         accountId,
@@ -282,7 +293,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         port: mqttPort,
         rules: model.iotRules,
         dynamodb: ddb,
-        invoker: runner,
+        invoker,
         logger,
         deadLetterDir,
       });
@@ -305,6 +316,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       deadLetterDir,
       runner,
       streams,
+      connections: () => gateways.flatMap((g) => g.listConnections()),
       startupMs: Math.round(performance.now() - started),
       stop: stopAll,
     };

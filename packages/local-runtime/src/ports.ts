@@ -25,6 +25,7 @@ export const PORTS = {
   // 4569 is the port s3rver and serverless-s3-local use.
   s3: { service: 'local S3', flag: '--s3-port', env: 'RTP_S3_PORT', defaultPort: 4569 },
   mqtt: { service: 'MQTT broker', flag: '--mqtt-port', env: 'RTP_MQTT_PORT', defaultPort: 1883 },
+  console: { service: 'console', flag: '--console-port', env: 'RTP_CONSOLE_PORT', defaultPort: 3002 },
   // Only the functions call it, so npm start takes any free port; 4571 is where `npm run invoke` points them.
   eventBridge: { service: 'EventBridge endpoint', defaultPort: 4571 },
 } as const satisfies Record<string, PortSetting>;
