@@ -4,6 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { buildConsoleAssets } from '@real-time-platform/console';
+import { FanoutTail, startConsoleServer } from './admin';
 import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { DynamoDbLocalStartError } from './dynamodb/dynamodb-local';
@@ -42,6 +44,8 @@ Options (environment variable in brackets):
   --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
   --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
   --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
+  --console-port N             the console web page and its admin API, loopback only; 0 turns it off
+                               [RTP_CONSOLE_PORT] (3002)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
   --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
@@ -83,6 +87,7 @@ const OPTIONS = {
     'dynamodb-port',
     's3-port',
     'mqtt-port',
+    'console-port',
     'dynamodb-endpoint',
     'persist',
     'region',
@@ -168,6 +173,10 @@ async function start(flags: Flags): Promise<void> {
   const idle = seconds('--idle-timeout', flags['idle-timeout']);
   const max = seconds('--max-connection', flags['max-connection']);
   const auth = await localAuth(flags);
+  const consolePort = portOption(PORTS.console, flags['console-port']);
+  // The page builds while DynamoDB Local starts, so the console adds little to the ready time.
+  const consoleAssets = consolePort === 0 ? undefined : buildConsoleAssets();
+  const tail = new FanoutTail();
   const platform: LocalPlatform = await startLocalPlatform({
     templatePath: flags.template,
     envJsonPath: envJsonPath(flags),
@@ -184,9 +193,13 @@ async function start(flags: Flags): Promise<void> {
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
     },
     quietFunctions: flags.quiet,
+    onInvocation: tail.observe,
     logger,
   });
-  if (!flags.quiet) process.stdout.write(banner(platform, flags, auth));
+  const consoleServer = consoleAssets
+    ? await startConsoleServer({ platform, tail, port: consolePort, assets: await consoleAssets, logger })
+    : undefined;
+  if (!flags.quiet) process.stdout.write(banner(platform, flags, auth, consoleServer?.url));
   else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
 
   let stopping = false;
@@ -197,6 +210,7 @@ async function start(flags: Flags): Promise<void> {
     }
     stopping = true;
     logger.info(`${signal}: closing connections (1001), stopping event sources, functions and DynamoDB Local…`);
+    await consoleServer?.close();
     await platform.stop();
     logger.info('stopped');
     process.exit(0);
@@ -245,7 +259,7 @@ function authLines(auth: LocalAuth): string[] {
   ];
 }
 
-function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string {
+function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth, consoleUrl: string | undefined): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
   const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
@@ -259,6 +273,9 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     '',
     `Real Time Platform — local runtime (${flags.template}, stage ${api?.stage ?? '-'})`,
     '',
+    consoleUrl
+      ? `  Console           ${consoleUrl}      open it in a browser (--console-port 0 turns it off)`
+      : '  Console           off (--console-port 0)',
     `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
     `  @connections      ${urls.management}/@connections/{connectionId}`,
     `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
