@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type ConsoleServer,
+  FanoutTail,
+  localCredentials,
+  silentLogger,
+  startConsoleServer,
+} from '@real-time-platform/local-runtime';
+import { startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { buildConsoleAssets, type ConsoleAsset } from '../../src';
+
+// The console in Debian's Chromium (playwright-core) against the real local runtime: one platform (AuthMode=jwt, so
+// presence and chat have users), one console server, one browser, a page per view.
+
+jest.setTimeout(300_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Flags that keep Chromium off the network this machine does not have. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SCREENSHOTS = join(__dirname, '..', '..', '..', '..', '.local', 'console-screenshots');
+
+let platform: TestPlatform;
+let tail: FanoutTail;
+let assets: Map<string, ConsoleAsset>;
+let server: ConsoleServer;
+let browser: Browser;
+let documents: DynamoDBDocumentClient;
+let dataTable: string;
+const pages: Page[] = [];
+const pageProblems: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser.sh`);
+  tail = new FanoutTail();
+  [platform, assets, browser] = await Promise.all([
+    startTestPlatform({ auth: 'jwt', onInvocation: tail.observe }),
+    buildConsoleAssets(),
+    chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
+  ]);
+  server = await startConsoleServer({ platform, tail, port: 0, assets, logger: silentLogger });
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials: localCredentials }),
+  );
+  dataTable = platform.model.tables.find((t) => t.logicalId === 'RealTimeDataTable')?.tableName ?? '';
+  await mkdir(SCREENSHOTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  documents?.destroy();
+  await platform?.stop();
+});
+
+afterEach(async () => {
+  for (const page of pages.splice(0)) await page.close();
+  // A page error or a refused script (CSP) anywhere is a failure of the test that caused it.
+  expect(pageProblems.splice(0)).toEqual([]);
+});
+
+async function openView(view: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (error) => pageProblems.push(`${view}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageProblems.push(`${view}: ${message.text()}`);
+  });
+  pages.push(page);
+  await page.goto(`${server.url}#${view}`);
+  await page.waitForSelector('#runtime-status[data-status="connected"]');
+  return page;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+function put(item: Record<string, unknown>): Promise<unknown> {
+  return documents.send(new PutCommand({ TableName: dataTable, Item: item }));
+}
+
+describe('Inspector', () => {
+  test('a write appears on the Inspector within 1 s, with its fan-out batch; markup in an item shows as text', async () => {
+    const key = `inspect-${randomUUID().slice(0, 8)}`;
+    await put({ realTimeItemKey: key, itemId: 'before', speed: 1 });
+    const page = await openView('inspector');
+    await page.fill('#subscribe-key', key);
+    await page.click('button:text-is("Subscribe")');
+    await page.waitForSelector('#items tr[data-item-id="before"]', { timeout: 30_000 });
+
+    // Warm: the first fan-out of a key starts its function; the next writes are what a user sees.
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const written = Date.now();
+      await put({ realTimeItemKey: key, itemId: `w${i}`, speed: i });
+      await page.waitForSelector(`#items tr[data-item-id="w${i}"]`, { timeout: 10_000 });
+      delays.push(Date.now() - written);
+    }
+    console.log(`write → Inspector: ${delays.join(', ')} ms`);
+    expect([...delays].sort((a, b) => a - b)[1]).toBeLessThan(1000);
+    await page.waitForSelector('#fanout td:text-is("OnReceiveRealTimeItem")');
+
+    const markup = { script: '<script>window.__xss = 1</script>', img: '<img src=x onerror="window.__xss = 2">' };
+    await put({ realTimeItemKey: key, itemId: 'markup', ...markup });
+    const cell = await page.waitForSelector('#items tr[data-item-id="markup"] .item-json');
+    expect(JSON.parse((await cell.textContent()) ?? '')).toMatchObject(markup);
+    expect(await page.$$('#items img, #items script')).toHaveLength(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await screenshot(page, 'inspector');
+  });
+
+  test('the Inspector writes and deletes an item through the admin API', async () => {
+    const key = `write-${randomUUID().slice(0, 8)}`;
+    const page = await openView('inspector');
+    await page.fill('#subscribe-key', key);
+    await page.click('button:text-is("Subscribe")');
+    await page.waitForSelector('#client-state:text-is("connected")');
+    await page.fill('#write-key', key);
+    await page.fill('#write-item-id', 'typed');
+    await page.fill('#write-attributes', '{"speed": 7}');
+    await page.click('button:text-is("Write")');
+    const cell = await page.waitForSelector('#items tr[data-item-id="typed"] .item-json');
+    expect(JSON.parse((await cell.textContent()) ?? '')).toMatchObject({ itemId: 'typed', speed: 7 });
+
+    await page.click('button:text-is("Delete")');
+    await page.waitForSelector('#items tr[data-item-id="typed"]', { state: 'detached' });
+
+    await page.fill('#write-attributes', '[1, 2]');
+    await page.click('button:text-is("Write")');
+    await page.waitForSelector('#write-result:text-is("attributes must be a JSON object")');
+  });
+});
+
+describe('Overview', () => {
+  test('lists a connection with its keys and user; Disconnect closes it, and its client sees the close', async () => {
+    const key = `overview-${randomUUID().slice(0, 8)}`;
+    const user = await platform.signIn(`ann-${randomUUID().slice(0, 6)}`);
+    const socket = await user.connect([key]);
+    const page = await openView('overview');
+    const row = page.locator('#connections tr', { hasText: key });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(user.userId);
+    await page.waitForSelector(`#keys tr[data-key="${key}"]`);
+    await page.waitForSelector('#services tr[data-service="DynamoDB Local"] td.up');
+    await screenshot(page, 'overview');
+
+    await row.locator('button:text-is("Disconnect")').click();
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1000);
+    await row.waitFor({ state: 'detached' });
+  });
+
+  test('a runtime that goes away shows "disconnected, retrying", and the page recovers when it is back', async () => {
+    const page = await openView('overview');
+    const { port } = server;
+    await server.close();
+    await page.waitForSelector('#runtime-status[data-status="disconnected"]');
+    expect(await page.textContent('#runtime-status')).toBe('disconnected, retrying…');
+    await screenshot(page, 'disconnected');
+    server = await startConsoleServer({ platform, tail, port, assets, logger: silentLogger });
+    await page.waitForSelector('#runtime-status[data-status="connected"]', { timeout: 10_000 });
+    await page.waitForSelector('#services tr[data-service="WebSocket API"]');
+    // The polls refused while the server was down are the point of this test, not a problem.
+    const refused = pageProblems.filter((problem) => problem.endsWith('net::ERR_CONNECTION_REFUSED'));
+    expect(refused.length).toBeGreaterThan(0);
+    pageProblems.splice(0, pageProblems.length, ...pageProblems.filter((problem) => !refused.includes(problem)));
+  });
+});
