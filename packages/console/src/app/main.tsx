@@ -2,10 +2,12 @@ import './styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type ConsoleConfig, usePoll } from './admin';
+import { ChatView } from './views/chat';
 import { InspectorView } from './views/inspector';
 import { type OverviewData, OverviewView } from './views/overview';
+import { PresenceView } from './views/presence';
 
-const VIEWS = ['overview', 'inspector'] as const;
+const VIEWS = ['overview', 'inspector', 'presence', 'chat'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 function viewOfHash(): ViewName {
@@ -57,6 +59,10 @@ function CurrentView(props: { view: ViewName; config: ConsoleConfig; overview: O
       return <OverviewView overview={overview} />;
     case 'inspector':
       return <InspectorView config={config} />;
+    case 'presence':
+      return <PresenceView config={config} />;
+    case 'chat':
+      return <ChatView config={config} />;
   }
 }
 

@@ -179,3 +179,59 @@ describe('Overview', () => {
     pageProblems.splice(0, pageProblems.length, ...pageProblems.filter((problem) => !refused.includes(problem)));
   });
 });
+
+describe('Presence', () => {
+  test('a watched user goes online, then offline when their tab closes', async () => {
+    const alice = `alice-${randomUUID().slice(0, 6)}`;
+    const watcher = await openView('presence');
+    await watcher.fill('#presence-user', `bob-${randomUUID().slice(0, 6)}`);
+    await watcher.click('button:text-is("Sign in")');
+    await watcher.fill('#presence-watch', alice);
+    await watcher.click('button:text-is("Watch")');
+    await watcher.waitForSelector(`#presence-users tr[data-user-id="${alice}"] .status:text-is("offline")`);
+
+    const tab = await openView('presence');
+    await tab.fill('#presence-user', alice);
+    await tab.click('button:text-is("Sign in")');
+    await tab.waitForSelector('.session-state:text-is("connected")');
+    await tab.fill('#presence-page', 'Pricing');
+    await tab.click('button:text-is("Share this page")');
+    const row = `#presence-users tr[data-user-id="${alice}"]`;
+    await watcher.waitForSelector(`${row} .status:text-is("online")`);
+    await watcher.waitForSelector(`${row} td:has-text("on Pricing")`);
+    await screenshot(watcher, 'presence');
+
+    await tab.close();
+    await watcher.waitForSelector(`${row} .status:text-is("offline")`, { timeout: 30_000 });
+  });
+});
+
+describe('Chat', () => {
+  test('two users side by side exchange a message and a read receipt', async () => {
+    const ann = `ann-${randomUUID().slice(0, 6)}`;
+    const ben = `ben-${randomUUID().slice(0, 6)}`;
+    const page = await openView('chat');
+    const left = page.locator('#chat-left');
+    const right = page.locator('#chat-right');
+    await left.locator('input').fill(ann);
+    await left.locator('button:text-is("Sign in")').click();
+    await right.locator('input').fill(ben);
+    await right.locator('button:text-is("Sign in")').click();
+    await left.locator('.session-state:text-is("connected")').waitFor();
+    await right.locator('.session-state:text-is("connected")').waitFor();
+
+    await left.locator('.chat-with').fill(ben);
+    await left.locator('button:text-is("Start")').click();
+    await left.locator('.chat-message').fill('hello <b>ben</b>');
+    await left.locator('button:text-is("Send")').click();
+    await left.locator('.messages .content:text-is("hello <b>ben</b>")').waitFor();
+
+    // Ben sees the conversation with one unread message, opens it, and Ann sees the receipt.
+    const conversation = right.locator('.conversations li', { hasText: ann });
+    await conversation.locator('.unread:text-is("1")').waitFor({ timeout: 30_000 });
+    await conversation.locator('button').click();
+    await right.locator('.messages .content:text-is("hello <b>ben</b>")').waitFor();
+    await left.locator(`.messages .receipt:has-text("read by ${ben}")`).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'chat');
+  });
+});
