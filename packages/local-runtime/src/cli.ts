@@ -196,10 +196,14 @@ async function start(flags: Flags): Promise<void> {
     onInvocation: tail.observe,
     logger,
   });
+  const platformReady = performance.now();
   const consoleServer = consoleAssets
     ? await startConsoleServer({ platform, tail, port: consolePort, assets: await consoleAssets, logger })
     : undefined;
-  if (!flags.quiet) process.stdout.write(banner(platform, flags, auth, consoleServer?.url));
+  // What the console adds to the ready time: its page builds alongside the platform, so only the wait after.
+  const consoleMs = Math.round(performance.now() - platformReady);
+  if (!flags.quiet)
+    process.stdout.write(banner(platform, flags, auth, consoleServer && { url: consoleServer.url, consoleMs }));
   else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
 
   let stopping = false;
@@ -259,7 +263,12 @@ function authLines(auth: LocalAuth): string[] {
   ];
 }
 
-function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth, consoleUrl: string | undefined): string {
+function banner(
+  platform: LocalPlatform,
+  flags: Flags,
+  auth: LocalAuth,
+  consoleInfo: { url: string; consoleMs: number } | undefined,
+): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
   const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
@@ -273,8 +282,8 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth, consoleU
     '',
     `Real Time Platform — local runtime (${flags.template}, stage ${api?.stage ?? '-'})`,
     '',
-    consoleUrl
-      ? `  Console           ${consoleUrl}      open it in a browser (--console-port 0 turns it off)`
+    consoleInfo
+      ? `  Console           ${consoleInfo.url}      open it in a browser (--console-port 0 turns it off)`
       : '  Console           off (--console-port 0)',
     `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
     `  @connections      ${urls.management}/@connections/{connectionId}`,
@@ -304,7 +313,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth, consoleU
       ? [`  npm run produce -- '{"${keyName}":"3","speed":42}'      # POST ${urls.httpApi}/items`]
       : []),
     '',
-    `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
+    `Ready in ${(platform.startupMs / 1000).toFixed(1)} s${consoleInfo ? ` (+${consoleInfo.consoleMs} ms for the console)` : ''}. Ctrl-C stops everything.`,
     '',
   ];
   return `${lines.join('\n')}\n`;

@@ -2,12 +2,14 @@ import './styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type ConsoleConfig, usePoll } from './admin';
+import { CalendarView } from './views/calendar';
 import { ChatView } from './views/chat';
 import { InspectorView } from './views/inspector';
 import { type OverviewData, OverviewView } from './views/overview';
 import { PresenceView } from './views/presence';
+import { VehiclesView } from './views/vehicles';
 
-const VIEWS = ['overview', 'inspector', 'presence', 'chat'] as const;
+const VIEWS = ['overview', 'inspector', 'presence', 'chat', 'calendar', 'vehicles'] as const;
 type ViewName = (typeof VIEWS)[number];
 
 function viewOfHash(): ViewName {
@@ -63,6 +65,10 @@ function CurrentView(props: { view: ViewName; config: ConsoleConfig; overview: O
       return <PresenceView config={config} />;
     case 'chat':
       return <ChatView config={config} />;
+    case 'calendar':
+      return <CalendarView config={config} />;
+    case 'vehicles':
+      return <VehiclesView config={config} simulator={overview?.simulator} />;
   }
 }
 

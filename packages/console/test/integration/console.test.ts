@@ -235,3 +235,37 @@ describe('Chat', () => {
     await screenshot(page, 'chat');
   });
 });
+
+describe('Calendar', () => {
+  test('an event created and moved in one page shows in the other', async () => {
+    const owner = `cal-${randomUUID().slice(0, 6)}`;
+    const [editor, viewer] = [await openView('calendar'), await openView('calendar')];
+    for (const page of [editor, viewer]) {
+      await page.fill('#calendar-user', owner);
+      await page.click('button:text-is("Sign in")');
+      await page.waitForSelector('.session-state:text-is("connected")');
+    }
+    const title = `Review ${randomUUID().slice(0, 4)}`;
+    await editor.fill('#calendar-title', title);
+    await editor.fill('#calendar-hour', '10:00');
+    await editor.click('button:text-is("Create")');
+    const event = viewer.locator('.event', { hasText: title });
+    await event.locator('.event-time:text-is("10:00")').waitFor({ timeout: 30_000 });
+
+    await editor.locator('.event', { hasText: title }).locator('button:text-is("+1 h")').click();
+    await event.locator('.event-time:text-is("11:00")').waitFor({ timeout: 30_000 });
+    await screenshot(viewer, 'calendar');
+  });
+});
+
+describe('Vehicles', () => {
+  test('Start runs the simulator and its vehicles reach the canvas; Stop stops it', async () => {
+    const page = await openView('vehicles');
+    await page.click('button:text-is("Start the simulator")');
+    await page.waitForSelector('#simulator-status:has-text("running: 12 vehicles")');
+    await page.waitForSelector('#vehicle-count:text-is("12 vehicles seen")', { timeout: 30_000 });
+    await screenshot(page, 'vehicles');
+    await page.click('button:text-is("Stop the simulator")');
+    await page.waitForSelector('#simulator-status:has-text("stopped")');
+  });
+});
