@@ -6,6 +6,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import type { BatchWriteCommandInput, BatchWriteCommandOutput, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { z } from 'zod';
 import { toPlainItem } from '../domain/attribute-values';
 import { itemIdProblem, validateItem } from '../domain/items';
@@ -112,8 +113,12 @@ export function createItemIngestor(deps: ItemIngestorDeps): ItemIngestor {
       const valid: Valid[] = [];
       rawItems.forEach((raw, index) => {
         const result = validateItem(raw, { keyAttribute: deps.keyAttribute });
-        if (result.ok) valid.push({ index, key: result.key, itemId: result.itemId, item: result.item });
-        else outcomes.push({ index, status: 'rejected', reason: result.reason });
+        const refused = result.ok ? marshallProblem(result.item) : result.reason;
+        if (result.ok && refused === undefined) {
+          valid.push({ index, key: result.key, itemId: result.itemId, item: result.item });
+        } else {
+          outcomes.push({ index, status: 'rejected', reason: refused ?? 'invalid item' });
+        }
       });
       // Sequential on purpose: a later chunk may rewrite a key of an earlier one, and order decides which one stays.
       for (const chunk of chunksOfDistinctKeys(valid)) outcomes.push(...(await writeChunk(chunk)));
@@ -163,6 +168,20 @@ function outcome(entry: Valid, status: ItemOutcome['status'], reason?: string): 
     itemId: entry.itemId,
     ...(reason === undefined ? {} : { reason }),
   };
+}
+
+/**
+ * Why the document client's marshaller (the DynamoDBDocumentClient defaults) would refuse the item, or undefined.
+ * validateItem knows every refusal we have met; this catches one it does not know yet, so such an item is rejected
+ * as the producer's (a 400) instead of failing its whole chunk as if DynamoDB were down (a 503, retried forever).
+ */
+function marshallProblem(item: Record<string, unknown>): string | undefined {
+  try {
+    marshall(item);
+    return undefined;
+  } catch (error) {
+    return `the AWS SDK cannot write the item: ${toError(error).message}`;
+  }
 }
 
 function isValidationError(error: unknown): boolean {

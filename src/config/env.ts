@@ -20,8 +20,9 @@ const schema = z.object({
   TABLE_NAME: required,
   DATA_TABLE_NAME: required,
   REAL_TIME_ITEM_KEY: required
-    .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, {
-      error: 'must be an attribute name like vehicleId (letters, digits, _ and -)',
+    // The same rule as template.yaml's AllowedPattern: the IoT rule's SQL uses the name as a bare identifier.
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, {
+      error: 'must be an attribute name like vehicleId (letters, digits and _)',
     })
     .refine((name) => !DOMAIN_ATTRIBUTE_NAMES.has(name), {
       error: (issue) =>

@@ -14,7 +14,8 @@ import { z } from 'zod';
  *   most 1,024 bytes (the sort-key limit is 1,024 bytes);
  * - the whole item is at most 400 KB as DynamoDB counts it (itemSize below);
  * - attribute names (at any depth) are non-empty; names starting with "aws:" (DynamoDB global tables write
- *   aws:rep:* attributes) or "__" (platform internals, and "__proto__") are refused;
+ *   aws:rep:* attributes) or "__" (platform internals, and "__proto__") are refused, and so is "constructor",
+ *   which the AWS SDK's marshaller cannot write;
  * - values are JSON values DynamoDB can store: strings (empty is fine outside the key), finite numbers, booleans,
  *   null, arrays, objects, nested at most 32 levels. Anything else (undefined, NaN, Infinity, bigint, Date,
  *   functions) is refused with its path;
@@ -180,6 +181,9 @@ export function numberSize(value: number): number {
 
 function attributeNameProblem(name: string): string | undefined {
   if (name.length === 0) return 'attribute names must not be empty';
+  // The SDK's marshaller tells maps from class instances by `value.constructor`: an own "constructor" attribute makes
+  // it refuse the whole item ("Unsupported type passed"), so no producer could ever write it.
+  if (name === 'constructor') return 'the name "constructor" cannot be written by the AWS SDK; rename the attribute';
   for (const prefix of RESERVED_NAME_PREFIXES) {
     if (name.startsWith(prefix)) return `attribute names starting with "${prefix}" are reserved`;
   }

@@ -97,6 +97,38 @@ test('SNS: the sample message delivers its items; a poison message fails the inv
   }
 });
 
+test('aws sqs send-message and aws sns publish against the local endpoint reach the subscriber through the functions', async () => {
+  const client = await platform.connect(['e2e-sqs', 'e2e-sns']);
+  try {
+    const aws = (...args: string[]) =>
+      promisify(execFile)('aws', [...args, '--endpoint-url', platform.urls.sqs ?? ''], {
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          AWS_DEFAULT_REGION: 'us-east-1',
+        },
+      });
+    const queueUrl =
+      platform.model.functions.get('SqsIngestFunction') &&
+      platform.model.queues.find((q) => q.logicalId === 'IngestQueue');
+    await aws(
+      'sqs',
+      'send-message',
+      '--queue-url',
+      `${platform.urls.sqs}/${platform.model.accountId}/${queueUrl?.queueName}`,
+      '--message-body',
+      '{"vehicleId":"e2e-sqs","speedKmh":61}',
+    );
+    const topicArn = platform.model.topics.find((t) => t.logicalId === 'IngestTopic')?.topicArn ?? '';
+    await aws('sns', 'publish', '--topic-arn', topicArn, '--message', '[{"vehicleId":"e2e-sns","lat":1.5}]');
+    await itemOf(client, 'e2e-sqs', (item) => item.speedKmh === 61);
+    await itemOf(client, 'e2e-sns', (item) => item.lat === 1.5);
+  } finally {
+    client.close();
+  }
+});
+
 test('S3: an NDJSON upload under incoming/ reaches subscribers; bad lines land in errors/<object>.json', async () => {
   const client = await platform.connect(['s3-a', 's3-b']);
   const s3 = new S3Client({

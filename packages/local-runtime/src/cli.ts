@@ -15,6 +15,7 @@ import { createConsoleLogger, type LogLevel } from './log';
 import { type LocalPlatform, startLocalPlatform } from './platform';
 import { DEFAULT_HOST, PORTS, PortInUseError, type PortSetting, publicUrl } from './ports';
 import { TemplateError } from './template';
+import type { TableSpec, WebSocketApiSpec } from './types';
 
 // The SDK warns once per process that Node 20 support ends in 2027; the runtime supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -28,7 +29,7 @@ Usage:
 
 Options (environment variable in brackets):
   --template FILE              the SAM template (template.yaml)
-  --env-vars FILE              per-function environment, as sam local's env.json (env.json when present)
+  --env-vars FILE              per-function environment, as sam local's env.json (only when given, as SAM does)
   --parameter-overrides K=V    a template parameter; repeat or separate with spaces, e.g. RealTimeItemKey=vehicleId
   --auth none|jwt              AuthMode: jwt checks a token on $connect (?token=) and on the user routes
                                (Authorization: Bearer) [RTP_AUTH] (none)
@@ -43,6 +44,7 @@ Options (environment variable in brackets):
   --http-port N                HTTP API [RTP_HTTP_PORT] (3000)
   --dynamodb-port N            DynamoDB Local [RTP_DYNAMODB_PORT] (8000)
   --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
+  --sqs-port N                 local SQS and SNS for the template's queues and topics [RTP_SQS_PORT] (9324)
   --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
   --console-port N             the console web page and its admin API, loopback only; 0 turns it off
                                [RTP_CONSOLE_PORT] (3002)
@@ -88,6 +90,7 @@ const OPTIONS = {
     's3-port',
     'mqtt-port',
     'console-port',
+    'sqs-port',
     'dynamodb-endpoint',
     'persist',
     'region',
@@ -156,11 +159,10 @@ function parameterOverrides(values: string[]): Record<string, string> {
 }
 
 function envJsonPath(flags: Flags): string | undefined {
-  if (flags['env-vars']) {
-    if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
-    return flags['env-vars'];
-  }
-  return existsSync('env.json') ? 'env.json' : undefined;
+  // As SAM: env.json applies only when named, so that --parameter-overrides are never silently overridden by it.
+  if (!flags['env-vars']) return undefined;
+  if (!existsSync(flags['env-vars'])) throw new UsageError(`--env-vars ${flags['env-vars']}: no such file`);
+  return flags['env-vars'];
 }
 
 async function start(flags: Flags): Promise<void> {
@@ -187,6 +189,7 @@ async function start(flags: Flags): Promise<void> {
     httpPort: portOption(PORTS.httpApi, flags['http-port']),
     s3Port: portOption(PORTS.s3, flags['s3-port']),
     mqttPort: portOption(PORTS.mqtt, flags['mqtt-port']),
+    sqsPort: portOption(PORTS.sqs, flags['sqs-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
@@ -263,6 +266,17 @@ function authLines(auth: LocalAuth): string[] {
   ];
 }
 
+/** Where DynamoDB's data lives, whether only this machine reaches it, and that it is supervised. */
+function dynamodbLine(platform: LocalPlatform, flags: Flags): string {
+  const status = platform.dynamodb?.status();
+  if (!status) return 'external (--dynamodb-endpoint)';
+  const data = status.persistent ? `data in ${flags.persist ?? process.env.RTP_PERSIST}` : 'in memory';
+  const reach = status.loopback
+    ? 'loopback only'
+    : `EVERY INTERFACE (anyone who reaches this machine can read and write it): ${status.exposedBecause}`;
+  return `${data}, ${reach}, restarted if it dies (pid ${status.pid ?? '?'})`;
+}
+
 function banner(
   platform: LocalPlatform,
   flags: Flags,
@@ -271,9 +285,13 @@ function banner(
 ): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
-  const keyName = model.parameters.RealTimeItemKey ?? 'realTimeItemKey';
+  // Examples from the template actually loaded: its key parameter (if it has one), its tables, its routes.
+  const keyName = model.parameters.RealTimeItemKey;
+  const keyQuery = keyName ? `?${keyName}=3` : '';
   const dataTable =
     model.tables.find((t) => model.streamSources.some((s) => s.tableLogicalId === t.logicalId)) ?? model.tables[0];
+  const exampleItem = dataTable ? JSON.stringify(itemOfKeys(dataTable, keyName)) : undefined;
+  const action = messageExample(api);
   const routes = api ? api.routes.map((r) => `${r.routeKey} → ${r.functionId}`).join(', ') : 'none';
   const streams = model.streamSources.map((s) => `${s.tableName} → ${s.functionId}`).join(', ') || 'none';
   const httpRoutes = model.httpRoutes.map((r) => `${r.method} ${r.path}`).join(', ');
@@ -288,28 +306,47 @@ function banner(
     `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
     `  @connections      ${urls.management}/@connections/{connectionId}`,
     `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
-    `  DynamoDB Local    ${urls.dynamodb}      ${flags['dynamodb-endpoint'] ? 'external' : flags.persist ? `data in ${flags.persist}` : 'in memory'}`,
+    `  DynamoDB Local    ${urls.dynamodb}      ${dynamodbLine(platform, flags)}`,
     ...(urls.s3
       ? [`  S3                ${urls.s3}      buckets: ${model.buckets.map((b) => b.bucketName).join(', ')}`]
       : []),
+    ...(urls.sqs ? [`  SQS / SNS         ${urls.sqs}      ${queueAndTopicNames(model)}`] : []),
     ...(urls.mqtt ? [`  MQTT (IoT rules)  ${urls.mqtt}      ${model.iotRules.map((r) => r.ruleName).join(', ')}`] : []),
     ...(urls.eventBridge ? [`  EventBridge       ${urls.eventBridge}      PutEvents, each event logged`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
     `  Streams           ${streams}`,
     `  Dead letters      ${platform.deadLetterDir}`,
     ...authLines(auth),
+    ...(model.skipped.length > 0
+      ? [
+          `  Not run locally   ${model.skipped.map((part) => `${part.id} (${part.type})`).join(', ')} — see the warnings above`,
+        ]
+      : []),
     '',
     'Try it (in other terminals):',
-    auth.secret
-      ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=$(npm run -s token -- --user u1)"`
-      : auth.mode === 'jwt'
-        ? `  npx wscat -c "${urls.webSocket}?${keyName}=3&token=<jwt>"`
-        : `  npx wscat -c "${urls.webSocket}?${keyName}=3"`,
-    `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
-    `    --table-name ${dataTable?.tableName ?? 'RealTimeData'} --item '{"${keyName}":{"S":"3"},"itemId":{"S":"latest"},"speed":{"N":"42"}}'`,
-    `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
-    `    post-to-connection --connection-id <connectionId from {"action":"heartbeat"}> --data '{"hello":"world"}'`,
-    ...(model.httpRoutes.some((r) => r.path === '/items')
+    ...(api
+      ? [
+          auth.secret
+            ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=$(npm run -s token -- --user u1)"`
+            : auth.mode === 'jwt'
+              ? `  npx wscat -c "${urls.webSocket}${keyQuery}${keyQuery ? '&' : '?'}token=<jwt>"`
+              : `  npx wscat -c "${urls.webSocket}${keyQuery}"`,
+          ...(action ? [`    then send: ${action}`] : []),
+        ]
+      : []),
+    ...(dataTable && exampleItem
+      ? [
+          `  ${credentials} aws dynamodb put-item --endpoint-url ${urls.dynamodb} \\`,
+          `    --table-name ${dataTable.tableName} --item '${exampleItem}'`,
+        ]
+      : []),
+    ...(api
+      ? [
+          `  ${credentials} aws apigatewaymanagementapi --endpoint-url ${urls.management} \\`,
+          `    post-to-connection --connection-id ${api.routes.some((r) => r.routeKey === 'heartbeat') ? '<connectionId from {"action":"heartbeat"}>' : '<connectionId>'} --data '{"hello":"world"}'`,
+        ]
+      : []),
+    ...(keyName && model.httpRoutes.some((r) => r.path === '/items')
       ? [`  npm run produce -- '{"${keyName}":"3","speed":42}'      # POST ${urls.httpApi}/items`]
       : []),
     '',
@@ -317,6 +354,28 @@ function banner(
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** An item with the table's keys (S "3" for the partition key), plus a value when it is the platform's own table. */
+function itemOfKeys(table: TableSpec, keyName: string | undefined): Record<string, Record<string, string>> {
+  const item: Record<string, Record<string, string>> = {};
+  for (const key of table.keySchema) {
+    const type = table.attributeDefinitions.find((d) => d.AttributeName === key.AttributeName)?.AttributeType ?? 'S';
+    const value = key.KeyType === 'HASH' ? '3' : type === 'S' ? 'latest' : '1';
+    item[key.AttributeName] = { [type]: type === 'B' ? Buffer.from(value).toString('base64') : value };
+  }
+  return key(keyName, table) ? { ...item, speed: { N: '42' } } : item;
+}
+
+function key(keyName: string | undefined, table: TableSpec): boolean {
+  return keyName !== undefined && table.keySchema.some((k) => k.AttributeName === keyName);
+}
+
+/** A frame that selects the API's first own route, e.g. {"action":"sendmessage"}, when routes select on a body field. */
+function messageExample(api: WebSocketApiSpec | undefined): string | undefined {
+  const field = /^\$request\.body\.([A-Za-z0-9_]+)$/.exec(api?.routeSelectionExpression ?? '')?.[1];
+  const route = api?.routes.find((r) => !r.routeKey.startsWith('$'));
+  return field && route ? JSON.stringify({ [field]: route.routeKey }) : undefined;
 }
 
 async function invoke(positionals: string[], flags: Flags): Promise<number> {
@@ -381,3 +440,7 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+function queueAndTopicNames(model: LocalPlatform['model']): string {
+  return [...model.queues.map((q) => q.queueName), ...model.topics.map((t) => t.topicName)].join(', ');
+}

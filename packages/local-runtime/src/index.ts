@@ -15,5 +15,6 @@ export { ensureTables } from './dynamodb/tables';
 export { invokeOnce } from './invoke';
 export { type LocalPlatform, type LocalPlatformOptions, startLocalPlatform } from './platform';
 export { freePort, PortInUseError } from './ports';
+export { samEnvJson } from './sam-env-json';
 export { loadPlatformModel, readCfnTemplate, TemplateError } from './template';
 export * from './types';

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { createFunctionRunner, type FunctionRunnerOptions } from './functions';
-import { type LoadPlatformModelOptions, loadPlatformModel, TemplateError } from './template';
+import { awsHostRoutes } from './functions/aws-hosts';
+import { DEFAULT_HOST, PORTS, publicUrl } from './ports';
+import { DEFAULT_ENDPOINTS, type LoadPlatformModelOptions, loadPlatformModel, TemplateError } from './template';
 import type { InvocationOutcome } from './types';
 
 export interface InvokeOnceOptions extends Omit<LoadPlatformModelOptions, 'verifyEntryPoints'> {
@@ -29,6 +31,7 @@ export async function invokeOnce(options: InvokeOnceOptions): Promise<Invocation
       logicalId,
     );
   }
+  if (spec.unavailable !== undefined) throw new TemplateError(spec.unavailable, logicalId);
   // Only the invoked function's entry point has to exist (as with `sam local invoke`), not every function's.
   if (!existsSync(spec.entryPoint)) {
     throw new TemplateError(
@@ -38,7 +41,14 @@ export async function invokeOnce(options: InvokeOnceOptions): Promise<Invocation
     );
   }
   const payload = event !== undefined ? event : eventPath ? readEvent(eventPath) : {};
-  const runner = await createFunctionRunner([spec], { logger: modelOptions.logger, ...runnerOptions });
+  // The services `npm start` runs (at the endpoints given, else their default ports) stand in for AWS hosts.
+  const endpoints = { ...DEFAULT_ENDPOINTS, ...modelOptions.endpoints };
+  const awsRoutes = awsHostRoutes(model, {
+    webSocket: endpoints.webSocketManagement,
+    httpApi: publicUrl(DEFAULT_HOST, PORTS.httpApi.defaultPort),
+    services: { dynamodb: endpoints.dynamodb, s3: endpoints.s3, events: endpoints.eventbridge },
+  });
+  const runner = await createFunctionRunner([spec], { logger: modelOptions.logger, awsRoutes, ...runnerOptions });
   try {
     return await runner.invoke(logicalId, payload, 'invoke');
   } finally {

@@ -4,14 +4,17 @@ import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
-import { localCredentials, type RunningDynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local';
+import { localCredentials } from './dynamodb/dynamodb-local';
+import { type DynamoDbStatus, type SupervisedDynamoDbLocal, superviseDynamoDbLocal } from './dynamodb/supervisor';
 import { ensureTables } from './dynamodb/tables';
 import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
+import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { type InvocationObserver, observedInvoker } from './invocations';
 import { startIotBroker } from './iot/broker';
-import { assertPortsFree, DEFAULT_HOST, freePort, PORTS, publicUrl } from './ports';
+import { startLocalMessaging } from './messaging';
+import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
 import {
@@ -21,7 +24,7 @@ import {
   startStreamEventSource,
 } from './streams';
 import { loadPlatformModel } from './template';
-import type { LocalLogger, PlatformModel } from './types';
+import type { LocalLogger, PlatformModel, StreamSourceSpec } from './types';
 import {
   type OpenConnection,
   startWebSocketGateway,
@@ -47,6 +50,8 @@ export interface LocalPlatformOptions {
   dynamodbPort: number;
   /** The local S3 (path-style) for the template's buckets; 0 picks a free port. */
   s3Port?: number;
+  /** The local SQS and SNS (one endpoint) for the template's queues and topics; 0 picks a free port. */
+  sqsPort?: number;
   /** The MQTT broker that applies the template's IoT topic rules; 0 picks a free port. */
   mqttPort?: number;
   /**
@@ -60,6 +65,10 @@ export interface LocalPlatformOptions {
   dynamodbEndpoint?: string;
   /** Keep DynamoDB Local's data in this folder (in memory otherwise). */
   persistDir?: string;
+  /** Start DynamoDB Local's jar as shipped (every interface) instead of the loopback launcher (tests). */
+  plainDynamoDbLaunch?: boolean;
+  /** How long DynamoDB Local's JVM may take to answer, at start and after a restart (default 30 s). */
+  dynamodbStartTimeoutMs?: number;
   region?: string;
   accountId?: string;
   stackName?: string;
@@ -82,18 +91,34 @@ export interface LocalPlatform {
     httpApi: string;
     dynamodb: string;
     s3?: string;
+    sqs?: string;
     mqtt?: string;
     eventBridge?: string;
   };
   /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
   deadLetterDir: string;
   runner: FunctionRunner;
+  /** The running stream event sources; replaced in place when a DynamoDB Local restart changes a stream ARN. */
   streams: StreamEventSource[];
   /** The WebSocket connections open now (the console's Overview). */
   connections(): OpenConnection[];
+  /** The DynamoDB Local this platform started and supervises (absent with dynamodbEndpoint). */
+  dynamodb?: SupervisedDynamoDbLocal;
+  /** What GET /health answers: every part, and `status: "degraded"` (HTTP 503) when one is down. */
+  health(): PlatformHealth;
   startupMs: number;
   /** Closes sockets with 1001, stops event sources and schedules, the functions and DynamoDB Local. */
   stop(): Promise<void>;
+}
+
+/** The GET /health document. */
+export interface PlatformHealth {
+  status: 'ok' | 'degraded';
+  /** Parts that are down, by name (e.g. "dynamodb", "stream OnReceiveRealTimeItem.RealTimeDataStream"). */
+  down: string[];
+  dynamodb: DynamoDbStatus | { state: 'external'; endpoint: string };
+  connections: number;
+  streams: ({ function: string; event: string } & ReturnType<StreamEventSource['stats']>)[];
 }
 
 /**
@@ -120,10 +145,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
-    // DynamoDB Local listens on every interface.
-    const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('0.0.0.0', options.dynamodbPort);
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? publicUrl('127.0.0.1', options.dynamodbPort);
     // A free port is picked now when 0 is asked for: the functions' AWS_ENDPOINT_URL_S3 must name the real one.
     const s3Port = options.s3Port === 0 ? await freePort(host) : (options.s3Port ?? PORTS.s3.defaultPort);
+    const sqsPort = options.sqsPort === 0 ? await freePort(host) : (options.sqsPort ?? PORTS.sqs.defaultPort);
     const mqttPort = options.mqttPort ?? PORTS.mqtt.defaultPort;
     const eventBridgePort = options.eventBridgePort ? options.eventBridgePort : await freePort(host);
     const model = loadPlatformModel({
@@ -139,16 +164,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         webSocketManagement: publicUrl(host, options.wsPort),
         s3: publicUrl(host, s3Port),
         eventbridge: publicUrl(host, eventBridgePort),
+        sqs: publicUrl(host, sqsPort),
       },
       logger,
     });
+    for (const part of model.skipped) logger.warn(`not run locally: ${part.id} (${part.type}): ${part.reason}`);
     // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
     await assertPortsFree([
       { host, port: options.wsPort, setting: PORTS.webSocket },
       { host, port: options.httpPort, setting: PORTS.httpApi },
       ...(model.buckets.length > 0 ? [{ host, port: s3Port, setting: PORTS.s3 }] : []),
       ...(model.iotRules.length > 0 ? [{ host, port: mqttPort, setting: PORTS.mqtt }] : []),
-      ...(options.dynamodbEndpoint ? [] : [{ host: '0.0.0.0', port: options.dynamodbPort, setting: PORTS.dynamodb }]),
+      ...(hasMessaging(model) ? [{ host, port: sqsPort, setting: PORTS.sqs }] : []),
     ]);
 
     // The functions bundle while DynamoDB Local's JVM starts: both take a moment, neither needs the other.
@@ -157,13 +184,41 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       quiet: options.quietFunctions,
       buildDir: join(workDir, 'build'),
       prewarm: true,
+      // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
+      awsRoutes: awsHostRoutes(model, {
+        webSocket: publicUrl(loopbackOf(host), options.wsPort),
+        httpApi: publicUrl(loopbackOf(host), options.httpPort),
+        services: {
+          dynamodb: dynamodbEndpoint,
+          ...(model.buckets.length > 0 ? { s3: publicUrl(loopbackOf(host), s3Port) } : {}),
+          events: publicUrl(loopbackOf(host), eventBridgePort),
+          ...(hasMessaging(model)
+            ? { sqs: publicUrl(loopbackOf(host), sqsPort), sns: publicUrl(loopbackOf(host), sqsPort) }
+            : {}),
+        },
+      }),
     });
     // Closed last (stoppers run in reverse): the gateway's $disconnect invocations need the functions.
     stoppers.push(async () => (await runnerPromise.catch(() => undefined))?.close());
-    let dynamodb: RunningDynamoDbLocal | undefined;
+    let dynamodb: SupervisedDynamoDbLocal | undefined;
+    // Set once the services exist: a restart during start-up has nothing to recover yet.
+    let recover: (dataLost: boolean) => Promise<void> = async () => undefined;
     if (!options.dynamodbEndpoint) {
-      dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, persistDir: options.persistDir });
+      dynamodb = await superviseDynamoDbLocal({
+        port: options.dynamodbPort,
+        persistDir: options.persistDir,
+        plainLaunch: options.plainDynamoDbLaunch,
+        ...(options.dynamodbStartTimeoutMs === undefined ? {} : { startTimeoutMs: options.dynamodbStartTimeoutMs }),
+        logger,
+        onRestart: ({ dataLost }) => recover(dataLost),
+      });
       stoppers.push(() => dynamodb?.stop());
+      if (!dynamodb.status().loopback) {
+        logger.warn(
+          `DynamoDB Local listens on every interface: ${dynamodb.status().exposedBecause}. Anyone who can reach ` +
+            `port ${options.dynamodbPort} of this machine can read and write the tables with any credentials.`,
+        );
+      }
     }
     const runner = await runnerPromise;
     const invoker = options.onInvocation ? observedInvoker(runner, options.onInvocation) : runner;
@@ -211,16 +266,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
 
     const streams: StreamEventSource[] = [];
-    for (const spec of model.streamSources) {
-      if (!spec.enabled) continue;
-      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
-      if (!streamArn) {
-        logger.warn(
-          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
-        );
-        continue;
-      }
-      const source = startStreamEventSource({
+    const startStream = (spec: StreamSourceSpec, streamArn: string) =>
+      startStreamEventSource({
         spec,
         streamArn,
         streamsClient,
@@ -231,9 +278,43 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
       });
-      streams.push(source);
-      stoppers.push(() => source.stop());
+    for (const spec of model.streamSources) {
+      if (!spec.enabled) continue;
+      const streamArn = tables.get(spec.tableLogicalId)?.latestStreamArn;
+      if (!streamArn) {
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: table ${spec.tableName} has no stream; event source not started`,
+        );
+        continue;
+      }
+      streams.push(startStream(spec, streamArn));
     }
+    stoppers.push(async () => {
+      await Promise.all(streams.map((source) => source.stop()));
+    });
+
+    // After DynamoDB Local restarts: tables back (in memory they are gone), every stream resumed. With --persist the
+    // stream ARNs stay and each source carries on from its checkpoint; a new ARN (an in-memory restart, or a table
+    // that had to be created again) is a new stream, read from its beginning so nothing written since is missed.
+    recover = async (dataLost) => {
+      const found = await ensureTables(ddb, model.tables, logger);
+      for (const [index, source] of [...streams.entries()]) {
+        const spec = model.streamSources.find(
+          (s) => s.functionId === source.functionId && s.eventId === source.eventId,
+        );
+        const streamArn = spec ? found.get(spec.tableLogicalId)?.latestStreamArn : undefined;
+        if (!spec || !streamArn || streamArn === source.streamArn) continue;
+        await source.stop();
+        streams[index] = startStream({ ...spec, startingPosition: 'TRIM_HORIZON' }, streamArn);
+        logger.warn(
+          `${spec.functionId}.${spec.eventId}: the table's stream changed; reading ${streamArn} from its start`,
+        );
+      }
+      if (dataLost) {
+        const closed = gateways.reduce((sum, g) => sum + g.closeAll(1012, 'Service Restart'), 0);
+        if (closed > 0) logger.warn(`closed ${closed} WebSocket(s) with 1012 so their clients reconnect`);
+      }
+    };
 
     const schedules: RunningSchedules = startSchedules({
       speed: options.scheduleSpeed,
@@ -254,10 +335,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       logger,
       region,
       accountId,
-      health: () => ({
-        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
-        streams: streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() })),
-      }),
+      health: () => health() as unknown as Record<string, unknown>,
     });
     stoppers.push(() => httpApi.close());
 
@@ -286,6 +364,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       eventBridgeUrl = eventBridge.url;
     }
 
+    let sqsUrl: string | undefined;
+    if (hasMessaging(model)) {
+      const messaging = await startLocalMessaging({
+        model,
+        host,
+        port: sqsPort,
+        baseUrl: publicUrl(host, sqsPort),
+        invoker,
+        logger,
+      });
+      stoppers.push(() => messaging.close());
+      sqsUrl = messaging.url;
+    }
+
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
@@ -302,6 +394,23 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }
 
     const gateway = gateways[0];
+    // Declared here, called only once the HTTP API serves /health (the services above all exist by then).
+    function health(): PlatformHealth {
+      const streamHealth = streams.map((s) => ({ function: s.functionId, event: s.eventId, ...s.stats() }));
+      const down: string[] = [];
+      const database = dynamodb?.status() ?? { state: 'external' as const, endpoint: dynamodbEndpoint };
+      if (database.state !== 'up' && database.state !== 'external') down.push('dynamodb');
+      for (const stream of streamHealth) {
+        if (stream.status !== 'ok') down.push(`stream ${stream.function}.${stream.event}`);
+      }
+      return {
+        status: down.length === 0 ? 'ok' : 'degraded',
+        down,
+        dynamodb: database,
+        connections: gateways.reduce((sum, g) => sum + g.connectionCount(), 0),
+        streams: streamHealth,
+      };
+    }
     return {
       model,
       urls: {
@@ -310,6 +419,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         httpApi: httpApi.url,
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
+        ...(sqsUrl ? { sqs: sqsUrl } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
         ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
       },
@@ -317,6 +427,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       runner,
       streams,
       connections: () => gateways.flatMap((g) => g.listConnections()),
+      ...(dynamodb ? { dynamodb } : {}),
+      health,
       startupMs: Math.round(performance.now() - started),
       stop: stopAll,
     };
@@ -324,4 +436,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await stopAll();
     throw error;
   }
+}
+
+function hasMessaging(model: PlatformModel): boolean {
+  return model.queues.length > 0 || model.topics.length > 0;
 }

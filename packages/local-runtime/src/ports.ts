@@ -24,6 +24,8 @@ export const PORTS = {
   dynamodb: { service: 'DynamoDB Local', flag: '--dynamodb-port', env: 'RTP_DYNAMODB_PORT', defaultPort: 8000 },
   // 4569 is the port s3rver and serverless-s3-local use.
   s3: { service: 'local S3', flag: '--s3-port', env: 'RTP_S3_PORT', defaultPort: 4569 },
+  // 9324 is ElasticMQ's port, where local SQS usually is; the same endpoint answers SNS.
+  sqs: { service: 'local SQS/SNS', flag: '--sqs-port', env: 'RTP_SQS_PORT', defaultPort: 9324 },
   mqtt: { service: 'MQTT broker', flag: '--mqtt-port', env: 'RTP_MQTT_PORT', defaultPort: 1883 },
   console: { service: 'console', flag: '--console-port', env: 'RTP_CONSOLE_PORT', defaultPort: 3002 },
   // Only the functions call it, so npm start takes any free port; 4571 is where `npm run invoke` points them.
@@ -42,17 +44,25 @@ export function publicUrl(host: string, port: number, scheme = 'http'): string {
   return `${scheme}://${shown}:${port}`;
 }
 
+/** Where this machine reaches a server listening on `host`: the loopback address for the wildcard interfaces. */
+export function loopbackOf(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
 /** A port the runtime needs is taken; the message names the service and the flag that moves it. */
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
   readonly retryable = false;
+  /** `detail`: what holds the port and how to stop it, when the caller found out (see dynamodb/port-holder.ts). */
   constructor(
     readonly port: number,
     readonly setting: PortSetting,
+    detail?: string,
   ) {
     super(
       `Port ${port} (${setting.service}) is already in use. Stop whatever holds it (e.g. an earlier npm start), ` +
-        (setting.flag ? `or pick another port with ${setting.flag} <port>.` : 'then start again.'),
+        (setting.flag ? `or pick another port with ${setting.flag} <port>.` : 'then start again.') +
+        (detail ? `\n${detail}` : ''),
     );
   }
 }

@@ -60,6 +60,17 @@ export interface FunctionSpec {
   runtime?: string;
   /** Metadata.BuildProperties.External: modules left out of the bundle (resolved from node_modules at run time). */
   external?: string[];
+  /** The variables the template declares for it (Globals and its own), the only ones env.json may set, as in SAM. */
+  declaredVariables?: string[];
+  /**
+   * Why this function cannot run locally (a Python runtime, a container image, a missing source file …). It stays in
+   * the model so that its routes and events exist; every invocation fails with this reason, as a broken deploy would.
+   */
+  unavailable?: string;
+  /** Metadata.BuildMethod (e.g. "esbuild"); without one, plain CommonJS handlers load in place, as from a zip. */
+  buildMethod?: string;
+  /** Metadata.BuildProperties.Format; otherwise the entry's extension or package.json "type" decides. */
+  moduleFormat?: 'cjs' | 'esm';
 }
 
 export interface TableSpec {
@@ -165,13 +176,43 @@ export interface S3EventSpec {
   suffix?: string;
 }
 
-/** A function's `Type: SQS` event (locally run through `npm run invoke` or the runtime's invoker). */
+/** A function's `Type: SQS` event: the local SQS event source mapping polls the queue and invokes it. */
 export interface SqsEventSpec {
   functionId: string;
   eventId: string;
   queueLogicalId: string;
   batchSize: number;
+  /** MaximumBatchingWindowInSeconds (0 by default for standard queues). */
+  maximumBatchingWindowSeconds: number;
   reportBatchItemFailures: boolean;
+  enabled: boolean;
+}
+
+/** An `AWS::SQS::Queue` with the settings the local SQS honours (AWS's defaults where the template sets none). */
+export interface QueueSpec {
+  logicalId: string;
+  queueName: string;
+  visibilityTimeoutSeconds: number;
+  delaySeconds: number;
+  receiveMessageWaitTimeSeconds: number;
+  messageRetentionSeconds: number;
+  maximumMessageSize: number;
+  /** RedrivePolicy: the dead-letter queue (by name) and how many receives a message gets before it moves there. */
+  redrive?: { deadLetterQueueName: string; maxReceiveCount: number };
+}
+
+/** An `AWS::SNS::Topic`. */
+export interface TopicSpec {
+  logicalId: string;
+  topicName: string;
+  topicArn: string;
+}
+
+/** An SQS subscription of a topic (AWS::SNS::Subscription, or a topic's Subscription list); Lambda ones are SnsEventSpec. */
+export interface SnsQueueSubscriptionSpec {
+  topicArn: string;
+  queueArn: string;
+  rawMessageDelivery: boolean;
 }
 
 /** A function's `Type: SNS` event. */
@@ -208,19 +249,37 @@ export interface ScheduleSpec {
   enabled: boolean;
 }
 
+/** Something of the template the local runtime does not run; the rest of the template starts without it. */
+export interface SkippedPart {
+  /** A resource's logical id, or `<Function>.Events.<Event>`. */
+  id: string;
+  /** The resource type or event type, e.g. "AWS::Kinesis::Stream" or "Kinesis event". */
+  type: string;
+  reason: string;
+}
+
 export interface PlatformModel {
   stackName: string;
+  /** What the runtime does not run (listed at start); empty when it runs everything. */
+  skipped: SkippedPart[];
   region: string;
   accountId: string;
   parameters: Record<string, string>;
   functions: Map<string, FunctionSpec>;
   tables: TableSpec[];
   webSocketApis: WebSocketApiSpec[];
+  /** The ids (!Ref) of the template's HTTP APIs, the implicit one of SAM HttpApi events included. */
+  httpApiIds: string[];
   streamSources: StreamSourceSpec[];
   httpRoutes: HttpRouteSpec[];
   schedules: ScheduleSpec[];
-  /** SQS queues by logical id (local stand-ins, e.g. for OnFailure destinations). */
-  queues: { logicalId: string; queueName: string }[];
+  /** The template's SQS queues, which the local SQS serves. */
+  queues: QueueSpec[];
+  /** The template's SNS topics, which the local SNS serves. */
+  topics: TopicSpec[];
+  snsQueueSubscriptions: SnsQueueSubscriptionSpec[];
+  /** A function's DeadLetterQueue (SQS) for failed asynchronous invocations, by function id: the queue's name. */
+  asyncDeadLetterQueues: Record<string, string>;
   buckets: BucketSpec[];
   s3Events: S3EventSpec[];
   sqsEvents: SqsEventSpec[];

@@ -4,6 +4,8 @@
  * @connections stand-in, the whole local platform started for a test and users signed in to it.
  */
 export { freePort } from '@real-time-platform/local-runtime';
+export * from './attribute-images';
+export * from './faults';
 export * from './management-api-stub';
 export * from './platform';
 export * from './sockets';

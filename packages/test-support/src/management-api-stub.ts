@@ -15,6 +15,11 @@ export interface ManagementApiStub {
   answer: (connectionId: string, message: Record<string, unknown>, attempt: number) => StubAnswer;
   /** Added to every call. */
   delayMs: number;
+  /**
+   * A real management API (e.g. the local gateway's `urls.management`): posts answered 200 are forwarded there and
+   * answered with its status, so the stub only injects faults in front of real delivery.
+   */
+  forwardTo?: string;
   requestCount(): number;
   close(): Promise<void>;
 }
@@ -56,6 +61,20 @@ export async function startManagementApiStub(stage = 'develop'): Promise<Managem
     history.push(status);
     stub.answers.set(connectionId, history);
     if (stub.delayMs > 0) await new Promise((r) => setTimeout(r, stub.delayMs));
+    if (status === 200 && stub.forwardTo !== undefined) {
+      const forwarded = await fetch(`${stub.forwardTo}/@connections/${encodeURIComponent(connectionId)}`, {
+        method: 'POST',
+        body,
+      });
+      const errorType = forwarded.headers.get('x-amzn-errortype');
+      res
+        .writeHead(forwarded.status, {
+          'content-type': forwarded.headers.get('content-type') ?? 'application/json',
+          ...(errorType === null ? {} : { 'x-amzn-ErrorType': errorType }),
+        })
+        .end(Buffer.from(await forwarded.arrayBuffer()));
+      return;
+    }
     if (status === 200) {
       const list = stub.received.get(connectionId) ?? [];
       list.push(message);

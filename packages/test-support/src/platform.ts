@@ -109,12 +109,12 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   let platform: LocalPlatform;
   try {
     platform = await startLocalPlatform({
-      envJsonPath: join(REPOSITORY_ROOT, 'env.json'),
       wsPort: await freePort(),
       httpPort: await freePort(),
       dynamodbPort: 0,
       s3Port: 0,
       mqttPort: 0,
+      sqsPort: 0,
       quietFunctions: true,
       logger: silentLogger,
       ...options,

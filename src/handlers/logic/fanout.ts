@@ -15,6 +15,7 @@ import { parseStreamRecord } from '../../domain/stream-changes';
 import { runWithConcurrency } from '../../lib/concurrency';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
+import { retryUntilDeadline } from '../../lib/retry-until-deadline';
 import type { InvocationContext } from './websocket-event';
 
 export interface FanoutDeps {
@@ -41,6 +42,8 @@ export interface FanoutDeps {
    * presence.
    */
   endConnection?: (connectionId: string) => Promise<unknown>;
+  /** Waits between lookup retries (tests pass a fast one). */
+  retrySleep?: (ms: number) => Promise<void>;
 }
 
 export interface BatchResponse {
@@ -64,6 +67,8 @@ export interface FanoutSummary {
   /** Truncated notices posted (over 128 KB before posting, or answered 413). */
   truncated: number;
   lookupFailures: number;
+  /** Lookups retried after a transient failure (within the invocation). */
+  lookupRetries: number;
   durationMs: number;
 }
 
@@ -111,6 +116,7 @@ export async function runFanout(
     failed: 0,
     truncated: 0,
     lookupFailures: 0,
+    lookupRetries: 0,
     durationMs: 0,
   };
   const records = recordsOf(event);
@@ -134,7 +140,14 @@ export async function runFanout(
   const subscribersByKey = new Map<string, string[]>();
   await runWithConcurrency(keys, deps.concurrency, async (key) => {
     try {
-      const subscribers = await beforeDeadline(subscribersWithAudience(deps, key), deadline, now);
+      // A lookup failing for a transient reason (throttling, DynamoDB restarting) is retried until the deadline.
+      const lookup = retryUntilDeadline(() => subscribersWithAudience(deps, key), {
+        deadline,
+        now,
+        ...(deps.retrySleep === undefined ? {} : { sleep: deps.retrySleep }),
+        onRetry: () => summary.lookupRetries++,
+      });
+      const subscribers = await beforeDeadline(lookup, deadline, now);
       if (subscribers === undefined) throw new Error('the subscriber lookup did not finish before the deadline');
       subscribersByKey.set(key, subscribers);
       summary.subscribers += subscribers.length;
@@ -286,6 +299,7 @@ function publish(metrics: FanoutDeps['metrics'], summary: FanoutSummary): void {
     ['FailedRecords', summary.failed],
     ['TruncatedMessages', summary.truncated],
     ['SubscriberLookupFailures', summary.lookupFailures],
+    ['SubscriberLookupRetries', summary.lookupRetries],
   ];
   for (const [name, value] of counts) metrics.addMetric(name, MetricUnit.Count, value);
   metrics.addMetric('FanoutDuration', MetricUnit.Milliseconds, summary.durationMs);

@@ -1,8 +1,18 @@
 import type { LambdaError } from '../types';
+import type { AwsHostRoutes } from './aws-hosts';
 
 /** What the worker needs to know about its function (workerData). */
 export interface WorkerBootData {
+  /** The bundle, or the handler file itself (plain CommonJS without a BuildMethod). */
   bundlePath: string;
+  /** require() for CommonJS, import() for ES modules. */
+  format: 'cjs' | 'esm';
+  /** Where `@aws-sdk/*` resolves from when the function has no copy of its own (Lambda's runtime SDK). */
+  runtimeModulesDir: string;
+  /** MemorySize: what the function may use, JS heap and buffers together, before it is killed. */
+  memoryLimitMb: number;
+  /** Where requests to AWS hosts go locally; absent: the function's requests go out as they are. */
+  awsRoutes?: AwsHostRoutes;
   exportName: string;
   handler: string;
   functionName: string;
@@ -25,6 +35,10 @@ export type FromWorker =
   | { type: 'result'; id: string; ok: true; payload: string }
   | { type: 'result'; id: string; ok: false; error: LambdaError }
   | { type: 'fatal'; error: LambdaError }
+  /** The function used more than its MemorySize (JS heap and buffers, in MB); the worker exits next. */
+  | { type: 'out-of-memory'; usedMb: number; heapMb: number; externalMb: number }
+  /** A request to an AWS host that no local service plays was failed (aws-hosts.ts). */
+  | { type: 'aws-host-refused'; host: string; message: string }
   | { type: 'pong' };
 
 /** Turns anything thrown into what Lambda's Node.js runtime reports. */

@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_REGION, functionArn, LOCAL_ACCOUNT_ID } from '../arns';
 import { type FunctionSpec, type InvocationOutcome, type LambdaError, type LocalLogger, silentLogger } from '../types';
+import type { AwsHostRoutes } from './aws-hosts';
+import { type FunctionCode, RUNTIME_MODULES_DIR } from './build';
 import type { FromWorker, ToWorker, WorkerBootData } from './protocol';
 
 /** How every function's sandbox runs: where its output goes and how long it is given. */
@@ -28,6 +30,8 @@ export interface SandboxOptions {
    * a blocked one and restarted, failing them all.
    */
   maxConcurrentInvocations?: number;
+  /** Where the functions' requests to AWS hosts go (the local services); absent: out as they are. */
+  awsRoutes?: AwsHostRoutes;
 }
 
 interface Pending {
@@ -79,7 +83,7 @@ export class Sandbox {
 
   constructor(
     private readonly spec: FunctionSpec,
-    private readonly bundlePath: string,
+    private readonly code: FunctionCode,
     private readonly workerScript: string,
     private readonly options: SandboxOptions,
   ) {
@@ -176,7 +180,11 @@ export class Sandbox {
 
   private start(): Promise<void> {
     const boot: WorkerBootData = {
-      bundlePath: this.bundlePath,
+      bundlePath: this.code.path,
+      format: this.code.format,
+      runtimeModulesDir: RUNTIME_MODULES_DIR,
+      memoryLimitMb: this.spec.memoryMb,
+      ...(this.options.awsRoutes ? { awsRoutes: this.options.awsRoutes } : {}),
       exportName: this.spec.exportName,
       handler: this.spec.handler,
       functionName: this.spec.functionName ?? this.spec.logicalId,
@@ -194,8 +202,24 @@ export class Sandbox {
       execArgv: ['--enable-source-maps'],
       stdout: true,
       stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(this.spec.memoryMb, 256) },
+      // V8's own cap at MemorySize, so that a runaway allocation cannot take the machine; the worker's watchdog
+      // counts its buffers too (worker-main.ts).
+      resourceLimits: { maxOldGenerationSizeMb: this.spec.memoryMb },
     });
+    /** Set when the function ran out of memory: its exit is then reported as Lambda's kill. */
+    let outOfMemory: string | undefined;
+    const killed = (): LambdaError => ({
+      errorType: 'Runtime.ExitError',
+      errorMessage: 'RequestId: - Error: Runtime exited with error: signal: killed',
+    });
+    const reportOutOfMemory = (detail: string) => {
+      if (outOfMemory !== undefined) return;
+      outOfMemory = detail;
+      this.logger.warn(
+        `${this.spec.logicalId} ran out of memory (${detail}; MemorySize ${this.spec.memoryMb} MB): killed, as ` +
+          'Lambda kills it; the next invocation gets a fresh sandbox. Raise MemorySize if it needs more.',
+      );
+    };
     this.pipeOutput(worker.stdout, this.options.stdout ?? process.stdout);
     this.pipeOutput(worker.stderr, this.options.stderr ?? process.stderr);
 
@@ -237,6 +261,14 @@ export class Sandbox {
           case 'fatal':
             this.reset(worker, message.error);
             break;
+          case 'aws-host-refused':
+            this.logger.warn(`${this.spec.logicalId}: request refused: ${message.message}`);
+            break;
+          case 'out-of-memory':
+            reportOutOfMemory(
+              `${message.usedMb} MB used: JS heap ${message.heapMb} MB, buffers ${message.externalMb} MB`,
+            );
+            break;
           case 'pong':
             if (this.state.state === 'checking' && this.state.worker === worker) {
               this.transition({ state: 'ready', worker });
@@ -246,20 +278,25 @@ export class Sandbox {
       });
       worker.on('error', (error) => {
         clearTimeout(initTimer);
-        const lambdaError: LambdaError = {
-          errorType: error.name,
-          errorMessage: error.message,
-          stack: error.stack?.split('\n'),
-        };
+        if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          reportOutOfMemory('the JS heap is full');
+        }
+        const lambdaError: LambdaError =
+          outOfMemory !== undefined
+            ? killed()
+            : { errorType: error.name, errorMessage: error.message, stack: error.stack?.split('\n') };
         rejectStart(lambdaError);
         this.reset(worker, lambdaError);
       });
       worker.on('exit', (code) => {
         clearTimeout(initTimer);
-        const exitError: LambdaError = {
-          errorType: 'Runtime.ExitError',
-          errorMessage: `RequestId: - Error: Runtime exited with error: exit status ${code}`,
-        };
+        const exitError: LambdaError =
+          outOfMemory !== undefined
+            ? killed()
+            : {
+                errorType: 'Runtime.ExitError',
+                errorMessage: `RequestId: - Error: Runtime exited with error: exit status ${code}`,
+              };
         rejectStart(exitError);
         this.reset(worker, exitError);
       });
@@ -344,7 +381,12 @@ export class Sandbox {
     const failure = error ?? { errorType: 'Runtime.ExitError', errorMessage: 'The sandbox stopped' };
     for (const pending of this.pending.values()) {
       clearTimeout(pending.timer);
-      pending.resolve(this.settle(pending.id, pending.trigger, pending.startedAt, failure));
+      // Lambda names the request in a runtime exit: "RequestId: <id> Error: Runtime exited …".
+      const named = {
+        ...failure,
+        errorMessage: failure.errorMessage.replace(/^RequestId: - /, `RequestId: ${pending.id} `),
+      };
+      pending.resolve(this.settle(pending.id, pending.trigger, pending.startedAt, named));
     }
     this.pending.clear();
     // Not started yet, but they were meant for this worker: they fail with it, as its in-flight ones do.

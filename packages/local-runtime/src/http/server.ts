@@ -29,7 +29,7 @@ export interface HttpApiOptions {
   /** Default "$default", the stage SAM's implicit HTTP API uses. */
   stage?: string;
   cors?: CorsConfig;
-  /** Extra fields for the built-in GET /health answer. */
+  /** Extra fields for the built-in GET /health answer; a `status` other than "ok" answers 503. */
   health?: () => Record<string, unknown>;
   /** How long to wait for a function before answering 503; default 30 s, as on AWS. */
   integrationTimeoutMs?: number;
@@ -222,11 +222,14 @@ function healthReply(health: (() => Record<string, unknown>) | undefined): HttpR
       ),
     };
   }
+  const body = { status: 'ok', ...extra };
   return {
-    statusCode: 200,
+    // A part reported down (the platform's health says "degraded") makes the whole answer 503, for load balancers
+    // and scripts that only look at the status code.
+    statusCode: body.status === 'ok' ? 200 : 503,
     headers: { 'content-type': 'application/json' },
     cookies: [],
-    body: Buffer.from(JSON.stringify({ status: 'ok', ...extra })),
+    body: Buffer.from(JSON.stringify(body)),
   };
 }
 

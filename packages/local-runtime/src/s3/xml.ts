@@ -21,12 +21,16 @@ function render(name: string, value: XmlValue | XmlValue[]): string {
   return `<${name}>${xmlEscape(String(value))}</${name}>`;
 }
 
-/** A complete S3 XML document with the S3 namespace on its root element. */
-export function xmlDocument(root: string, body: XmlNode): string {
+/** A complete XML document with a namespace (S3's unless another service's is given) on its root element. */
+export function xmlDocument(
+  root: string,
+  body: XmlNode,
+  namespace = 'http://s3.amazonaws.com/doc/2006-03-01/',
+): string {
   const inner = Object.entries(body)
     .map(([name, value]) => render(name, value))
     .join('');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</${root}>`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${namespace}">${inner}</${root}>`;
 }
 
 /** S3's error document (no namespace, as S3 sends it). */

@@ -18,6 +18,7 @@ import {
 } from './on-failure';
 import { judgeOutcome } from './outcome';
 import { type BufferedRecord, toBufferedRecord } from './records';
+import { captureGetRecordsJson, wireBodyOf } from './wire-json';
 
 /** What startStreamEventSource needs: the mapping, the stream, and the runtime's services. */
 export interface StreamEventSourceOptions {
@@ -67,6 +68,18 @@ export interface StreamEventSourceStats {
   bisections: number;
   batchesDiscarded: number;
   recordsDiscarded: number;
+  /** Records without a sequence number: they cannot be checkpointed, so they are logged and skipped. */
+  recordsUnreadable: number;
+  /** Records delivered with parts left out because they were not DynamoDB JSON (each logged). */
+  recordsMalformed: number;
+  /** Shard loops that failed unexpectedly and were restarted from their checkpoint. */
+  loopRestarts: number;
+  /** How far behind the mapping is: age of the oldest record read but not yet delivered (0 when caught up). */
+  iteratorAgeMs: number;
+  /** `failing` while a stream operation fails (DynamoDB Local down, a loop restarting). */
+  status: 'ok' | 'failing' | 'stopped';
+  /** The latest error, kept after recovery so /health can show what happened. */
+  lastError?: { operation: string; message: string; at: string };
 }
 
 /** A running DynamoDB Streams → Lambda event source mapping. */
@@ -92,6 +105,10 @@ interface ShardState {
   status: ShardStatus;
   /** Start time of the latest GetRecords that found the shard empty with nothing left to deliver. */
   drainedAt: number;
+  /** The last sequence number handled (delivered, discarded or filtered): a restarted shard loop resumes after it. */
+  checkpoint?: string;
+  /** Arrival time of the oldest record read but not yet handled (iteratorAgeMs). */
+  oldestPendingMs?: number;
 }
 
 /** A slice of a batch on its way through retries and bisection. */
@@ -134,7 +151,10 @@ class StreamPoller implements StreamEventSource {
   private readonly sleepers = new Set<() => void>();
   /** Error kinds currently failing, so a DynamoDB Local outage logs one warning per kind, not one per poll. */
   private readonly failing = new Set<string>();
-  private readonly counters: Omit<StreamEventSourceStats, 'shardsKnown' | 'shardsReading' | 'shardsFinished'> = {
+  private readonly counters: Omit<
+    StreamEventSourceStats,
+    'shardsKnown' | 'shardsReading' | 'shardsFinished' | 'iteratorAgeMs' | 'status' | 'lastError'
+  > = {
     getRecordsCalls: 0,
     recordsRead: 0,
     recordsFilteredOut: 0,
@@ -145,7 +165,11 @@ class StreamPoller implements StreamEventSource {
     bisections: 0,
     batchesDiscarded: 0,
     recordsDiscarded: 0,
+    recordsUnreadable: 0,
+    recordsMalformed: 0,
+    loopRestarts: 0,
   };
+  private lastError: StreamEventSourceStats['lastError'];
   private initialDiscoveryDone = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
@@ -156,6 +180,7 @@ class StreamPoller implements StreamEventSource {
     this.eventId = options.spec.eventId;
     this.streamArn = options.streamArn;
     this.client = options.streamsClient;
+    captureGetRecordsJson(this.client);
     this.logger = options.logger;
     // Compiled up front so a bad FilterCriteria fails `npm start`, not the first record.
     this.filter = compileFilters(options.spec.filterPatterns);
@@ -188,11 +213,21 @@ class StreamPoller implements StreamEventSource {
   stats(): StreamEventSourceStats {
     let reading = 0;
     let finished = 0;
+    let oldest = Number.POSITIVE_INFINITY;
     for (const shard of this.shards.values()) {
       if (shard.status === 'reading') reading++;
       if (shard.status === 'done') finished++;
+      if (shard.oldestPendingMs !== undefined) oldest = Math.min(oldest, shard.oldestPendingMs);
     }
-    return { shardsKnown: this.shards.size, shardsReading: reading, shardsFinished: finished, ...this.counters };
+    return {
+      shardsKnown: this.shards.size,
+      shardsReading: reading,
+      shardsFinished: finished,
+      ...this.counters,
+      iteratorAgeMs: Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) : 0,
+      status: this.stopped ? 'stopped' : this.failing.size > 0 ? 'failing' : 'ok',
+      ...(this.lastError ? { lastError: { ...this.lastError } } : {}),
+    };
   }
 
   async idle(): Promise<void> {
@@ -283,10 +318,26 @@ class StreamPoller implements StreamEventSource {
       if (parent && parent.status !== 'done') continue;
       shard.status = 'reading';
       this.track(
-        this.readShard(shard).finally(() => {
-          shard.status = 'done';
-          this.startReadyShards();
-        }),
+        this.readShard(shard).then(
+          () => {
+            shard.status = 'done';
+            this.startReadyShards();
+          },
+          // Never a silent stall: a loop that fails is logged, counted and started again from its checkpoint.
+          async (error: unknown) => {
+            this.counters.loopRestarts++;
+            this.noteError(`shard ${shard.shardId} loop`, error);
+            this.logger.error(`stream ${this.eventId}: the reader of shard ${shard.shardId} failed; restarting it`, {
+              function: this.functionId,
+              error: errorMessage(error),
+              checkpoint: shard.checkpoint,
+            });
+            shard.oldestPendingMs = undefined;
+            await this.sleep(this.errorBackoffMs(this.counters.loopRestarts));
+            shard.status = 'waiting';
+            this.startReadyShards();
+          },
+        ),
       );
     }
   }
@@ -298,7 +349,7 @@ class StreamPoller implements StreamEventSource {
     const buffer: BufferedRecord[] = [];
     let bufferSince = 0;
     let iterator: string | undefined;
-    let lastReadSequence: string | undefined;
+    let lastReadSequence: string | undefined = shard.checkpoint;
     let closed = false;
     let lastRecordAt = Number.NEGATIVE_INFINITY;
     let errors = 0;
@@ -347,11 +398,14 @@ class StreamPoller implements StreamEventSource {
         // No next iterator: the shard is closed and we have read all of it.
         if (!iterator) closed = true;
         const readAtMs = Date.now();
-        for (const raw of answer.Records ?? []) {
-          const buffered = toBufferedRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
-          lastReadSequence = buffered.sequenceNumber;
+        // GetRecords' own JSON when the client kept it (see wire-json.ts), else the SDK's records.
+        const records: unknown[] = wireBodyOf(answer)?.Records ?? answer.Records ?? [];
+        for (const raw of records) {
           fetched++;
-          if (this.filter(buffered.record)) {
+          const buffered = this.readRecord(shard, raw, readAtMs);
+          if (buffered === undefined) continue;
+          lastReadSequence = buffered.sequenceNumber;
+          if (this.matches(buffered)) {
             if (buffer.length === 0) bufferSince = readAtMs;
             buffer.push(buffered);
           } else {
@@ -361,6 +415,8 @@ class StreamPoller implements StreamEventSource {
         this.counters.recordsRead += fetched;
         if (fetched > 0) lastRecordAt = readAtMs;
         else if (buffer.length === 0) shard.drainedAt = pollStartedAt;
+        if (buffer.length === 0) shard.checkpoint = lastReadSequence;
+        shard.oldestPendingMs ??= buffer[0]?.arrivalMs;
       }
 
       if (buffer.length > 0) {
@@ -369,10 +425,16 @@ class StreamPoller implements StreamEventSource {
           const batch = buffer.splice(0, batchSize);
           bufferSince = now;
           await this.deliver(shard.shardId, batch);
+          shard.oldestPendingMs = buffer[0]?.arrivalMs;
+          if (buffer.length === 0 && !this.stopped) shard.checkpoint = lastReadSequence;
           continue;
         }
       } else if (closed) {
-        this.logger.debug(`stream ${this.eventId}: shard ${shard.shardId} closed and fully processed`);
+        // A shard ends when DynamoDB splits or rolls it (every few hours on AWS); its children carry on.
+        this.logger.info(`stream ${this.eventId}: shard ${shard.shardId} ended and is fully processed`, {
+          function: this.functionId,
+          lastSequenceNumber: lastReadSequence,
+        });
         return;
       }
       // A full page means more records are waiting right now.
@@ -381,6 +443,47 @@ class StreamPoller implements StreamEventSource {
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
       if (buffer.length > 0) pause = Math.min(pause, bufferSince + windowMs - now);
       await this.sleep(Math.max(0, pause));
+    }
+  }
+
+  /** One GetRecords record → a buffered record; undefined (logged, counted) for one that cannot be checkpointed. */
+  private readRecord(shard: ShardState, raw: unknown, readAtMs: number): BufferedRecord | undefined {
+    const buffered = toBufferedRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
+    if (buffered.sequenceNumber === '') {
+      // Lambda checkpoints by sequence number; a record without one can be neither delivered nor retried.
+      this.counters.recordsUnreadable++;
+      this.logger.warn(`stream ${this.eventId}: skipped a record without a sequence number`, {
+        shardId: shard.shardId,
+        eventID: buffered.record.eventID,
+        problems: buffered.problems,
+      });
+      return undefined;
+    }
+    if (buffered.problems) {
+      this.counters.recordsMalformed++;
+      this.logger.warn(
+        `stream ${this.eventId}: record ${buffered.sequenceNumber} has parts that are not DynamoDB JSON`,
+        {
+          shardId: shard.shardId,
+          problems: buffered.problems.slice(0, 5),
+        },
+      );
+    }
+    return buffered;
+  }
+
+  /** FilterCriteria; a record a pattern cannot even be evaluated on is delivered (the function decides), not lost. */
+  private matches(buffered: BufferedRecord): boolean {
+    try {
+      return this.filter(buffered.record);
+    } catch (error) {
+      this.logger.warn(
+        `stream ${this.eventId}: FilterCriteria failed on record ${buffered.sequenceNumber}; delivering it`,
+        {
+          error: errorMessage(error),
+        },
+      );
+      return true;
     }
   }
 
@@ -437,6 +540,13 @@ class StreamPoller implements StreamEventSource {
       }
 
       const outcome = await this.invoke(part.records);
+      if (outcome === undefined) {
+        // Failing before the invocation (as Lambda's throttling) does not use the retry quota: AWS retries until the
+        // records expire or pass MaximumRecordAgeInSeconds.
+        this.counters.retries++;
+        await this.sleep(this.backoff.maxMs);
+        continue;
+      }
       part.invokeCount++;
       part.lastRequestId = outcome.requestId;
       const verdict = judgeOutcome(
@@ -492,20 +602,20 @@ class StreamPoller implements StreamEventSource {
     }
   }
 
-  private async invoke(records: BufferedRecord[]): Promise<InvocationOutcome> {
+  /** The invocation's outcome; undefined when the runtime could not run the function at all. */
+  private async invoke(records: BufferedRecord[]): Promise<InvocationOutcome | undefined> {
     this.counters.invocations++;
     const event = { Records: records.map((r) => r.record) };
     try {
       return await this.options.invoker.invoke(this.functionId, event, this.trigger);
     } catch (error) {
       // The invoker reports handler errors as outcomes; a throw is the runtime failing to run the function at
-      // all, which Lambda would also retry, so treat it as a failed invocation rather than killing the shard.
-      return {
-        ok: false,
-        error: { errorType: errorName(error) ?? 'Error', errorMessage: errorMessage(error) },
-        durationMs: 0,
-        requestId: 'invoker-error',
-      };
+      // all. Lambda retries that too, so it is logged and retried rather than allowed to kill the shard.
+      this.noteError('Invoke', error);
+      this.logger.error(`stream ${this.eventId}: could not invoke ${this.functionId}; retrying`, {
+        error: errorMessage(error),
+      });
+      return undefined;
     }
   }
 
@@ -574,7 +684,12 @@ class StreamPoller implements StreamEventSource {
     return Math.min(ERROR_BACKOFF_MAX_MS, 100 * 2 ** Math.max(0, consecutive - 1));
   }
 
+  private noteError(operation: string, error: unknown): void {
+    this.lastError = { operation, message: errorMessage(error), at: new Date().toISOString() };
+  }
+
   private reportError(operation: string, error: unknown): void {
+    this.noteError(operation, error);
     const fields = { function: this.functionId, streamArn: this.streamArn, error: errorMessage(error) };
     if (this.failing.has(operation)) {
       this.logger.debug(`stream ${this.eventId}: ${operation} still failing`, fields);

@@ -1,7 +1,3 @@
-import type {
-  AttributeValue as StreamsAttributeValue,
-  _Record as StreamsRecord,
-} from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 
 /** A record read from a shard, in the shape Lambda delivers it, plus what the event source needs to track it. */
@@ -11,43 +7,72 @@ export interface BufferedRecord {
   sequenceNumber: string;
   /** Best estimate of when the change reached the stream (epoch ms); drives MaximumRecordAgeInSeconds. */
   arrivalMs: number;
+  /** Parts of the record that could not be read and were left out (logged and counted by the event source). */
+  problems?: string[];
 }
 
 /** Lambda's JSON attribute value: binary values are base64 strings. */
 type LambdaAttributeValue = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['Keys']>[string];
 
-/** Converts a GetRecords record into the record Lambda puts in the event (epoch-second times, base64 binaries). */
+/**
+ * Converts a stream record into the record Lambda puts in the event (epoch-second times, base64 binaries). It takes
+ * either GetRecords' own JSON (what the event source reads, see wire-json.ts) or the SDK's deserialised record (Dates,
+ * byte arrays), and never throws: whatever is not DynamoDB JSON is left out and named in `problems`. Attribute names
+ * are kept as data whatever they are — `__proto__`, `constructor` — never assigned as properties.
+ */
 export function toBufferedRecord(
-  raw: StreamsRecord,
+  raw: unknown,
   context: { streamArn: string; region: string; readAtMs: number },
 ): BufferedRecord {
-  const stream = raw.dynamodb ?? {};
-  const sequenceNumber = stream.SequenceNumber ?? '';
-  const createdMs = stream.ApproximateCreationDateTime?.getTime();
+  const problems: string[] = [];
+  const source = isObject(raw) ? raw : {};
+  if (!isObject(raw)) problems.push('the record is not an object');
+  const stream = isObject(source.dynamodb) ? source.dynamodb : {};
+  if (!isObject(source.dynamodb)) problems.push('the record has no dynamodb section');
+  const sequenceNumber = typeof stream.SequenceNumber === 'string' ? stream.SequenceNumber : '';
+  const createdMs = creationMs(stream.ApproximateCreationDateTime);
   const dynamodb: NonNullable<DynamoDBRecord['dynamodb']> = {};
-  // Lambda sends epoch seconds as a number; the SDK hands us a Date.
+  // Lambda sends epoch seconds as a number.
   if (createdMs !== undefined) dynamodb.ApproximateCreationDateTime = createdMs / 1000;
-  if (stream.Keys) dynamodb.Keys = toLambdaImage(stream.Keys);
-  if (stream.NewImage) dynamodb.NewImage = toLambdaImage(stream.NewImage);
-  if (stream.OldImage) dynamodb.OldImage = toLambdaImage(stream.OldImage);
+  for (const part of ['Keys', 'NewImage', 'OldImage'] as const) {
+    if (stream[part] === undefined) continue;
+    const image = toLambdaImage(stream[part], part, problems);
+    if (image !== undefined) dynamodb[part] = image;
+  }
+  if (stream.Keys === undefined) problems.push('the record has no Keys');
   dynamodb.SequenceNumber = sequenceNumber;
-  if (stream.SizeBytes !== undefined) dynamodb.SizeBytes = stream.SizeBytes;
-  if (stream.StreamViewType) dynamodb.StreamViewType = stream.StreamViewType;
+  if (typeof stream.SizeBytes === 'number') dynamodb.SizeBytes = stream.SizeBytes;
+  if (typeof stream.StreamViewType === 'string') {
+    dynamodb.StreamViewType = stream.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'];
+  }
 
   const record: DynamoDBRecord = {
-    eventID: raw.eventID,
-    eventName: raw.eventName,
-    eventVersion: raw.eventVersion ?? '1.1',
+    eventID: typeof source.eventID === 'string' ? source.eventID : undefined,
+    eventName: source.eventName as DynamoDBRecord['eventName'],
+    eventVersion: typeof source.eventVersion === 'string' ? source.eventVersion : '1.1',
     eventSource: 'aws:dynamodb',
     // DynamoDB Local reports the region as "ddblocal"; Lambda reports the table's region.
     awsRegion: context.region,
     dynamodb,
     eventSourceARN: context.streamArn,
   };
-  if (raw.userIdentity) {
-    record.userIdentity = { type: raw.userIdentity.Type, principalId: raw.userIdentity.PrincipalId };
+  const identity = source.userIdentity;
+  if (isObject(identity)) {
+    record.userIdentity = { type: identity.Type, principalId: identity.PrincipalId };
   }
-  return { record, sequenceNumber, arrivalMs: estimateArrivalMs(createdMs, context.readAtMs) };
+  return {
+    record,
+    sequenceNumber,
+    arrivalMs: estimateArrivalMs(createdMs, context.readAtMs),
+    ...(problems.length > 0 ? { problems } : {}),
+  };
+}
+
+/** ApproximateCreationDateTime in epoch ms: GetRecords' JSON has epoch seconds, the SDK a Date. */
+function creationMs(value: unknown): number | undefined {
+  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.getTime() : undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  return undefined;
 }
 
 /**
@@ -61,25 +86,83 @@ export function estimateArrivalMs(createdMs: number | undefined, readAtMs: numbe
   return Math.min(readAtMs, createdMs + granularity - 1);
 }
 
-function toLambdaImage(image: Record<string, StreamsAttributeValue>): Record<string, LambdaAttributeValue> {
-  const out: Record<string, LambdaAttributeValue> = {};
-  for (const [name, value] of Object.entries(image)) out[name] = toLambdaValue(value);
-  return out;
+function toLambdaImage(
+  image: unknown,
+  path: string,
+  problems: string[],
+): Record<string, LambdaAttributeValue> | undefined {
+  if (!isObject(image)) {
+    problems.push(`${path} is not an object of attribute values`);
+    return undefined;
+  }
+  // fromEntries defines properties: a "__proto__" attribute stays an attribute instead of becoming a prototype.
+  return Object.fromEntries(
+    Object.entries(image).flatMap(([name, value]) => {
+      const converted = toLambdaValue(value, `${path}.${shortName(name)}`, problems, 0);
+      return converted === undefined ? [] : [[name, converted]];
+    }),
+  );
 }
 
-function toLambdaValue(value: StreamsAttributeValue): LambdaAttributeValue {
-  if (value.S !== undefined) return { S: value.S };
-  if (value.N !== undefined) return { N: value.N };
-  if (value.BOOL !== undefined) return { BOOL: value.BOOL };
-  if (value.NULL !== undefined) return { NULL: value.NULL };
-  if (value.B !== undefined) return { B: Buffer.from(value.B).toString('base64') };
-  if (value.SS !== undefined) return { SS: value.SS };
-  if (value.NS !== undefined) return { NS: value.NS };
-  if (value.BS !== undefined) return { BS: value.BS.map((b) => Buffer.from(b).toString('base64')) };
-  if (value.L !== undefined) return { L: value.L.map(toLambdaValue) };
-  if (value.M !== undefined) return { M: toLambdaImage(value.M) };
+function toLambdaValue(
+  value: unknown,
+  path: string,
+  problems: string[],
+  depth: number,
+): LambdaAttributeValue | undefined {
+  // DynamoDB nests 32 levels; anything deeper is not from DynamoDB and must not overflow the stack.
+  if (!isObject(value) || depth > 64) {
+    problems.push(`${path} is not a DynamoDB attribute value`);
+    return undefined;
+  }
+  if (value.S !== undefined) return { S: value.S as string };
+  if (value.N !== undefined) return { N: value.N as string };
+  if (value.BOOL !== undefined) return { BOOL: value.BOOL as boolean };
+  if (value.NULL !== undefined) return { NULL: value.NULL as boolean };
+  if (value.B !== undefined) return { B: base64(value.B) };
+  if (value.SS !== undefined) return { SS: value.SS as string[] };
+  if (value.NS !== undefined) return { NS: value.NS as string[] };
+  if (Array.isArray(value.BS)) return { BS: value.BS.map(base64) };
+  if (Array.isArray(value.L)) {
+    const list: LambdaAttributeValue[] = [];
+    value.L.forEach((element, i) => {
+      const converted = toLambdaValue(element, `${path}[${i}]`, problems, depth + 1);
+      if (converted !== undefined) list.push(converted);
+    });
+    return { L: list };
+  }
+  if (value.M !== undefined) {
+    if (!isObject(value.M)) {
+      problems.push(`${path}.M is not an object`);
+      return undefined;
+    }
+    return {
+      M: Object.fromEntries(
+        Object.entries(value.M).flatMap(([name, element]) => {
+          const converted = toLambdaValue(element, `${path}.${shortName(name)}`, problems, depth + 1);
+          return converted === undefined ? [] : [[name, converted]];
+        }),
+      ),
+    };
+  }
   // An attribute type newer than this code: pass it through untouched rather than drop it.
   return value as unknown as LambdaAttributeValue;
+}
+
+/** GetRecords' JSON carries binaries as base64 already; the SDK hands over bytes. */
+function base64(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  return '';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function shortName(name: string): string {
+  return name.length > 40 ? `${name.slice(0, 40)}…` : name;
 }
 
 /** Compares DynamoDB Streams sequence numbers (decimal strings of varying length). */

@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { type CollectionTag, parse, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  type CollectionTag,
+  isMap,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  type ScalarTag,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { TemplateError } from './errors';
 
 /** A CloudFormation template as plain data; short tags are turned into their long JSON forms. */
@@ -58,12 +67,27 @@ const customTags = Object.entries(SHORT_TAGS).flatMap(([short, long]): (ScalarTa
   return [scalar, collection('seq'), collection('map')];
 });
 
+/** Where each resource and parameter is written (`file:line`), for messages about it. */
+const locations = new WeakMap<CfnTemplate, Map<string, string>>();
+
+/** `template.yaml:42` for a resource or parameter of a parsed template, when known. */
+export function locationOf(template: CfnTemplate, logicalId: string): string | undefined {
+  return locations.get(template)?.get(logicalId);
+}
+
 /** Parses CloudFormation YAML (or JSON) text, short tags included. */
 export function parseCfnTemplate(text: string, fileName = 'template.yaml'): CfnTemplate {
+  const lineCounter = new LineCounter();
+  // uniqueKeys: CloudFormation rejects duplicate keys, and a silently dropped one would be a confusing local bug.
+  const document = parseDocument(text, { customTags, uniqueKeys: true, prettyErrors: false, lineCounter });
+  const [problem] = document.errors;
+  if (problem) {
+    const { line, col } = lineCounter.linePos(problem.pos[0]);
+    throw new TemplateError(`${fileName}:${line}:${col}: not valid YAML: ${problem.message.split('\n')[0]}`);
+  }
   let doc: unknown;
   try {
-    // uniqueKeys: CloudFormation rejects duplicate keys, and a silently dropped one would be a confusing local bug.
-    doc = parse(text, { customTags, uniqueKeys: true, prettyErrors: true });
+    doc = document.toJS();
   } catch (error) {
     throw new TemplateError(`${fileName} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -74,6 +98,17 @@ export function parseCfnTemplate(text: string, fileName = 'template.yaml'): CfnT
   if (!template.Resources || typeof template.Resources !== 'object') {
     throw new TemplateError(`${fileName} has no Resources section.`);
   }
+  const where = new Map<string, string>();
+  for (const section of ['Parameters', 'Resources']) {
+    const node = document.get(section, true);
+    if (!isMap(node)) continue;
+    for (const pair of node.items) {
+      if (isScalar(pair.key) && pair.key.range) {
+        where.set(String(pair.key.value), `${fileName}:${lineCounter.linePos(pair.key.range[0]).line}`);
+      }
+    }
+  }
+  locations.set(template, where);
   return template;
 }
 

@@ -15,6 +15,8 @@ export interface TemplateContext {
   ref(logicalId: string): unknown;
   /** The local GetAtt value (AWS-shaped ARNs), undefined when unknown. */
   getAtt(logicalId: string, attribute: string): unknown;
+  /** Records a part of the template that is not run locally; the start goes on without it. */
+  skip(id: string, type: string, reason: string): void;
   /** Maps a resolved function reference (ARN, qualified ARN, name or invocation URI) back to its logical id. */
   functionIdOf(reference: unknown, functions: Map<string, FunctionSpec>): string | undefined;
 }

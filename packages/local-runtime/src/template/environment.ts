@@ -12,6 +12,8 @@ export interface LocalEndpoints {
   webSocketManagement?: string;
   /** The local S3, e.g. "http://localhost:4569" (AWS_ENDPOINT_URL_S3; clients must use path-style addressing). */
   s3?: string;
+  /** The local SQS and SNS (one endpoint for both), e.g. "http://localhost:9324" (AWS_ENDPOINT_URL_SQS / _SNS). */
+  sqs?: string;
   /** The local EventBridge PutEvents endpoint, e.g. "http://localhost:4571" (AWS_ENDPOINT_URL_EVENTBRIDGE). */
   eventbridge?: string;
 }
@@ -22,6 +24,7 @@ export const DEFAULT_ENDPOINTS: Required<LocalEndpoints> = {
   webSocketManagement: publicUrl(DEFAULT_HOST, PORTS.webSocket.defaultPort),
   s3: publicUrl(DEFAULT_HOST, PORTS.s3.defaultPort),
   eventbridge: publicUrl(DEFAULT_HOST, PORTS.eventBridge.defaultPort),
+  sqs: publicUrl(DEFAULT_HOST, PORTS.sqs.defaultPort),
 };
 
 /** Dummy credentials: DynamoDB Local wants alphanumeric keys; with -sharedDb any value reaches the same tables. */
@@ -80,6 +83,8 @@ export function composeEnvironment(spec: FunctionSpec, inputs: EnvironmentInputs
     AWS_ENDPOINT_URL_DYNAMODB: inputs.endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: inputs.endpoints.s3,
     AWS_ENDPOINT_URL_EVENTBRIDGE: inputs.endpoints.eventbridge,
+    AWS_ENDPOINT_URL_SQS: inputs.endpoints.sqs,
+    AWS_ENDPOINT_URL_SNS: inputs.endpoints.sqs,
     AWS_LAMBDA_FUNCTION_NAME: spec.functionName ?? spec.logicalId,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

@@ -67,11 +67,12 @@ export function functionEvents(ctx: TemplateContext, functionId: string, props: 
         out.schedules.push(schedule(functionId, eventId, type, properties(scheduleEventProperties)));
         break;
       default:
-        throw new TemplateError(
-          `Function ${functionId}: event ${eventId} has Type ${JSON.stringify(type)}, which the local runtime does ` +
-            `not emulate (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}). Remove the event from the template or ` +
-            'use a supported type.',
-          functionId,
+        // The function still runs (its other events, `npm run invoke`); only this trigger is missing locally.
+        ctx.skip(
+          `${functionId}.Events.${eventId}`,
+          `${show(type)} event`,
+          `not emulated locally (supported: ${SUPPORTED_EVENT_TYPES.join(', ')}); invoke the function with ` +
+            '`npm run invoke` and a sample event instead',
         );
     }
   }
@@ -277,12 +278,28 @@ function sqsEvent(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
     throw new TemplateError(`${where}: BatchSize is ${JSON.stringify(p.BatchSize)}; allowed 1–10000.`, functionId);
   }
+  const window = p.MaximumBatchingWindowInSeconds === undefined ? 0 : Number(p.MaximumBatchingWindowInSeconds);
+  if (!Number.isInteger(window) || window < 0 || window > 300) {
+    throw new TemplateError(
+      `${where}: MaximumBatchingWindowInSeconds is ${JSON.stringify(p.MaximumBatchingWindowInSeconds)}; allowed 0–300.`,
+      functionId,
+    );
+  }
+  if (batchSize > 10 && window < 1) {
+    // Lambda's own rule for standard queues.
+    throw new TemplateError(
+      `${where}: a BatchSize over 10 needs MaximumBatchingWindowInSeconds of at least 1.`,
+      functionId,
+    );
+  }
   return {
     functionId,
     eventId,
     queueLogicalId,
     batchSize,
+    maximumBatchingWindowSeconds: window,
     reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+    enabled: p.Enabled !== false && p.Enabled !== 'false',
   };
 }
 

@@ -1,3 +1,4 @@
+import { compileIotRule, IotSqlError } from '../iot/sql';
 import type { FunctionSpec, IotActionSpec, IotRuleSpec } from '../types';
 import type { TemplateContext } from './context';
 import { TemplateError } from './errors';
@@ -13,6 +14,14 @@ export function iotRules(ctx: TemplateContext, functions: Map<string, FunctionSp
     const p = parseProperties(topicRuleProperties, resolved, `Topic rule ${logicalId}`, logicalId);
     const payload = p.TopicRulePayload;
     const action = (raw: Record<string, unknown>, where: string) => iotAction(ctx, functions, logicalId, raw, where);
+    try {
+      // Checked now, so SQL the local broker cannot run is reported before anything starts.
+      compileIotRule(payload.Sql);
+    } catch (error) {
+      if (!(error instanceof IotSqlError)) throw error;
+      ctx.skip(logicalId, 'AWS::IoT::TopicRule', `its SQL is outside what the local broker runs: ${error.message}`);
+      continue;
+    }
     out.push({
       logicalId,
       // IoT rule names allow letters, digits and underscores only; CloudFormation's generated name is like this.

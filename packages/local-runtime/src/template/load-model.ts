@@ -6,10 +6,11 @@ import {
   type FunctionSpec,
   type LocalLogger,
   type PlatformModel,
+  type SkippedPart,
   silentLogger,
   type TableSpec,
 } from '../types';
-import { type CfnResource, type CfnTemplate, readCfnTemplate } from './cfn-yaml';
+import { type CfnResource, type CfnTemplate, locationOf, readCfnTemplate } from './cfn-yaml';
 import type { TemplateContext } from './context';
 import { composeEnvironment, DEFAULT_ENDPOINTS, type LocalEndpoints, readEnvJson } from './environment';
 import { show, TemplateError } from './errors';
@@ -18,6 +19,7 @@ import { mergeGlobals } from './globals';
 import { rawHttpApiRoutes } from './http-apis';
 import { IntrinsicResolver, NO_VALUE, type ResourceResolver } from './intrinsics';
 import { iotRules } from './iot-rules';
+import { messagingModel } from './messaging';
 import { resolveParameters } from './parameters';
 import {
   apiGatewayChildId,
@@ -62,6 +64,36 @@ export interface LoadPlatformModelOptions {
 
 const ENTRY_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
+/** Resource types the runtime runs (or reads for what it runs). */
+const RUN_LOCALLY = new Set([
+  'AWS::Serverless::Function',
+  'AWS::Lambda::Function',
+  'AWS::DynamoDB::Table',
+  'AWS::Serverless::SimpleTable',
+  'AWS::SQS::Queue',
+  'AWS::SNS::Topic',
+  'AWS::SNS::Subscription',
+  'AWS::S3::Bucket',
+  'AWS::IoT::TopicRule',
+  'AWS::Serverless::WebSocketApi',
+  'AWS::Serverless::HttpApi',
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Authorizer',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::ApiGatewayV2::Deployment',
+]);
+/** Types with nothing to run locally (permissions, logs, alarms, encryption, names): not worth a line at start. */
+const INERT =
+  /^AWS::(IAM|Logs|CloudWatch|KMS|SSM|SecretsManager|ApplicationAutoScaling|CloudFormation|XRay|Route53|CertificateManager)::|^AWS::Lambda::(Permission|Version|Alias|LayerVersion|LayerVersionPermission|EventInvokeConfig|Url)$|^AWS::Serverless::LayerVersion$|Policy$|^AWS::ApiGatewayV2::(DomainName|ApiMapping|RouteResponse|IntegrationResponse|Model)$|^AWS::ApiGateway::Account$/;
+
+/** Where a function's code is and how it loads (the part of its spec that can make it unable to run locally). */
+type FunctionCodeSpec = Pick<
+  FunctionSpec,
+  'handler' | 'entryPoint' | 'exportName' | 'runtime' | 'external' | 'buildMethod' | 'moduleFormat'
+>;
+
 /** Reads template.yaml (and env.json) and resolves it into the model the local runtime runs. */
 export function loadPlatformModel(options: LoadPlatformModelOptions): PlatformModel {
   const templatePath = resolve(options.templatePath);
@@ -70,7 +102,15 @@ export function loadPlatformModel(options: LoadPlatformModelOptions): PlatformMo
 
 /** Same as loadPlatformModel, for a template already parsed (templatePath still anchors relative paths). */
 export function buildPlatformModel(template: CfnTemplate, options: LoadPlatformModelOptions): PlatformModel {
-  return new ModelBuilder(template, options).build();
+  try {
+    return new ModelBuilder(template, options).build();
+  } catch (error) {
+    // Said where the resource (or parameter) at fault is written: `template.yaml:42: Function X …`.
+    const location =
+      error instanceof TemplateError && error.resource ? locationOf(template, error.resource) : undefined;
+    if (!location || !(error instanceof TemplateError)) throw error;
+    throw new TemplateError(`${location}: ${error.message}`, error.resource);
+  }
 }
 
 type Props = Record<string, unknown>;
@@ -84,6 +124,7 @@ class ModelBuilder implements TemplateContext {
   readonly resolver: IntrinsicResolver;
   private readonly parameters: Record<string, string>;
   readonly active = new Map<string, CfnResource>();
+  private readonly skipped: SkippedPart[] = [];
   private readonly refCache = new Map<string, unknown>();
   private readonly refInProgress = new Set<string>();
 
@@ -137,7 +178,6 @@ class ModelBuilder implements TemplateContext {
       s3Events: [],
     };
     const tables: TableSpec[] = [];
-    const queues: PlatformModel['queues'] = [];
     const buckets: BucketSpec[] = [];
     for (const [logicalId, resource] of this.active) {
       switch (resource.Type) {
@@ -156,26 +196,35 @@ class ModelBuilder implements TemplateContext {
         case 'AWS::Serverless::SimpleTable':
           tables.push(this.simpleTableSpec(logicalId, resource));
           break;
-        case 'AWS::SQS::Queue':
-          queues.push({ logicalId, queueName: this.queueName(logicalId) });
-          break;
-        case 'AWS::Lambda::Function':
-          throw new TemplateError(
-            `${logicalId} is an AWS::Lambda::Function; the local runtime builds functions from their source, so it ` +
-              'runs AWS::Serverless::Function only. Declare it as AWS::Serverless::Function with CodeUri and Handler.',
+        case 'AWS::Lambda::Function': {
+          // Kept as a function that cannot run, so that routes and events naming it still exist (and answer 500).
+          const name = String(this.ref(logicalId));
+          functions.set(
             logicalId,
+            this.unavailableFunction(
+              logicalId,
+              name,
+              resource.Type,
+              'the local runtime builds functions from their source, so it runs AWS::Serverless::Function only; declare it as one with CodeUri and Handler',
+            ),
           );
+          break;
+        }
         default:
-          // IAM, alarms, log groups, … have nothing to run locally.
+          if (!RUN_LOCALLY.has(resource.Type) && !INERT.test(resource.Type)) {
+            this.skip(logicalId, resource.Type, 'not emulated locally');
+          }
           break;
       }
     }
     const webSocketApis = [...samWebSocketApis(this, functions), ...rawWebSocketApis(this, functions)];
     const httpRoutes = [...events.httpRoutes, ...rawHttpApiRoutes(this, functions)];
     const rules = iotRules(this, functions);
+    const messaging = messagingModel(this, functions);
     const envJson = readEnvJson(this.options.envJsonPath);
     const endpoints = { ...DEFAULT_ENDPOINTS, ...this.options.endpoints };
     for (const spec of functions.values()) {
+      spec.declaredVariables = Object.keys(spec.environment);
       spec.environment = composeEnvironment(spec, {
         envJson,
         region: this.region,
@@ -197,22 +246,37 @@ class ModelBuilder implements TemplateContext {
     }
     return {
       stackName: this.stackName,
+      skipped: this.skipped,
       region: this.region,
       accountId: this.accountId,
       parameters: { ...this.parameters },
       functions,
       tables,
       webSocketApis,
+      httpApiIds: this.httpApiIds(events.httpRoutes.length > 0),
       streamSources: events.streamSources,
       httpRoutes,
       schedules: events.schedules,
-      queues,
+      ...messaging,
       buckets,
       s3Events: events.s3Events,
       sqsEvents: events.sqsEvents,
       snsEvents: events.snsEvents,
       iotRules: rules,
     };
+  }
+
+  /** What !Ref gives for each HTTP API; SAM's implicit ServerlessHttpApi when HttpApi events name no API of ours. */
+  private httpApiIds(hasSamEvents: boolean): string[] {
+    const ids = [...this.active]
+      .filter(
+        ([, resource]) =>
+          resource.Type === 'AWS::Serverless::HttpApi' ||
+          (resource.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.ProtocolType === 'HTTP'),
+      )
+      .map(([logicalId]) => String(this.ref(logicalId)));
+    const implicit = apiGatewayId(this.stackName, 'ServerlessHttpApi');
+    return hasSamEvents && !this.active.has('ServerlessHttpApi') ? [...ids, implicit] : ids;
   }
 
   // ---------------------------------------------------------------- Ref / GetAtt
@@ -240,8 +304,8 @@ class ModelBuilder implements TemplateContext {
       case 'AWS::Serverless::SimpleTable':
         return this.explicitName(logicalId, resource, 'TableName') ?? generatedPhysicalName(this.stackName, logicalId);
       case 'AWS::SQS::Queue':
-        // 9324 is ElasticMQ's port, the usual local SQS; nothing listens there unless the user runs one.
-        return `http://localhost:9324/${this.accountId}/${this.queueName(logicalId)}`;
+        // The local SQS's URL for the queue, which SDKs and the CLI use as QueueUrl.
+        return `${(this.options.endpoints?.sqs ?? DEFAULT_ENDPOINTS.sqs).replace(/\/$/, '')}/${this.accountId}/${this.queueName(logicalId)}`;
       case 'AWS::SNS::Topic':
         return this.arn('sns', this.topicName(logicalId));
       case 'AWS::Serverless::Function':
@@ -386,7 +450,68 @@ class ModelBuilder implements TemplateContext {
     return value === NO_VALUE ? undefined : value;
   }
 
+  /** Records a part of the template that is not run locally (listed at start); the rest starts without it. */
+  skip(id: string, type: string, reason: string): void {
+    this.skipped.push({ id, type, reason });
+  }
+
+  /** A function that stays in the model (its routes and events exist) but fails every invocation with `reason`. */
+  private unavailableFunction(logicalId: string, name: string, type: string, reason: string): FunctionSpec {
+    this.skip(logicalId, type, reason);
+    return {
+      logicalId,
+      handler: 'index.handler',
+      entryPoint: '',
+      exportName: 'handler',
+      timeoutSeconds: 3,
+      memoryMb: 128,
+      environment: {},
+      functionName: name,
+      functionArn: functionArn(this.region, this.accountId, name),
+      unavailable: `Function ${logicalId} cannot run locally: ${reason}`,
+    };
+  }
+
   private functionSpec(logicalId: string, resource: CfnResource, props: Props): FunctionSpec {
+    let code: FunctionCodeSpec;
+    try {
+      code = this.functionCode(logicalId, resource, props);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      const reason = error.message.replace(new RegExp(`^Function ${logicalId}(?::| has| uses| is| needs)? ?`), '');
+      return {
+        ...this.unavailableFunction(logicalId, String(this.ref(logicalId)), resource.Type, reason),
+        environment: this.templateEnvironment(logicalId, props),
+      };
+    }
+    const timeout = Number(this.prop(logicalId, props, 'Timeout') ?? 3);
+    const memory = Number(this.prop(logicalId, props, 'MemorySize') ?? 128);
+    if (!Number.isFinite(timeout) || timeout < 1 || timeout > 900) {
+      throw new TemplateError(
+        `Function ${logicalId} has Timeout ${timeout}; Lambda allows 1 to 900 seconds.`,
+        logicalId,
+      );
+    }
+    if (!Number.isFinite(memory) || memory < 128 || memory > 10240) {
+      throw new TemplateError(
+        `Function ${logicalId} has MemorySize ${memory}; Lambda allows 128 to 10240 MB.`,
+        logicalId,
+      );
+    }
+    const functionName = String(this.ref(logicalId));
+    return {
+      logicalId,
+      ...code,
+      timeoutSeconds: timeout,
+      memoryMb: memory,
+      environment: this.templateEnvironment(logicalId, props),
+      functionName,
+      functionArn: functionArn(this.region, this.accountId, functionName),
+    };
+  }
+
+  /** Where a function's code is and how it loads; a TemplateError says why it cannot run locally. */
+  private functionCode(logicalId: string, resource: CfnResource, props: Props): FunctionCodeSpec {
     const packageType = this.prop(logicalId, props, 'PackageType');
     if (packageType === 'Image') {
       throw new TemplateError(
@@ -430,38 +555,20 @@ class ModelBuilder implements TemplateContext {
       : undefined;
     const firstEntry = Array.isArray(entryPoints) ? entryPoints[0] : undefined;
     const entryPoint = this.findEntryPoint(logicalId, codeDir, handler.slice(0, dot), firstEntry);
-
-    const timeout = Number(this.prop(logicalId, props, 'Timeout') ?? 3);
-    const memory = Number(this.prop(logicalId, props, 'MemorySize') ?? 128);
-    if (!Number.isFinite(timeout) || timeout < 1 || timeout > 900) {
-      throw new TemplateError(
-        `Function ${logicalId} has Timeout ${timeout}; Lambda allows 1 to 900 seconds.`,
-        logicalId,
-      );
-    }
-    if (!Number.isFinite(memory) || memory < 128 || memory > 10240) {
-      throw new TemplateError(
-        `Function ${logicalId} has MemorySize ${memory}; Lambda allows 128 to 10240 MB.`,
-        logicalId,
-      );
-    }
-    const functionName = String(this.ref(logicalId));
     const external = this.resolver.resolve(
       buildProperties.External ?? [],
       `${logicalId}.Metadata.BuildProperties.External`,
     );
     return {
-      logicalId,
       handler,
       entryPoint,
       exportName: handler.slice(dot + 1),
-      timeoutSeconds: timeout,
-      memoryMb: memory,
-      environment: this.templateEnvironment(logicalId, props),
-      functionName,
-      functionArn: functionArn(this.region, this.accountId, functionName),
       runtime,
       external: Array.isArray(external) ? external.map(String) : [],
+      ...(typeof resource.Metadata?.BuildMethod === 'string' ? { buildMethod: resource.Metadata.BuildMethod } : {}),
+      ...(buildProperties.Format === 'esm' || buildProperties.Format === 'cjs'
+        ? { moduleFormat: buildProperties.Format }
+        : {}),
     };
   }
 

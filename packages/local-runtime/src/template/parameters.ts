@@ -58,7 +58,15 @@ function checkConstraints(name: string, type: string, value: string, definition:
   if (typeof definition.AllowedPattern === 'string') {
     // CloudFormation matches the whole value against the pattern.
     const pattern = new RegExp(`^(?:${definition.AllowedPattern})$`);
-    if (!pattern.test(value)) throw fail(`does not match the AllowedPattern ${definition.AllowedPattern}`);
+    if (!pattern.test(value)) {
+      // As CloudFormation does, the template's ConstraintDescription (the reason in words) replaces the pattern.
+      const reason = definition.ConstraintDescription;
+      throw fail(
+        typeof reason === 'string' && reason.trim() !== ''
+          ? `is refused: it ${reason.trim()}`
+          : `does not match the AllowedPattern ${definition.AllowedPattern}`,
+      );
+    }
   }
   if (definition.MinLength !== undefined && value.length < Number(definition.MinLength)) {
     throw fail(`is shorter than MinLength ${show(definition.MinLength)}`);

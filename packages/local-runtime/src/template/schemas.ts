@@ -55,6 +55,8 @@ export const httpApiEventProperties = z.looseObject({
 export const sqsEventProperties = z.looseObject({
   Queue: z.unknown().optional(),
   BatchSize: z.union([z.number(), z.string()]).optional(),
+  MaximumBatchingWindowInSeconds: z.union([z.number(), z.string()]).optional(),
+  Enabled: z.union([z.boolean(), z.string()]).optional(),
   FunctionResponseTypes: z.array(z.string()).optional(),
 });
 

@@ -80,6 +80,11 @@ export interface WebSocketGateway {
   connectionCount(): number;
   /** The open connections as the console shows them: id, when they connected and their last frame. */
   listConnections(): OpenConnection[];
+  /**
+   * Closes every open connection with `code` (each fires $disconnect); returns how many. The runtime uses 1012
+   * "Service Restart" after an in-memory DynamoDB Local restart lost every subscription, so clients reconnect.
+   */
+  closeAll(code: number, reason: string): number;
   /** Closes every socket with 1001 "Going away" (firing $disconnect), waits for those invocations, then stops. */
   close(): Promise<void>;
 }
@@ -210,6 +215,12 @@ class LocalWebSocketGateway implements WebSocketGateway {
       lastActiveAt: c.lastActiveAt,
       sourceIp: c.identity.sourceIp,
     }));
+  }
+
+  closeAll(code: number, reason: string): number {
+    const open = [...this.connections.values()];
+    for (const connection of open) this.closeConnection(connection, code, reason);
+    return open.length;
   }
 
   async listen(): Promise<void> {

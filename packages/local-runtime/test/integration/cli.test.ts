@@ -1,16 +1,29 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort } from '@real-time-platform/test-support';
 import { ensureTables } from '../../src/dynamodb/tables';
 import { loadPlatformModel } from '../../src/template';
-import { fixtures, repoRoot } from '../helpers/paths';
+import { appTemplate, fixtures, repoRoot } from '../helpers/paths';
+import { isRunning, waitUntilGone } from '../helpers/processes';
 
 // The command line as a user runs it: `npm start -- …` and `npm run invoke -- …` run this package's cli.ts.
 
 const root = repoRoot;
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 function cli(
   args: string[],
@@ -48,12 +61,58 @@ test('--help prints the usage and exits 0', async () => {
   expect(stdout).toContain('--ws-port');
 });
 
-test('a function without its source file stops the start with a message naming it and the fix', async () => {
-  const { code, stderr } = await cli(['start', '--template', join(fixtures, 'templates/missing-handler.yaml')]);
-  expect(code).toBe(1);
-  expect(stderr).toContain('GhostFunction');
-  expect(stderr).toMatch(/src\/handlers\/ghost\.ts/);
-  expect(stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+test('functions that cannot run are named in one line each and the rest of the template starts', async () => {
+  const [wsPort, httpPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    tsx,
+    [
+      join(__dirname, '../../src/cli.ts'),
+      'start',
+      '--template',
+      join(fixtures, 'templates/missing-handler.yaml'),
+      '--ws-port',
+      String(wsPort),
+      '--http-port',
+      String(httpPort),
+      '--dynamodb-endpoint',
+      process.env.DYNAMODB_ENDPOINT ?? '',
+    ],
+    { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    await waitFor(() => /Ready in/.test(stdout) || child.exitCode !== null, 60_000);
+    expect(stdout).toContain('Ready in');
+    // At start: one line for each part that does not run, with the reason.
+    const startLines = stderr.split('\n');
+    const about = (id: string) => startLines.filter((line) => line.includes(id));
+    expect(about('GhostFunction')).toEqual([
+      expect.stringMatching(/GhostFunction.*src\/handlers\/ghost\.ts.*does not exist/),
+    ]);
+    expect(about('PythonFunction')).toEqual([expect.stringMatching(/PythonFunction.*python3\.12.*Node\.js/)]);
+    expect(about('Stream')).toEqual([expect.stringMatching(/Stream \(AWS::Kinesis::Stream\): not emulated locally/)]);
+    expect(stdout).toMatch(/Not run locally +GhostFunction \(AWS::Serverless::Function\), PythonFunction/);
+
+    // The rest runs; the routes of the functions that cannot run answer 500, with the reason in the log.
+    const http = `http://127.0.0.1:${httpPort}`;
+    expect((await fetch(`${http}/echo`)).status).toBe(200);
+    expect((await fetch(`${http}/ghost`)).status).toBe(500);
+    expect((await fetch(`${http}/python`)).status).toBe(500);
+    await waitFor(() => /GET \/python: PythonFunction failed.*python3\.12/.test(stderr), 5_000);
+    expect(stderr).toMatch(/GET \/ghost: GhostFunction failed.*ghost\.ts .*does not exist/);
+    expect(stderr).not.toMatch(/\n\s+at /); // messages, not stack traces
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
 });
 
 test('a port in use is named, with the flag that moves it', async () => {
@@ -121,3 +180,88 @@ test('npm run invoke runs one invocation with a sample event and prints its resu
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toContain('OnReceiveRealTimeItem');
 });
+
+test('npm start never prints the JWT secret, and kill -9 of it leaves no Java process within 5 s', async () => {
+  // Prepare: `npm start` is one process (node --import tsx cli.ts), started in a scratch folder so its .local goes
+  // there, on free ports, with the secret in RTP_JWT_SECRET as the README advises.
+  const scratch = mkdtempSync(join(tmpdir(), 'rtp-kill9-'));
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [wsPort, httpPort, dynamodbPort, s3Port, mqttPort] = ports.map(String) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const secret = `s3cr3t-${randomUUID()}-${randomUUID()}`;
+  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+  const runtime = spawn(
+    process.execPath,
+    [
+      ...[
+        '--import',
+        tsxLoader,
+        join(__dirname, '../../src/cli.ts'),
+        'start',
+        '--template',
+        appTemplate,
+        '--auth',
+        'jwt',
+      ],
+      ...['--ws-port', wsPort, '--http-port', httpPort, '--dynamodb-port', dynamodbPort],
+      ...['--s3-port', s3Port, '--mqtt-port', mqttPort],
+    ],
+    { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', RTP_JWT_SECRET: secret } },
+  );
+  let output = '';
+  runtime.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  runtime.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  try {
+    const health = await waitForHealth(`http://127.0.0.1:${httpPort}/health`, 150_000, () => runtime.exitCode);
+    const javaPid = health.dynamodb.pid as number;
+    expect(isRunning(javaPid)).toBe(true);
+    await until(() => output.includes('Ready in'), 10_000);
+    expect(output).toContain('HS256 secret from RTP_JWT_SECRET');
+    expect(output).not.toContain(secret);
+    // Act
+    runtime.kill('SIGKILL');
+    // Assess
+    expect(await waitUntilGone(javaPid, 5000)).toBeLessThan(5000);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nruntime output:\n${output}`);
+  } finally {
+    runtime.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}, 240_000);
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls GET /health until it answers (any status), failing early when the runtime has exited. */
+async function waitForHealth(
+  url: string,
+  timeoutMs: number,
+  exitCode: () => number | null,
+  // biome-ignore lint/suspicious/noExplicitAny: the health document is read field by field.
+): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exitCode() !== null) throw new Error(`the runtime exited with ${exitCode()}`);
+    try {
+      return (await (await fetch(url)).json()) as Record<string, unknown>;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}

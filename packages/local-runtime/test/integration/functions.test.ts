@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createFunctionRunner, FunctionBuildError, type FunctionRunner } from '../../src/functions';
+import { createFunctionRunner, type FunctionRunner } from '../../src/functions';
 import { invokeOnce } from '../../src/invoke';
 import { loadPlatformModel, TemplateError } from '../../src/template';
 import type { FunctionSpec, InvocationOutcome } from '../../src/types';
@@ -270,24 +270,34 @@ describe('closing the runner', () => {
 });
 
 describe('building functions', () => {
-  test('a bundle error names the function and the file', async () => {
-    const spec: FunctionSpec = {
-      logicalId: 'Broken',
-      handler: 'broken-import.handler',
-      entryPoint: resolve(__dirname, '../fixtures/functions/broken-import.ts'),
+  test('a function that does not bundle is named with the file and the reason in one line; it fails, the rest run', async () => {
+    const spec = (logicalId: string, file: string): FunctionSpec => ({
+      logicalId,
+      handler: `${file}.handler`,
+      entryPoint: resolve(__dirname, `../fixtures/functions/${file}.ts`),
       exportName: 'handler',
       timeoutSeconds: 3,
       memoryMb: 128,
       environment: {},
-    };
+    });
     const buildDir = mkdtempSync(join(tmpdir(), 'local-functions-broken-'));
+    const logger = recordingLogger();
+    const runner = await createFunctionRunner([spec('Broken', 'broken-import'), spec('Echo', 'echo')], {
+      buildDir,
+      logger,
+    });
     try {
-      const failure = createFunctionRunner([spec], { buildDir });
-      await expect(failure).rejects.toBeInstanceOf(FunctionBuildError);
-      await expect(failure).rejects.toThrow(
-        /Function Broken: cannot bundle .*broken-import\.ts:\n.*Could not resolve "\.\/does-not-exist"/,
-      );
+      const reason =
+        /^Function Broken: cannot bundle .*broken-import\.ts: .*broken-import\.ts:\d+:\d+: Could not resolve "\.\/does-not-exist"$/;
+      expect(runner.buildFailures.get('Broken')).toMatch(reason);
+      expect(logger.messages('error').some((line) => line.includes('Function Broken: cannot bundle'))).toBe(true);
+      expect(failed(await runner.invoke('Broken', {}, 'test'))).toMatchObject({
+        errorType: 'FunctionBuildError',
+        errorMessage: expect.stringMatching(reason),
+      });
+      expect(succeeded(await runner.invoke('Echo', { n: 1 }, 'test'))).toMatchObject({ event: { n: 1 } });
     } finally {
+      await runner.close();
       rmSync(buildDir, { recursive: true, force: true });
     }
   });

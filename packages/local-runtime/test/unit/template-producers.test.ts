@@ -43,7 +43,9 @@ describe('the producers of the real template.yaml', () => {
         eventId: 'IngestQueueMessages',
         queueLogicalId: 'IngestQueue',
         batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
         reportBatchItemFailures: true,
+        enabled: true,
       },
     ]);
     expect(model.snsEvents).toEqual([
@@ -240,7 +242,15 @@ ${FN}
       },
     ]);
     expect(model.sqsEvents).toEqual([
-      { functionId: 'Fn', eventId: 'Queue', queueLogicalId: 'Q', batchSize: 10, reportBatchItemFailures: false },
+      {
+        functionId: 'Fn',
+        eventId: 'Queue',
+        queueLogicalId: 'Q',
+        batchSize: 10,
+        maximumBatchingWindowSeconds: 0,
+        reportBatchItemFailures: false,
+        enabled: true,
+      },
     ]);
     expect(model.snsEvents).toEqual([{ functionId: 'Fn', eventId: 'Topic', topicLogicalId: 'T' }]);
   });

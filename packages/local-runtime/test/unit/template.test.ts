@@ -206,8 +206,8 @@ describe('the real template.yaml', () => {
         maximumBatchingWindowSeconds: 0,
         parallelizationFactor: 1,
         bisectBatchOnFunctionError: true,
-        maximumRetryAttempts: 5,
-        maximumRecordAgeSeconds: 300,
+        maximumRetryAttempts: -1,
+        maximumRecordAgeSeconds: 7200,
         reportBatchItemFailures: true,
         filterPatterns: [],
         onFailure: { type: 'SQS', destinationLogicalId: 'FanoutDeadLetterQueue' },
@@ -215,11 +215,26 @@ describe('the real template.yaml', () => {
       },
     ]);
     expect(model.queues).toEqual(
-      ['FanoutDeadLetterQueue', 'IngestQueue', 'IngestDeadLetterQueue'].map((logicalId) => ({
-        logicalId,
-        queueName: expect.stringMatching(new RegExp(`^local-${logicalId}-[A-Z0-9]{12}$`)),
-      })),
+      ['FanoutDeadLetterQueue', 'IngestQueue', 'IngestDeadLetterQueue'].map((logicalId) =>
+        expect.objectContaining({
+          logicalId,
+          queueName: expect.stringMatching(new RegExp(`^local-${logicalId}-[A-Z0-9]{12}$`)),
+        }),
+      ),
     );
+    // The settings the local SQS honours, from the template: the visibility timeout, retention and the redrive.
+    const dlq = model.queues.find((q) => q.logicalId === 'IngestDeadLetterQueue');
+    expect(model.queues.find((q) => q.logicalId === 'IngestQueue')).toMatchObject({
+      visibilityTimeoutSeconds: 180,
+      messageRetentionSeconds: 345_600,
+      redrive: { deadLetterQueueName: dlq?.queueName, maxReceiveCount: 5 },
+    });
+    expect(dlq).toMatchObject({ visibilityTimeoutSeconds: 30, messageRetentionSeconds: 1_209_600 });
+    expect(model.topics).toEqual([expect.objectContaining({ logicalId: 'IngestTopic' })]);
+    expect(model.asyncDeadLetterQueues).toEqual({
+      SnsIngestFunction: dlq?.queueName,
+      S3IngestFunction: dlq?.queueName,
+    });
   });
 
   test('parameter overrides flow into table names, the stage and the environment', () => {
@@ -275,15 +290,17 @@ describe('the real template.yaml', () => {
     expect(error.message).toMatch(/Environment="qa" is not one of the AllowedValues \(develop, staging, prod\)/);
   });
 
-  test('a missing handler file stops the load with the function named', () => {
+  test('a missing handler file makes that function unavailable, named with the reason; the rest loads', () => {
     // verifyEntryPoints defaults to true; here the entry of each function is checked on disk.
-    const error = errorOf(() =>
-      buildPlatformModel(parseCfnTemplate(fn().replace('echo.handler', 'missing-file.handler')), {
-        templatePath: join(templates, 'inline.yaml'),
-      }),
+    const model = buildPlatformModel(parseCfnTemplate(fn().replace('echo.handler', 'missing-file.handler')), {
+      templatePath: join(templates, 'inline.yaml'),
+    });
+    expect(model.functions.get('Fn')?.unavailable).toMatch(
+      /^Function Fn cannot run locally: no source file for Handler module .*missing-file/,
     );
-    expect(error.resource).toBe('Fn');
-    expect(error.message).toMatch(/Function Fn: no source file for Handler module .*missing-file/);
+    expect(model.skipped).toEqual([
+      { id: 'Fn', type: 'AWS::Serverless::Function', reason: expect.stringMatching(/^no source file/) },
+    ]);
   });
 });
 
@@ -413,29 +430,54 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
 });
 
 describe('template errors that stop the start', () => {
-  test('an unsupported event type names the function, the event and what is supported', () => {
-    const error = errorOf(() =>
-      modelOf(
-        fn(`      Events:
+  test('unsupported parts are skipped and listed — event types, resource types, raw Lambda functions, other runtimes — and the rest loads', () => {
+    const model = modelOf(
+      `${fn(`      Events:
         Records:
           Type: Kinesis
-          Properties: { Stream: arn:aws:kinesis:us-east-1:1:stream/x, StartingPosition: LATEST }`),
-      ),
-    );
-    expect(error.resource).toBe('Fn');
-    expect(error.message).toMatch(/Function Fn: event Records has Type "Kinesis".*supported: DynamoDB, HttpApi/);
-  });
-
-  test('a missing EntryPoints file names the function and the path', () => {
-    const error = errorOf(() =>
-      modelOf(`
-Resources:
-  Fn:
+          Properties: { Stream: arn:aws:kinesis:us-east-1:1:stream/x, StartingPosition: LATEST }`)}
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties: { ShardCount: 1 }
+  Role:
+    Type: AWS::IAM::Role
+    Properties: { AssumeRolePolicyDocument: {} }
+  Raw:
+    Type: AWS::Lambda::Function
+    Properties: { Handler: index.handler, Runtime: nodejs22.x, Code: { ZipFile: x } }
+  Py:
+    Type: AWS::Serverless::Function
+    Properties: { CodeUri: ../functions, Handler: app.handler, Runtime: python3.12 }
+  Gone:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { EntryPoints: [src/nowhere.ts] } }
-    Properties: { CodeUri: ., Handler: nowhere.handler, Runtime: nodejs22.x }`),
+    Properties: { CodeUri: ., Handler: nowhere.handler, Runtime: nodejs22.x }`,
     );
-    expect(error.message).toMatch(/Function Fn: its entry point .*src\/nowhere\.ts .*does not exist/);
+    expect(model.functions.get('Fn')?.unavailable).toBeUndefined();
+    expect(model.skipped).toEqual([
+      {
+        id: 'Fn.Events.Records',
+        type: 'Kinesis event',
+        reason: expect.stringMatching(/^not emulated locally \(supported: DynamoDB, HttpApi/),
+      },
+      { id: 'Stream', type: 'AWS::Kinesis::Stream', reason: 'not emulated locally' },
+      {
+        id: 'Raw',
+        type: 'AWS::Lambda::Function',
+        reason: expect.stringMatching(/runs AWS::Serverless::Function only/),
+      },
+      {
+        id: 'Py',
+        type: 'AWS::Serverless::Function',
+        reason: expect.stringMatching(/^Runtime "python3\.12"; the local runtime runs Node\.js functions only/),
+      },
+      {
+        id: 'Gone',
+        type: 'AWS::Serverless::Function',
+        reason: expect.stringMatching(/its entry point .*src\/nowhere\.ts .*does not exist/),
+      },
+    ]);
+    expect(model.functions.get('Py')?.unavailable).toMatch(/^Function Py cannot run locally: Runtime "python3\.12"/);
   });
 
   test('an unsupported WebSocket integration names the API and the fix', () => {
@@ -456,7 +498,7 @@ Resources:
     const error = errorOf(() => modelOf(yaml));
     expect(error.resource).toBe('Ws');
     expect(error.message).toMatch(
-      /^WebSocket API Ws: route \$default: integration Mock has IntegrationType "MOCK".*AWS_PROXY/,
+      /^template\.yaml:\d+: WebSocket API Ws: route \$default: integration Mock has IntegrationType "MOCK".*AWS_PROXY/,
     );
 
     const notAFunction = errorOf(() =>
@@ -469,8 +511,7 @@ Resources:
     );
   });
 
-  test('a non-Node.js runtime, a stream without StartingPosition and Fn::ImportValue are explained', () => {
-    expect(errorOf(() => modelOf(fn().replace('nodejs22.x', 'python3.12'))).message).toMatch(/Node\.js functions only/);
+  test('a stream without StartingPosition and Fn::ImportValue are explained', () => {
     const stream = `
   T:
     Type: AWS::DynamoDB::Table
@@ -489,8 +530,19 @@ Resources:
     expect(errorOf(() => modelOf(imported)).message).toMatch(/imports an export of another stack/);
   });
 
-  test('a template that is not YAML, or has no Resources, is refused with the file named', () => {
-    expect(() => parseCfnTemplate('a: [', 'bad.yaml')).toThrow(/bad\.yaml is not valid YAML/);
+  test('a template that is not YAML, or has no Resources, is refused with the file, the line and the reason', () => {
+    expect(() => parseCfnTemplate('a: [', 'bad.yaml')).toThrow(
+      /^bad\.yaml:1:5: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a \]$/,
+    );
+    const duplicate = 'Resources:\n  A:\n    Type: AWS::SQS::Queue\n  A:\n    Type: AWS::SNS::Topic\n';
+    expect(() => parseCfnTemplate(duplicate, 'dup.yaml')).toThrow(
+      /^dup\.yaml:4:3: not valid YAML: Map keys must be unique/,
+    );
+    // A resource the runtime cannot read is named with the line it starts on.
+    const untyped = 'Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Broken:\n    Properties: {}\n';
+    expect(
+      errorOf(() => buildPlatformModel(parseCfnTemplate(untyped, 'x.yaml'), { templatePath: 'x.yaml' })).message,
+    ).toBe('x.yaml:4: Resources.Broken has no Type.');
     expect(() => parseCfnTemplate('Parameters: {}', 'empty.yaml')).toThrow(/empty\.yaml has no Resources/);
   });
 });
