@@ -6,10 +6,10 @@
  * shows the backlog instead of the rate silently dropping.
  */
 import { parseArgs } from 'node:util';
+import { type Area, createFleet, defaultArea, vehicleItem } from '@real-time-platform/local-runtime/vehicles';
 import { count, positiveInt, positiveNumber, UsageError } from './cli-support';
 import type { Transport, TransportConfig } from './transport';
 import { transportConfigOf, transportFlagSpecs, transportFlagsHelp } from './transport-flags';
-import { type Area, createFleet, defaultArea, vehicleItem } from './vehicles';
 
 /** `npm run simulate -- --help`. */
 export const SIMULATE_HELP = `npm run simulate — moving vehicles for demos and benchmarks

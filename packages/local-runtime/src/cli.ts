@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { buildConsoleAssets } from '@real-time-platform/console';
+import { FanoutTail, startConsoleServer } from './admin';
 import { DEFAULT_REGION } from './arns';
 import { AuthOptionError, type LocalAuth, resolveLocalAuth } from './auth';
 import { authLines, tokenCommand } from './auth-banner';
@@ -47,6 +49,8 @@ Options (environment variable in brackets):
   --s3-port N                  local S3 for the template's buckets [RTP_S3_PORT] (4569)
   --sqs-port N                 local SQS and SNS for the template's queues and topics [RTP_SQS_PORT] (9324)
   --mqtt-port N                MQTT broker applying the template's IoT rules [RTP_MQTT_PORT] (1883)
+  --console-port N             the console web page and its admin API, loopback only; 0 turns it off
+                               [RTP_CONSOLE_PORT] (3002)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
   --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
@@ -88,6 +92,7 @@ const OPTIONS = {
     'dynamodb-port',
     's3-port',
     'mqtt-port',
+    'console-port',
     'sqs-port',
     'dynamodb-endpoint',
     'persist',
@@ -173,6 +178,10 @@ async function start(flags: Flags): Promise<void> {
   const idle = seconds('--idle-timeout', flags['idle-timeout']);
   const max = seconds('--max-connection', flags['max-connection']);
   const auth = await localAuth(flags);
+  const consolePort = portOption(PORTS.console, flags['console-port']);
+  // The page builds while DynamoDB Local starts, so the console adds little to the ready time.
+  const consoleAssets = consolePort === 0 ? undefined : buildConsoleAssets();
+  const tail = new FanoutTail();
   const platform: LocalPlatform = await startLocalPlatform({
     templatePath: flags.template,
     envJsonPath: envJsonPath(flags),
@@ -190,9 +199,17 @@ async function start(flags: Flags): Promise<void> {
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
     },
     quietFunctions: flags.quiet,
+    onInvocation: tail.observe,
     logger,
   });
-  if (!flags.quiet) process.stdout.write(banner(platform, flags, auth));
+  const platformReady = performance.now();
+  const consoleServer = consoleAssets
+    ? await startConsoleServer({ platform, tail, port: consolePort, assets: await consoleAssets, logger })
+    : undefined;
+  // What the console adds to the ready time: its page builds alongside the platform, so only the wait after.
+  const consoleMs = Math.round(performance.now() - platformReady);
+  if (!flags.quiet)
+    process.stdout.write(banner(platform, flags, auth, consoleServer && { url: consoleServer.url, consoleMs }));
   else logger.warn(`ready in ${(platform.startupMs / 1000).toFixed(1)} s: ${platform.urls.webSocket}`);
 
   let stopping = false;
@@ -203,6 +220,7 @@ async function start(flags: Flags): Promise<void> {
     }
     stopping = true;
     logger.info(`${signal}: closing connections (1001), stopping event sources, functions and DynamoDB Local…`);
+    await consoleServer?.close();
     await platform.stop();
     logger.info('stopped');
     process.exit(0);
@@ -240,7 +258,12 @@ function dynamodbLine(platform: LocalPlatform, flags: Flags): string {
   return `${data}, ${reach}, restarted if it dies (pid ${status.pid ?? '?'})`;
 }
 
-function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string {
+function banner(
+  platform: LocalPlatform,
+  flags: Flags,
+  auth: LocalAuth,
+  consoleInfo: { url: string; consoleMs: number } | undefined,
+): string {
   const { model, urls } = platform;
   const api = model.webSocketApis[0];
   // Examples from the template actually loaded: its key parameter (if it has one), its tables, its routes.
@@ -258,6 +281,9 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
     '',
     `Real Time Platform — local runtime (${flags.template}, stage ${api?.stage ?? '-'})`,
     '',
+    consoleInfo
+      ? `  Console           ${consoleInfo.url}      open it in a browser (--console-port 0 turns it off)`
+      : '  Console           off (--console-port 0)',
     `  WebSocket API     ${urls.webSocket}      routes: ${routes}`,
     `  @connections      ${urls.management}/@connections/{connectionId}`,
     `  HTTP API          ${urls.httpApi}      GET /health${httpRoutes ? `, ${httpRoutes}` : ''}`,
@@ -307,7 +333,7 @@ function banner(platform: LocalPlatform, flags: Flags, auth: LocalAuth): string 
         ]
       : []),
     '',
-    `Ready in ${(platform.startupMs / 1000).toFixed(1)} s. Ctrl-C stops everything.`,
+    `Ready in ${(platform.startupMs / 1000).toFixed(1)} s${consoleInfo ? ` (+${consoleInfo.consoleMs} ms for the console)` : ''}. Ctrl-C stops everything.`,
     '',
   ];
   return `${lines.join('\n')}\n`;

@@ -2,6 +2,7 @@
  * @real-time-platform/local-runtime — runs a SAM template on one machine. `npm start` and `npm run invoke` use the
  * CLI (cli.ts); tests, benchmarks and scripts use what is exported here.
  */
+export * from './admin';
 export {
   AuthOptionError,
   DEV_SECRET_FILE,

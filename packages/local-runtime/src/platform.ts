@@ -12,6 +12,7 @@ import { startLocalEventBridge } from './eventbridge';
 import { createFunctionRunner, type FunctionRunner } from './functions';
 import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
+import { type InvocationObserver, observedInvoker } from './invocations';
 import { startIotBroker } from './iot/broker';
 import { startLocalMessaging } from './messaging';
 import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
@@ -25,7 +26,12 @@ import {
 } from './streams';
 import { loadPlatformModel } from './template';
 import type { LocalLogger, PlatformModel, StreamSourceSpec } from './types';
-import { startWebSocketGateway, type WebSocketGateway, type WebSocketGatewayLimits } from './websocket';
+import {
+  type OpenConnection,
+  startWebSocketGateway,
+  type WebSocketGateway,
+  type WebSocketGatewayLimits,
+} from './websocket';
 
 export interface LocalPlatformOptions {
   templatePath: string;
@@ -76,6 +82,8 @@ export interface LocalPlatformOptions {
   ttlSweepIntervalMs?: number;
   /** Drop the functions' own output (console, Powertools). */
   quietFunctions?: boolean;
+  /** Told of every function invocation and its outcome (the console's live tail of the fan-out). */
+  onInvocation?: InvocationObserver;
   /** Where local data goes: bundles, dead letters (default .local). */
   workDir?: string;
   logger: LocalLogger;
@@ -98,6 +106,8 @@ export interface LocalPlatform {
   runner: FunctionRunner;
   /** The running stream event sources; replaced in place when a DynamoDB Local restart changes a stream ARN. */
   streams: StreamEventSource[];
+  /** The WebSocket connections open now (the console's Overview). */
+  connections(): OpenConnection[];
   /** The DynamoDB Local this platform started and supervises (absent with dynamodbEndpoint). */
   dynamodb?: SupervisedDynamoDbLocal;
   /** What GET /health answers: every part, and `status: "degraded"` (HTTP 503) when one is down. */
@@ -217,6 +227,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       }
     }
     const runner = await runnerPromise;
+    const invoker = options.onInvocation ? observedInvoker(runner, options.onInvocation) : runner;
 
     const clientConfig = { endpoint: dynamodbEndpoint, region, credentials: localCredentials };
     const ddb = new DynamoDBClient(clientConfig);
@@ -260,7 +271,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         api,
         region,
         accountId,
-        invoker: runner,
+        invoker,
         logger,
         limits: options.limits,
       });
@@ -277,7 +288,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         streamsClient,
         region,
         accountId,
-        invoker: runner,
+        invoker,
         logger,
         onFailure,
         functionArn: model.functions.get(spec.functionId)?.functionArn,
@@ -327,7 +338,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const schedules: RunningSchedules = startSchedules({
       speed: options.scheduleSpeed,
       schedules: model.schedules,
-      invoker: runner,
+      invoker,
       logger,
       region,
       accountId,
@@ -339,7 +350,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       host,
       port: options.httpPort,
       routes: model.httpRoutes,
-      invoker: runner,
+      invoker,
       logger,
       region,
       accountId,
@@ -355,7 +366,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         dataDir: join(workDir, 's3'),
         buckets: model.buckets,
         s3Events: model.s3Events,
-        invoker: runner,
+        invoker,
         logger,
         region,
         accountId,
@@ -379,7 +390,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         host,
         port: sqsPort,
         baseUrl: publicUrl(host, sqsPort),
-        invoker: runner,
+        invoker,
         logger,
       });
       stoppers.push(() => messaging.close());
@@ -393,7 +404,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         port: mqttPort,
         rules: model.iotRules,
         dynamodb: ddb,
-        invoker: runner,
+        invoker,
         logger,
         deadLetterDir,
       });
@@ -434,6 +445,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       deadLetterDir,
       runner,
       streams,
+      connections: () => gateways.flatMap((g) => g.listConnections()),
       ...(dynamodb ? { dynamodb } : {}),
       health,
       startupMs: Math.round(performance.now() - started),

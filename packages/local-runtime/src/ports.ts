@@ -27,6 +27,7 @@ export const PORTS = {
   // 9324 is ElasticMQ's port, where local SQS usually is; the same endpoint answers SNS.
   sqs: { service: 'local SQS/SNS', flag: '--sqs-port', env: 'RTP_SQS_PORT', defaultPort: 9324 },
   mqtt: { service: 'MQTT broker', flag: '--mqtt-port', env: 'RTP_MQTT_PORT', defaultPort: 1883 },
+  console: { service: 'console', flag: '--console-port', env: 'RTP_CONSOLE_PORT', defaultPort: 3002 },
   // Only the functions call it, so npm start takes any free port; 4571 is where `npm run invoke` points them.
   eventBridge: { service: 'EventBridge endpoint', defaultPort: 4571 },
 } as const satisfies Record<string, PortSetting>;

@@ -89,6 +89,8 @@ export interface WebSocketGateway {
   readonly port: number;
   /** Connections currently open (accepted by $connect and not yet closed). */
   connectionCount(): number;
+  /** The open connections as the console shows them: id, when they connected and their last frame. */
+  listConnections(): OpenConnection[];
   /**
    * Closes every open connection with `code` (each fires $disconnect); returns how many. The runtime uses 1012
    * "Service Restart" after an in-memory DynamoDB Local restart lost every subscription, so clients reconnect.
@@ -96,6 +98,14 @@ export interface WebSocketGateway {
   closeAll(code: number, reason: string): number;
   /** Closes every socket with 1001 "Going away" (firing $disconnect), waits for those invocations, then stops. */
   close(): Promise<void>;
+}
+
+/** An open connection as the gateway sees it (its keys and user are in the connection table). */
+export interface OpenConnection {
+  id: string;
+  connectedAt: number;
+  lastActiveAt: number;
+  sourceIp: string;
 }
 
 interface Connection extends ManagedConnection {
@@ -208,6 +218,15 @@ class LocalWebSocketGateway implements WebSocketGateway {
 
   connectionCount(): number {
     return this.connections.size;
+  }
+
+  listConnections(): OpenConnection[] {
+    return [...this.connections.values()].map((c) => ({
+      id: c.id,
+      connectedAt: c.connectedAt,
+      lastActiveAt: c.lastActiveAt,
+      sourceIp: c.identity.sourceIp,
+    }));
   }
 
   closeAll(code: number, reason: string): number {

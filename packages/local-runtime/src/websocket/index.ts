@@ -8,6 +8,7 @@ export type {
 } from './events';
 export {
   AWS_WEBSOCKET_LIMITS,
+  type OpenConnection,
   startWebSocketGateway,
   type WebSocketGateway,
   type WebSocketGatewayLimits,

@@ -76,6 +76,9 @@ test('functions that cannot run are named in one line each and the rest of the t
       String(httpPort),
       '--dynamodb-endpoint',
       process.env.DYNAMODB_ENDPOINT ?? '',
+      // Not what this test is about, and 3002 may be taken by someone's npm start.
+      '--console-port',
+      '0',
     ],
     { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
   );
@@ -209,7 +212,7 @@ test('npm start never prints the JWT secret, and kill -9 of it leaves no Java pr
         'jwt',
       ],
       ...['--ws-port', wsPort, '--http-port', httpPort, '--dynamodb-port', dynamodbPort],
-      ...['--s3-port', s3Port, '--mqtt-port', mqttPort],
+      ...['--s3-port', s3Port, '--mqtt-port', mqttPort, '--console-port', '0'],
     ],
     { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', RTP_JWT_SECRET: secret } },
   );

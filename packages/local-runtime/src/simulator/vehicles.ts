@@ -1,5 +1,5 @@
 /**
- * The vehicle model of `npm run simulate`: vehicles driving around a city centre with a wandering heading, speed
+ * The vehicle model of `npm run simulate` and the console's simulator: vehicles driving around a city centre with a wandering heading, speed
  * that drifts around a cruising speed, a battery that drains with distance and recharges when low. Every vehicle
  * draws from its own seeded generator, so a seed gives the same paths whatever the fleet size or write rate timing.
  */

@@ -7,7 +7,7 @@ import {
   Vehicle,
   vehicleId,
   vehicleItem,
-} from '../../scripts/lib/vehicles';
+} from '../../src/simulator/vehicles';
 
 function drive(seed: number, steps: number, dt = 0.5) {
   const vehicle = new Vehicle('v-001', seed);

@@ -1,0 +1,128 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InvocationOutcome } from '../types';
+
+/** One stream batch as the console's Inspector lists it. */
+export interface FanoutBatch {
+  /** Increasing; the page asks for the batches after the last one it has. */
+  id: number;
+  at: number;
+  functionId: string;
+  trigger: string;
+  records: number;
+  /** Records the function reported in batchItemFailures (they are re-delivered). */
+  failedRecords: number;
+  /** The same first record was delivered before: the event source is retrying (or bisecting) this batch. */
+  retry: boolean;
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  firstSequenceNumber?: string;
+}
+
+/** A dead letter: a stream batch the event source gave up on (its OnFailure metadata). */
+export interface DeadLetter {
+  destination: string;
+  condition: string;
+  batchSize: number;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+  at: string;
+}
+
+const KEPT_BATCHES = 200;
+const KEPT_DEAD_LETTERS = 50;
+
+/** The last stream invocations of every function (the fan-out and any other stream consumer). */
+export class FanoutTail {
+  private readonly batches: FanoutBatch[] = [];
+  private nextId = 1;
+  private readonly lastFirstSeq = new Map<string, string>();
+
+  /** An InvocationObserver: keeps stream invocations, ignores the rest. */
+  readonly observe = (functionId: string, event: unknown, trigger: string, outcome: InvocationOutcome): void => {
+    const records = streamRecordsOf(event);
+    if (records === undefined) return;
+    const firstSequenceNumber = records[0]?.dynamodb?.SequenceNumber;
+    const retry = firstSequenceNumber !== undefined && this.lastFirstSeq.get(functionId) === firstSequenceNumber;
+    if (firstSequenceNumber !== undefined) this.lastFirstSeq.set(functionId, firstSequenceNumber);
+    this.batches.push({
+      id: this.nextId++,
+      at: Date.now(),
+      functionId,
+      trigger,
+      records: records.length,
+      failedRecords: outcome.ok ? failuresOf(outcome.result) : records.length,
+      retry,
+      ok: outcome.ok,
+      ...(outcome.ok ? {} : { error: `${outcome.error.errorType}: ${outcome.error.errorMessage}` }),
+      durationMs: Math.round(outcome.durationMs),
+      ...(firstSequenceNumber === undefined ? {} : { firstSequenceNumber }),
+    });
+    if (this.batches.length > KEPT_BATCHES) this.batches.splice(0, this.batches.length - KEPT_BATCHES);
+  };
+
+  /** The batches after `afterId` (all that are kept when 0). */
+  since(afterId: number): FanoutBatch[] {
+    return this.batches.filter((batch) => batch.id > afterId);
+  }
+}
+
+interface StreamRecordLike {
+  eventSource?: string;
+  dynamodb?: { SequenceNumber?: string };
+}
+
+function streamRecordsOf(event: unknown): StreamRecordLike[] | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const records = (event as { Records?: unknown }).Records;
+  if (!Array.isArray(records) || records.length === 0) return undefined;
+  const first = records[0] as StreamRecordLike;
+  return first?.eventSource === 'aws:dynamodb' ? (records as StreamRecordLike[]) : undefined;
+}
+
+function failuresOf(result: unknown): number {
+  if (typeof result !== 'object' || result === null) return 0;
+  const failures = (result as { batchItemFailures?: unknown }).batchItemFailures;
+  return Array.isArray(failures) ? failures.length : 0;
+}
+
+/** The newest dead letters of every destination file in `dir` (one JSON document a line, as the runtime writes). */
+export async function readDeadLetters(dir: string): Promise<DeadLetter[]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((file) => file.endsWith('.jsonl'));
+  } catch {
+    return []; // nothing was ever discarded
+  }
+  const letters: DeadLetter[] = [];
+  for (const file of files) {
+    const lines = (await readFile(join(dir, file), 'utf8')).split('\n').filter(Boolean);
+    for (const line of lines.slice(-KEPT_DEAD_LETTERS)) {
+      const letter = deadLetterOf(file.replace(/\.jsonl$/, ''), line);
+      if (letter) letters.push(letter);
+    }
+  }
+  return letters.sort((a, b) => b.at.localeCompare(a.at)).slice(0, KEPT_DEAD_LETTERS);
+}
+
+function deadLetterOf(destination: string, line: string): DeadLetter | undefined {
+  try {
+    const message = JSON.parse(line) as {
+      timestamp?: string;
+      requestContext?: { condition?: string };
+      DDBStreamBatchInfo?: { batchSize?: number; startSequenceNumber?: string; endSequenceNumber?: string };
+    };
+    const info = message.DDBStreamBatchInfo;
+    return {
+      destination,
+      condition: String(message.requestContext?.condition ?? ''),
+      batchSize: Number(info?.batchSize ?? 0),
+      startSequenceNumber: String(info?.startSequenceNumber ?? ''),
+      endSequenceNumber: String(info?.endSequenceNumber ?? ''),
+      at: String(message.timestamp ?? ''),
+    };
+  } catch {
+    return undefined; // a half-written line
+  }
+}

@@ -1,0 +1,24 @@
+import type { InvocationOutcome, Invoker } from './types';
+
+/** Told after each invocation, with what went in and what came out. */
+export type InvocationObserver = (
+  functionId: string,
+  event: unknown,
+  trigger: string,
+  outcome: InvocationOutcome,
+) => void;
+
+/** An invoker that tells `observe` of every invocation; an observer that throws never fails the invocation. */
+export function observedInvoker(invoker: Invoker, observe: InvocationObserver): Invoker {
+  return {
+    async invoke(functionId, event, trigger) {
+      const outcome = await invoker.invoke(functionId, event, trigger);
+      try {
+        observe(functionId, event, trigger, outcome);
+      } catch {
+        // Watching must never change what the platform does.
+      }
+      return outcome;
+    },
+  };
+}
