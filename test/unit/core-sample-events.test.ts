@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadPlatformModel } from '@real-time-platform/local-runtime';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { runFanout } from '../../src/handlers/logic/fanout';
@@ -19,22 +18,6 @@ import { MemoryPresence, publicKeys } from '../helpers/presence-fakes';
 
 const root = join(__dirname, '..', '..');
 const sample = (name: string) => JSON.parse(readFileSync(join(root, 'events', `${name}.json`), 'utf8'));
-const env = JSON.parse(readFileSync(join(root, 'env.json'), 'utf8')) as Record<string, Record<string, string>>;
-
-test('env.json only sets variables the template declares, and pins nothing parameters or resources decide', () => {
-  // SAM applies env.json only to declared variables. Table names, the key attribute and endpoints come from the
-  // template (and --parameter-overrides): pinning them here would silently override e.g. Environment=staging.
-  const model = loadPlatformModel({ templatePath: join(root, 'template.yaml'), verifyEntryPoints: false });
-  const pinned = ['TABLE_NAME', 'DATA_TABLE_NAME', 'REAL_TIME_ITEM_KEY', 'IS_QUERY_PARAM', 'WS_ENDPOINT'];
-  for (const [section, variables] of Object.entries(env)) {
-    const functions = section === 'Parameters' ? [...model.functions.values()] : [model.functions.get(section)];
-    for (const name of Object.keys(variables)) {
-      expect(`${section}.${name} pinned: ${pinned.includes(name)}`).toBe(`${section}.${name} pinned: false`);
-      for (const fn of functions)
-        expect(`${fn?.logicalId}.${name}: ${name in (fn?.environment ?? {})}`).toMatch(/: true$/);
-    }
-  }
-});
 
 test('connect.json subscribes to vehicle 3; disconnect.json removes it', async () => {
   const connections = new MemoryConnections();

@@ -43,6 +43,7 @@ const isString: Check = (value) => typeof value === 'string';
 const isNumber: Check = (value) => typeof value === 'number' && Number.isFinite(value);
 const isBoolean: Check = (value) => typeof value === 'boolean';
 const isTrue: Check = (value) => value === true;
+const isCount: Check = (value) => Number.isSafeInteger(value) && (value as number) >= 0;
 const oneOf =
   (values: readonly string[]): Check =>
   (value) =>
@@ -79,7 +80,8 @@ const FRAME_FIELDS: Record<string, Record<string, Check>> = {
   snapshot: {
     key: isString,
     items: arrayOf(isObject),
-    position: optional(isString),
+    position: isString,
+    page: isCount,
     more: optional(isTrue),
     complete: optional(isBoolean),
     nextToken: optional(isString),

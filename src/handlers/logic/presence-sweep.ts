@@ -126,9 +126,10 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
         summary.skipped++;
         return;
       }
-      // Marked before the socket closes: the $disconnect that closing fires may end the connection before we do,
-      // and must record a timeout, not a close. The condition also spares a connection whose heartbeat just came.
-      if (!(await deps.connections.markTimedOut(connectionId, cutoff))) {
+      // A silent connection is marked before the socket closes: the $disconnect that closing fires may end it before
+      // we do, and must record a timeout, not a close. The condition also spares one whose heartbeat just came. An
+      // expired token ends the connection whether it heartbeats or not, so it is not marked.
+      if (!tokenExpired && !(await deps.connections.markTimedOut(connectionId, cutoff))) {
         summary.skipped++;
         return;
       }

@@ -28,7 +28,7 @@ const item = (itemId: string, seq: string): Json => ({
 /** Plays the server for the socket's last subscribe: subscribed, then a snapshot at `position`. */
 function serve(socket: FakeSocket, items: Json[], position: string): void {
   socket.confirmLastSubscribe();
-  socket.push({ type: 'snapshot', key: '3', items, position, complete: true });
+  socket.push({ type: 'snapshot', key: '3', items, position, page: 0, complete: true });
 }
 
 describe('before the maximum connection duration', () => {
@@ -54,7 +54,14 @@ describe('before the maximum connection duration', () => {
     old.push(item('b', '3'));
     fresh.push(item('b', '3'));
     fresh.confirmLastSubscribe();
-    fresh.push({ type: 'snapshot', key: '3', items: [{ itemId: 'a', seq: '2' }], position: '2', complete: true });
+    fresh.push({
+      type: 'snapshot',
+      key: '3',
+      items: [{ itemId: 'a', seq: '2' }],
+      position: '2',
+      page: 0,
+      complete: true,
+    });
     old.push(item('a', '4'));
     fresh.push(item('a', '4'));
     expect(old.closedWith).toBeUndefined();

@@ -156,7 +156,7 @@ describe('subscribing', () => {
     socket.confirmLastSubscribe();
     sub.unsubscribe();
     expect(socket.actions('unsubscribe')).toEqual([{ action: 'unsubscribe', keys: ['3'] }]);
-    socket.push({ type: 'snapshot', key: '3', items: [], position: '1' });
+    socket.push({ type: 'snapshot', key: '3', items: [], position: '1', page: 0 });
     socket.push(item('3', 'a', '5'));
     socket.push({ type: 'unsubscribed', keys: ['3'] });
     expect(h.errors).toEqual([]);
@@ -201,7 +201,7 @@ describe('reading frames', () => {
     socket.push({ type: 'batch', messages: [item('3', 'x', '9'), { type: 'nope' }] });
     socket.pushRaw(new Uint8Array([0xff, 0xfe]));
     socket.pushRaw({ some: 'object' });
-    socket.push({ type: 'snapshot', key: 'never-subscribed', items: [] });
+    socket.push({ type: 'snapshot', key: 'never-subscribed', items: [], position: '1', page: 0 });
     expect(h.errors).toHaveLength(8);
     expect(h.errors.every((e) => e instanceof ProtocolError)).toBe(true);
     expect(h.errors[3]?.message).toMatch(/unknown type "future-frame"/);
