@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 // The README's shell examples, read from README.md itself and run as written — through bash, in the repository, with
 // the real `npm start`, `npm run …`, aws, curl, wscat, mqtt and mosquitto_pub — against the runtime each block says
 // it needs. Only the ports change (free ones, so that a developer's own `npm start` is left alone): the commands'
-// `localhost:3000` / `3001` / `8000` / `4569` / `-p 1883` are rewritten, and `npm start` / `npm run invoke` get the
+// `localhost:3000` / `3001` / `8000` / `4569` / `9324` / `-p 1883` are rewritten, and `npm start` / `npm run invoke` get the
 // RTP_*_PORT variables. The conventions the README marks its blocks with are listed in its Tests section.
 
 jest.setTimeout(300_000);
@@ -110,7 +110,7 @@ function readBlocks(markdown: string): Block[] {
 
 // ------------------------------------------------------------------------------------------------------ running
 
-let ports: { http: number; ws: number; dynamodb: number; s3: number; mqtt: number };
+let ports: { http: number; ws: number; dynamodb: number; s3: number; mqtt: number; sqs: number };
 /** Variables the README's `export` and assignment lines set, for every later command. */
 const variables: Record<string, string> = {};
 /** Everything commands and sessions printed, newest last (where `# the <field> … printed` looks). */
@@ -139,6 +139,8 @@ function environment(): NodeJS.ProcessEnv {
     RTP_DYNAMODB_PORT: String(ports.dynamodb),
     RTP_S3_PORT: String(ports.s3),
     RTP_MQTT_PORT: String(ports.mqtt),
+    RTP_SQS_PORT: String(ports.sqs),
+    RTP_CONSOLE_PORT: '0',
     NO_COLOR: '1',
     FORCE_COLOR: '0',
   };
@@ -151,6 +153,7 @@ function onOurPorts(command: string): string {
     .replaceAll('localhost:3001', `localhost:${ports.ws}`)
     .replaceAll('localhost:8000', `localhost:${ports.dynamodb}`)
     .replaceAll('localhost:4569', `localhost:${ports.s3}`)
+    .replaceAll('localhost:9324', `localhost:${ports.sqs}`)
     .replaceAll('-p 1883', `-p ${ports.mqtt}`);
 }
 
@@ -399,6 +402,7 @@ beforeAll(async () => {
     dynamodb: await freePort(),
     s3: await freePort(),
     mqtt: await freePort(),
+    sqs: await freePort(),
   };
 });
 
