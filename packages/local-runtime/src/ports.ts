@@ -110,13 +110,37 @@ export async function assertPortsFree(targets: ListenTarget[]): Promise<void> {
   }
 }
 
+/**
+ * Where freePort looks: below Linux's ephemeral range (32768–60999), which the OS also hands to outgoing connections —
+ * a port picked there can be taken by any client socket (an SDK call, a test's WebSocket) before the service listens.
+ * Picked at random, so parallel test workers rarely pick the same one.
+ */
+const FREE_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
 /** A TCP port that was free a moment ago on `host` (for a service the caller starts right after). */
 export async function freePort(host = DEFAULT_HOST): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = FREE_PORT_RANGE.from + Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from));
+    if (await canListen(host, port)) return port;
+  }
+  // The whole range busy: let the OS choose.
   const probe = createServer();
   probe.unref();
   const { port } = await listen(probe, { host, port: 0, setting: { service: 'a free port', defaultPort: 0 } });
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+async function canListen(host: string, port: number): Promise<boolean> {
+  const probe = createServer();
+  probe.unref();
+  try {
+    await listen(probe, { host, port, setting: { service: 'a free port', defaultPort: port } });
+  } catch {
+    return false;
+  }
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return true;
 }
 
 /**
