@@ -425,9 +425,9 @@ test('the README has runnable shell examples in every section that shows command
   }
 });
 
-test('only the install, deploy and test-suite blocks are left out, each saying why', () => {
+test('only the install, SAM CLI, second-runtime, deploy and test-suite blocks are left out, each saying why', () => {
   const skipped = blocks.filter((b) => b.skip !== undefined);
-  expect(skipped.map((b) => b.section)).toEqual(['Quick start', 'Deploy', 'Tests']);
+  expect(skipped.map((b) => b.section)).toEqual(['Quick start', 'Local runtime', 'Authentication', 'Deploy', 'Tests']);
   for (const block of skipped) expect(block.skip).toMatch(/^skip \(.+\)$/);
 });
 
