@@ -41,11 +41,11 @@ beforeAll(async () => {
   dynamodb = await startDynamoDbLocal({ port: await freePort() });
   platform = await startLocalPlatform({
     templatePath: 'template.yaml',
-    envJsonPath: 'env.json',
     wsPort: await freePort(),
     httpPort: await freePort(),
     dynamodbPort: 0,
     s3Port: 0,
+    sqsPort: 0,
     mqttPort: 0,
     dynamodbEndpoint: dynamodb.endpoint,
     quietFunctions: true,

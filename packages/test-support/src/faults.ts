@@ -30,11 +30,11 @@ export async function startFaultsPlatform(
   try {
     platform = await startLocalPlatform({
       templatePath: join(REPOSITORY_ROOT, 'template.yaml'),
-      envJsonPath: join(REPOSITORY_ROOT, 'env.json'),
       wsPort: await freePort(),
       httpPort: await freePort(),
       dynamodbPort: await freePort(),
       s3Port: 0,
+      sqsPort: 0,
       mqttPort: 0,
       quietFunctions: true,
       logger: silentLogger,

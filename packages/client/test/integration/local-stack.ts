@@ -41,12 +41,12 @@ export async function startLocalStack(): Promise<LocalStack> {
       workDirs.push(workDir);
       const platform = await startLocalPlatform({
         templatePath: 'template.yaml',
-        envJsonPath: 'env.json',
         parameterOverrides: { Environment: environment },
         wsPort: await freePort(),
         httpPort: await freePort(),
         dynamodbPort: 0,
         s3Port: 0,
+        sqsPort: 0,
         mqttPort: 0,
         dynamodbEndpoint: dynamodb.endpoint,
         ...(limits === undefined ? {} : { limits }),
