@@ -8,10 +8,19 @@ const transformIgnorePatterns = ['/node_modules/(?!(@middy|jose)/)'];
 // The SDK warns once per process that Node 20 support ends in 2027; tests and the runtime run on Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+// Suites that take minutes each — the README's examples run against five runtimes, DynamoDB Local killed under load,
+// ten clients through 1,000 changes — run with `npm run test:slow` (RTP_SLOW_TESTS=1), not in `npm test`, which CI runs
+// on every change and which must stay well under its 15 minutes on a 2-core machine.
+const slowTests = process.env.RTP_SLOW_TESTS === '1';
+const slowSuites = ['<rootDir>/test/integration/readme.test.ts', '<rootDir>/test/integration/faults.test.ts'];
+
 /** @type {import('jest').Config} */
 module.exports = {
   // testTimeout is a global option (jest ignores it inside projects); integration tests start real services.
   testTimeout: 60000,
+  // Integration suites mostly wait on DynamoDB Local, sockets and timers: two workers even on 2 cores (jest's default
+  // there is one).
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',
@@ -26,6 +35,7 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       testEnvironment: 'node',
+      testPathIgnorePatterns: slowTests ? ['/node_modules/'] : ['/node_modules/', ...slowSuites],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
     },

@@ -277,7 +277,10 @@ function sorted(items: Record<string, Item> | undefined): Record<string, Item> {
 
 const watchedClients: Watched[] = [];
 
-describe('ten clients in Node', () => {
+// Minutes of load: `npm run test:slow` (see jest.config.js).
+const describeSlow = process.env.RTP_SLOW_TESTS === '1' ? describe : describe.skip;
+
+describeSlow('ten clients in Node', () => {
   afterAll(async () => {
     // Closed at the end of the test too; here when it failed half way.
     await Promise.all(watchedClients.map((w) => w.client.close()));
