@@ -17,7 +17,10 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const SWEEP_MS = 300;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-async function eventually<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+// Sweeps, stream reads and the recorder function's cold start share two cores with other suites in CI.
+jest.setTimeout(240_000);
+
+async function eventually<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
