@@ -1,3 +1,5 @@
+import type { QueueSettings } from './sqs/queues';
+
 /**
  * Contracts shared by the parts of the local runtime (template model, function runner, WebSocket gateway,
  * stream event sources, HTTP API, schedules). The runtime uses the template and the handlers; handlers never
@@ -189,16 +191,8 @@ export interface SqsEventSpec {
 }
 
 /** An `AWS::SQS::Queue` with the settings the local SQS honours (AWS's defaults where the template sets none). */
-export interface QueueSpec {
+export interface QueueSpec extends QueueSettings {
   logicalId: string;
-  queueName: string;
-  visibilityTimeoutSeconds: number;
-  delaySeconds: number;
-  receiveMessageWaitTimeSeconds: number;
-  messageRetentionSeconds: number;
-  maximumMessageSize: number;
-  /** RedrivePolicy: the dead-letter queue (by name) and how many receives a message gets before it moves there. */
-  redrive?: { deadLetterQueueName: string; maxReceiveCount: number };
 }
 
 /** An `AWS::SNS::Topic`. */
