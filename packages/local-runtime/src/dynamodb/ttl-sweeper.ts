@@ -11,6 +11,11 @@
  * The REMOVE records of these deletes carry the TTL service's identity, `userIdentity: {type: "Service",
  * principalId: "dynamodb.amazonaws.com"}`, as on AWS. DynamoDB Local writes the records itself and knows nothing of
  * that, so the sweeper logs each delete (table, keys, expiry) in a TtlDeletionLog the stream readers consult.
+ *
+ * DynamoDB Local 2.x also expires items on its own, some seconds after their expiry, with a stream record the
+ * readers turn into the same REMOVE (streams/records.ts). Whichever comes first deletes the item; the other finds it
+ * gone (the conditional delete fails, quietly). The sweeper stays: it bounds the delay (`intervalMs`) and covers a
+ * DynamoDB Local that does not expire items.
  */
 import {
   ConditionalCheckFailedException,

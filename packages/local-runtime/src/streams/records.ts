@@ -1,4 +1,5 @@
 import type { DynamoDBRecord } from 'aws-lambda';
+import { TTL_SERVICE_IDENTITY } from '../dynamodb/ttl-sweeper';
 
 /** A record read from a shard, in the shape Lambda delivers it, plus what the event source needs to track it. */
 export interface BufferedRecord {
@@ -46,9 +47,10 @@ export function toBufferedRecord(
     dynamodb.StreamViewType = stream.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'];
   }
 
+  const localTtlDelete = isLocalTtlDelete(source.eventName, stream);
   const record: DynamoDBRecord = {
     eventID: typeof source.eventID === 'string' ? source.eventID : undefined,
-    eventName: source.eventName as DynamoDBRecord['eventName'],
+    eventName: localTtlDelete ? 'REMOVE' : (source.eventName as DynamoDBRecord['eventName']),
     eventVersion: typeof source.eventVersion === 'string' ? source.eventVersion : '1.1',
     eventSource: 'aws:dynamodb',
     // DynamoDB Local reports the region as "ddblocal"; Lambda reports the table's region.
@@ -59,6 +61,8 @@ export function toBufferedRecord(
   const identity = source.userIdentity;
   if (isObject(identity)) {
     record.userIdentity = { type: identity.Type, principalId: identity.PrincipalId };
+  } else if (localTtlDelete) {
+    record.userIdentity = { ...TTL_SERVICE_IDENTITY };
   }
   return {
     record,
@@ -66,6 +70,15 @@ export function toBufferedRecord(
     arrivalMs: estimateArrivalMs(createdMs, context.readAtMs),
     ...(problems.length > 0 ? { problems } : {}),
   };
+}
+
+/**
+ * DynamoDB Local (2.x) applies TTL itself, but its stream record of such a delete names the event
+ * "UNKNOWN_TO_SDK_VERSION" (its own SDK has no name for it) and carries no userIdentity. The record is otherwise a
+ * REMOVE — Keys and OldImage, no NewImage — and Lambda would get it as a REMOVE by the TTL service.
+ */
+function isLocalTtlDelete(eventName: unknown, stream: Record<string, unknown>): boolean {
+  return eventName === 'UNKNOWN_TO_SDK_VERSION' && stream.OldImage !== undefined && stream.NewImage === undefined;
 }
 
 /** ApproximateCreationDateTime in epoch ms: GetRecords' JSON has epoch seconds, the SDK a Date. */

@@ -180,6 +180,35 @@ describe('records', () => {
     expect(record.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
   });
 
+  test("DynamoDB Local's own TTL delete (an event name its SDK cannot name) is a REMOVE by the TTL service", () => {
+    // GetRecords' JSON for an item DynamoDB Local expired itself (seen from the 2026-01-16 release).
+    const wire = {
+      eventID: 'e-2',
+      eventName: 'UNKNOWN_TO_SDK_VERSION',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'ddblocal',
+      dynamodb: {
+        ApproximateCreationDateTime: 1796322180,
+        Keys: { id: { S: 'a' } },
+        OldImage: { id: { S: 'a' }, exp: { N: '1796322207' } },
+        SequenceNumber: '000000000000000000002',
+        SizeBytes: 15,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    };
+    const { record, problems } = toBufferedRecord(wire, { streamArn, region: 'eu-west-1', readAtMs: 0 });
+    expect(problems).toBeUndefined();
+    expect(record.eventName).toBe('REMOVE');
+    expect(record.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
+    expect(record.dynamodb?.OldImage).toEqual(wire.dynamodb.OldImage);
+    // An unknown event that still has a new image is not guessed at.
+    const odd = { ...wire, dynamodb: { ...wire.dynamodb, NewImage: wire.dynamodb.OldImage } };
+    expect(toBufferedRecord(odd, { streamArn, region: 'eu-west-1', readAtMs: 0 }).record.eventName).toBe(
+      'UNKNOWN_TO_SDK_VERSION',
+    );
+  });
+
   test('arrival time: the read time unless the rounded creation time proves the record older', () => {
     const minute = Date.parse('2026-01-01T10:00:00Z');
     expect(estimateArrivalMs(minute, minute + 12_345)).toBe(minute + 12_345);
