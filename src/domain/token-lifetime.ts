@@ -24,6 +24,15 @@ export function isTokenExpired(expiresAtSeconds: number | undefined, nowMs: numb
   return expiresAtSeconds !== undefined && nowMs > (expiresAtSeconds + TOKEN_EXPIRY_SKEW_SECONDS) * 1000;
 }
 
+/**
+ * The bound for an index query `tokenExpiresAt < bound` that lists exactly the whole-second expiries
+ * isTokenExpired(…, nowMs) calls expired: exp + skew < nowMs / 1000. Rounding now down instead would miss, for up
+ * to a second, tokens the routes already refuse — and the sweep runs once a minute.
+ */
+export function expiredTokenBound(nowMs: number): number {
+  return Math.ceil(nowMs / 1000) - TOKEN_EXPIRY_SKEW_SECONDS;
+}
+
 /** The `error` frame text for work refused on an expired connection. */
 export function tokenExpiredMessage(expiresAtSeconds: number): string {
   return (

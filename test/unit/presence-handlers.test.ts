@@ -3,6 +3,7 @@ import type { FriendChange, FriendStore } from '../../src/adapters/friend-store'
 import type { FriendStatus, Friendship } from '../../src/domain/friends';
 import { createKeyAccessPolicy, ownerOnlyRule } from '../../src/domain/key-access';
 import { presenceAccessRule, snapshotItemOf } from '../../src/domain/presence';
+import { isTokenExpired } from '../../src/domain/token-lifetime';
 import { createConnectHandler } from '../../src/handlers/logic/connect';
 import { createDisconnectHandler } from '../../src/handlers/logic/disconnect';
 import { createConnectionEnder } from '../../src/handlers/logic/end-connection';
@@ -451,6 +452,25 @@ describe('the presence sweep', () => {
     expect(p.presence.states.get('u1')).toMatchObject({ status: 'offline' });
     expect(p.presence.states.get('u2')).toMatchObject({ status: 'online' });
     expect(p.connections.connections.has('valid')).toBe(true);
+  });
+
+  test('the expired-token index is asked for every token the routes refuse: exp + 5 s before now, to the millisecond', async () => {
+    const { deps } = sweepSetup([]);
+    const bounds: number[] = [];
+    deps.connections.expiredTokenConnections = async (_shard: string, before: number) => {
+      bounds.push(before);
+      return [];
+    };
+    const exp = NOW / 1000 - 5; // refused from NOW + 1 ms on
+    deps.now = () => NOW + 200;
+    expect(isTokenExpired(exp, NOW + 200)).toBe(true);
+    await runPresenceSweep(deps);
+    expect(exp < (bounds[0] as number)).toBe(true);
+    deps.now = () => NOW;
+    bounds.length = 0;
+    expect(isTokenExpired(exp, NOW)).toBe(false);
+    await runPresenceSweep(deps);
+    expect(exp < (bounds[0] as number)).toBe(false);
   });
 
   test('a DELETE @connections that fails leaves the connection for the next run (socket and presence untouched)', async () => {

@@ -1,7 +1,7 @@
 import type { ConnectionCloser } from '../../adapters/connection-closer';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import { SWEEP_SHARDS } from '../../adapters/connection-repository';
-import { TOKEN_EXPIRY_SKEW_SECONDS } from '../../domain/token-lifetime';
+import { expiredTokenBound } from '../../domain/token-lifetime';
 import { runWithConcurrency } from '../../lib/concurrency';
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
@@ -78,8 +78,8 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
     skipped: 0,
     failed: 0,
   };
-  // A token counts as expired once past exp plus the skew the token check allows.
-  const expiredBefore = Math.floor(now() / 1000) - TOKEN_EXPIRY_SKEW_SECONDS;
+  // A token counts as expired once past exp plus the skew the token check allows, as for the message routes.
+  const expiredBefore = expiredTokenBound(now());
 
   const lists = await Promise.all(
     Array.from({ length: shards }, async (_, shard) => {
