@@ -200,6 +200,7 @@ async function start(flags: Flags): Promise<void> {
     },
     quietFunctions: flags.quiet,
     onInvocation: tail.observe,
+    onFunctionLog: tail.observeLog,
     logger,
   });
   const platformReady = performance.now();

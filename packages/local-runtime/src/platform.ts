@@ -84,6 +84,8 @@ export interface LocalPlatformOptions {
   quietFunctions?: boolean;
   /** Told of every function invocation and its outcome (the console's live tail of the fan-out). */
   onInvocation?: InvocationObserver;
+  /** Told of every line a function writes to stdout (its log), even with quietFunctions. */
+  onFunctionLog?: (functionId: string, line: string) => void;
   /** Where local data goes: bundles, dead letters (default .local). */
   workDir?: string;
   logger: LocalLogger;
@@ -188,6 +190,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const runnerPromise = createFunctionRunner(model.functions.values(), {
       logger,
       quiet: options.quietFunctions,
+      ...(options.onFunctionLog ? { onOutputLine: options.onFunctionLog } : {}),
       buildDir: join(workDir, 'build'),
       prewarm: true,
       // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
