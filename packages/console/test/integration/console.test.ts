@@ -191,6 +191,22 @@ describe('Inspector', () => {
   });
 });
 
+describe('Admin API', () => {
+  test('running a schedule now refuses a bad body and a function without a schedule', async () => {
+    const run = (body: string, contentType = 'application/json') =>
+      fetch(`${server.url}admin/schedules/run`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const missing = await run('{}');
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^functionId/) },
+    });
+    const unknown = await run('{"functionId":"OnConnectLambdaFunction"}');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('PresenceSweepFunction');
+    expect((await run('functionId=PresenceSweepFunction', 'application/x-www-form-urlencoded')).status).toBe(415);
+  });
+});
+
 describe('Overview', () => {
   test('lists a connection with its keys and user; Disconnect closes it, and its client sees the close', async () => {
     const key = `overview-${randomUUID().slice(0, 8)}`;
