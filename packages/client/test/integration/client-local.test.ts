@@ -318,10 +318,12 @@ describeSlow('ten clients in Node', () => {
     platform = await stack.start('develop', { maxConnectionMs: MAX_CONNECTION_MS });
     for (let i = 0; i < CLIENTS; i++) watchedClients.push(watch(i % 2 === 0));
     let producing = true;
+    const started = Date.now();
     const chaos = deleteRandomConnections(() => !producing);
     const produced = await produce();
     producing = false;
     const deleted = await chaos;
+    const producedMs = Date.now() - started;
 
     // A positive signal, not a pause: each client, synced, equal to the table (which no longer changes). The clients
     // that do not know the limit are still cut every 4 s, so each is checked whenever it is synced.
@@ -336,6 +338,7 @@ describeSlow('ten clients in Node', () => {
       for (const w of watchedClients) if (matches(w, table)) caughtUp.add(w);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const caughtUpMs = Date.now() - started - producedMs;
 
     // Who did not catch up, and in what state: the first thing to read when this test fails.
     const stuck = watchedClients.flatMap((w, index) =>
@@ -378,7 +381,7 @@ describeSlow('ten clients in Node', () => {
     console.log(
       `client chaos: ${produced.writes} writes + ${produced.removes} removes; ${deleted} connections deleted; ` +
         `${rotations} make-before-break, ${reconnects} reconnects; ${liveChanges} live changes applied over ` +
-        `${CLIENTS} clients × ${KEYS.length} keys`,
+        `${CLIENTS} clients × ${KEYS.length} keys; produced in ${producedMs} ms, all caught up ${caughtUpMs} ms later`,
     );
     // Both paths ran: clients that knew the limit replaced their connections, the others were cut.
     expect(rotations).toBeGreaterThan(10);
