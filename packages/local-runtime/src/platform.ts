@@ -419,6 +419,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         logger,
         deadLetterDir: deadLetters.dir,
         deadLetters,
+        queueOf: (logicalId) => {
+          const name = model.queues.find((queue) => queue.logicalId === logicalId)?.queueName;
+          return name === undefined ? undefined : messaging?.queues.get(name);
+        },
       });
       stoppers.push(() => broker.close());
       mqttUrl = broker.url;

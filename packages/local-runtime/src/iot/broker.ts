@@ -1,8 +1,9 @@
 /**
  * A local stand-in for AWS IoT Core: an MQTT broker (aedes, MQTT 3.1 / 3.1.1) on TCP that applies the template's
  * topic rules to every message a client publishes. DynamoDBv2 actions write to DynamoDB Local, Lambda actions run
- * the template's functions, and failed actions go to the rule's error action (an SQS error action sends to that queue
- * of the local SQS, or appends a JSON line under the dead-letter directory when the queue is not the template's).
+ * the template's functions, Sqs actions send to the template's queues in the local SQS, and failed actions go to the
+ * rule's error action (an SQS error action sends to that queue of the local SQS, or appends a JSON line under the
+ * dead-letter directory when the queue is not the template's).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
@@ -12,6 +13,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { createBroker } from 'aedes';
 import { type DeadLetterSink, deadLetterSink } from '../dead-letters';
 import { listen, PORTS } from '../ports';
+import type { Queue } from '../sqs/queues';
 import type { Invoker, IotActionSpec, IotRuleSpec, LocalLogger } from '../types';
 import { type CompiledRule, compileIotRule } from './sql';
 
@@ -35,6 +37,8 @@ export interface IotBrokerOptions {
   deadLetterDir: string;
   /** Where SQS error actions go: the template's queue in the local SQS, else that file (the platform's sink). */
   deadLetters?: DeadLetterSink;
+  /** The template's queue of that logical id in the local SQS, for Sqs actions (undefined: the action is not run). */
+  queueOf?: (logicalId: string) => Queue | undefined;
 }
 
 /** A running broker. */
@@ -161,7 +165,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     // AWS: for a payload that is not a JSON object, `*` is the raw bytes, which the DynamoDBv2 and Lambda actions
     // cannot take (they need a JSON object); so those actions fail and the error action gets the message.
     const unstructured = compiled.selectsWildcard && !isPlainObject(payload);
-    const results = await Promise.all(spec.actions.map((action) => runAction(spec, action, output, unstructured)));
+    const results = await Promise.all(spec.actions.map((action) => runAction(spec, action, output, unstructured, raw)));
     const failures = results.filter((failure): failure is Failure => failure !== undefined);
     if (failures.length === 0) return;
     const message: IotErrorActionMessage = {
@@ -180,6 +184,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     action: IotActionSpec,
     output: Record<string, unknown>,
     unstructured: boolean,
+    raw: Buffer,
   ): Promise<Failure | undefined> {
     switch (action.type) {
       case 'DynamoDBv2': {
@@ -225,13 +230,25 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
           return failure(errorText(err));
         }
       }
-      case 'Sqs':
-        warnOnce(
-          `action:${rule.ruleName}:sqs:${action.queueLogicalId ?? action.queueUrl}`,
-          `IoT rule ${rule.ruleName}: its Sqs action (${action.queueLogicalId ?? action.queueUrl}) is not run locally ` +
-            '(the local SQS receives the error actions of IoT rules, not yet their Sqs actions)',
-        );
-        return undefined;
+      case 'Sqs': {
+        const queue = action.queueLogicalId ? options.queueOf?.(action.queueLogicalId) : undefined;
+        if (!queue) {
+          warnOnce(
+            `action:${rule.ruleName}:sqs:${action.queueLogicalId ?? action.queueUrl}`,
+            `IoT rule ${rule.ruleName}: its Sqs action (${action.queueLogicalId ?? action.queueUrl}) is not run locally: ` +
+              "the local SQS runs the template's own queues only",
+          );
+          return undefined;
+        }
+        // As IoT Core: the rule's output as JSON, or the payload's bytes when `*` selected a payload that is no JSON.
+        const text = unstructured ? raw.toString('utf8') : JSON.stringify(output);
+        try {
+          queue.send({ body: action.useBase64 ? Buffer.from(text).toString('base64') : text });
+          return undefined;
+        } catch (err) {
+          return { failedAction: 'SqsAction', failedResource: action.queueUrl, errorMessage: errorText(err) };
+        }
+      }
       case 'Unsupported':
         warnOnce(
           `action:${rule.ruleName}:${action.name}`,

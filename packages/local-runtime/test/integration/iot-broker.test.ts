@@ -340,9 +340,10 @@ describe('Lambda actions', () => {
     ).toHaveLength(1);
   });
 
-  it("sends an Sqs error action whose queue is the template's to that queue of the local SQS, not to a file", async () => {
+  it("runs Sqs actions and Sqs error actions on the template's queues in the local SQS, nothing to a file", async () => {
     const queues = new QueueStore({ region: 'us-east-1', accountId: '123456789012', baseUrl: 'http://localhost:9324' });
     const queue = queues.create({ ...QUEUE_DEFAULTS, queueName: 'stack-IotErrors-XYZ' });
+    const telemetry = queues.create({ ...QUEUE_DEFAULTS, queueName: 'stack-Telemetry-XYZ' });
     const ownDeadLetters = join(deadLetterDir, 'to-sqs');
     const own = await startIotBroker({
       host: '127.0.0.1',
@@ -356,6 +357,16 @@ describe('Lambda actions', () => {
           actions: [{ type: 'Lambda', functionId: 'NoSuchFunction' }],
           errorAction: { type: 'Sqs', queueUrl: queue.url, queueLogicalId: 'IotErrors' },
         },
+        {
+          logicalId: 'QueueRule',
+          ruleName: 'to_queue',
+          sql: "SELECT speed, topic(3) AS vehicle FROM 'rtp/queued/+'",
+          disabled: false,
+          actions: [
+            { type: 'Sqs', queueUrl: telemetry.url, queueLogicalId: 'Telemetry' },
+            { type: 'Sqs', queueUrl: telemetry.url, queueLogicalId: 'Telemetry', useBase64: true },
+          ],
+        },
       ],
       dynamodb,
       invoker,
@@ -366,10 +377,13 @@ describe('Lambda actions', () => {
         queues: () => queues,
         queueNames: { IotErrors: queue.name },
       }),
+      queueOf: (logicalId) => ({ IotErrors: queue, Telemetry: telemetry })[logicalId],
     });
     const c = await mqtt.connectAsync(own.url, { reconnectPeriod: 0 });
     await c.publishAsync('rtp/missing/a', JSON.stringify({ speed: 5 }), { qos: 1 });
+    await c.publishAsync('rtp/queued/v1', JSON.stringify({ speed: 6 }), { qos: 1 });
     await queue.waitForMessages(Date.now() + 5000);
+    await telemetry.waitForMessages(Date.now() + 5000);
     await c.endAsync(true);
     await own.close();
 
@@ -381,6 +395,13 @@ describe('Lambda actions', () => {
         failures: [expect.objectContaining({ failedAction: 'LambdaAction', failedResource: 'NoSuchFunction' })],
       }),
     ]);
+    const sent = '{"speed":6,"vehicle":"v1"}';
+    expect(
+      telemetry
+        .receive(10)
+        .map((message) => message.body)
+        .sort(),
+    ).toEqual([sent, Buffer.from(sent).toString('base64')].sort());
     await expect(readdir(ownDeadLetters)).rejects.toThrow(/ENOENT/);
   });
 
