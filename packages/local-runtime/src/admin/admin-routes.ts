@@ -108,7 +108,10 @@ function config(deps: AdminDeps) {
 }
 
 async function fanout(deps: AdminDeps) {
-  return { batches: deps.tail.since(0), deadLetters: await readDeadLetters(deps.platform.deadLetterDir) };
+  return {
+    batches: deps.tail.since(0),
+    deadLetters: await readDeadLetters(deps.platform.deadLetterDir, deps.platform.deadLetters.sentToQueues()),
+  };
 }
 
 /** DeleteConnection through the real @connections API, so the gateway closes it exactly as AWS would. */

@@ -147,15 +147,25 @@ function failuresOf(result: unknown): number {
   return Array.isArray(failures) ? failures.length : 0;
 }
 
-/** The newest dead letters of every destination file in `dir` (one JSON document a line, as the runtime writes). */
-export async function readDeadLetters(dir: string): Promise<DeadLetter[]> {
+/**
+ * The newest dead letters: those of every destination file in `dir` (one JSON document a line, as the runtime
+ * writes) and those the runtime sent to the local SQS (`queued`, read from memory: receiving would take them).
+ */
+export async function readDeadLetters(
+  dir: string,
+  queued: readonly { queueName: string; body: unknown }[] = [],
+): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  for (const { queueName, body } of queued) {
+    const letter = deadLetterOf(queueName, JSON.stringify(body));
+    if (letter) letters.push(letter);
+  }
   let files: string[];
   try {
     files = (await readdir(dir)).filter((file) => file.endsWith('.jsonl'));
   } catch {
-    return []; // nothing was ever discarded
+    files = []; // nothing was ever written to a file
   }
-  const letters: DeadLetter[] = [];
   for (const file of files) {
     const lines = (await readFile(join(dir, file), 'utf8')).split('\n').filter(Boolean);
     for (const line of lines.slice(-KEPT_DEAD_LETTERS)) {
