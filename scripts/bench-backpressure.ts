@@ -101,7 +101,8 @@ function stopRuntime(): void {
 
 async function connectionIdOf(socket: RecordingSocket): Promise<string> {
   socket.send({ action: 'heartbeat' });
-  return String((await socket.next((m) => m.type === 'pong')).connectionId);
+  // A minute: on a loaded machine the message function's cold start alone can take ten seconds.
+  return String((await socket.next((m) => m.type === 'pong', 60_000)).connectionId);
 }
 
 async function main(): Promise<void> {
