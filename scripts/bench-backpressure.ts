@@ -4,10 +4,17 @@
  * does, and writes 300 items of 100 KB to that key: the real fan-out posts every item to all 11 sockets (the
  * issue's case: 300 × 100 KB per stalled socket). Samples the runtime's RSS (/proc/<pid>/status VmRSS, worker
  * threads included, DynamoDB Local's JVM not) every 100 ms and prints: the baseline, the peak growth while
- * feeding, the growth once the canary has every item, and the growth after the stalled clients disconnect; plus
- * how many stalled connections the gateway closed and how many of their rows are left in the connection table.
+ * feeding, the growth once the canary has every item, and the growth after the stalled clients die (their sockets
+ * destroyed, as when the client's process is killed); plus how many stalled connections the gateway closed and
+ * how many of their rows are left in the connection table.
  *
- *   npm run bench:backpressure [-- --sockets 10 --items 300 --item-kb 100]
+ * RSS also grows with the fan-out itself (the function's worker heap, 300 × 100 KB read from the stream and posted
+ * 11 times), so what the stalled sockets cost is the difference from a run without them (`--sockets 0`), and what
+ * the cap saves is the difference from a run without it (`--send-buffer-kb 0`, the gateway before backpressure).
+ *
+ * The baseline is taken after a warm-up (`--warmup` items of the same size to another key, read by one socket).
+ *
+ *   npm run bench:backpressure [-- --sockets 10 --items 300 --item-kb 100 --send-buffer-kb 1024 --warmup 100]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -25,11 +32,15 @@ const { values: args } = parseArgs({
     sockets: { type: 'string', default: '10' },
     items: { type: 'string', default: '300' },
     'item-kb': { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '100' },
+    /** The runtime's --send-buffer-kb: its default cap when absent, 0 for none. */
+    'send-buffer-kb': { type: 'string' },
   },
 });
 const socketCount = Number(args.sockets);
 const itemCount = Number(args.items);
 const itemBytes = Number(args['item-kb']) * 1024;
+const warmupCount = Number(args.warmup);
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const MB = 1024 * 1024;
 
@@ -53,11 +64,13 @@ let child: ChildProcess | undefined;
 
 /** The runtime in its own process group, so that its DynamoDB Local goes with it whatever happens. */
 async function startRuntime() {
-  const [wsPort, httpPort, s3Port, mqttPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [wsPort, httpPort, s3Port, mqttPort, sqsPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const dynamodbPort = await freePort('0.0.0.0');
-  const cli = ['--import', 'tsx', 'packages/local-runtime/src/cli.ts', 'start', '--quiet'];
-  const ports = Object.entries({ ws: wsPort, http: httpPort, s3: s3Port, mqtt: mqttPort, dynamodb: dynamodbPort });
-  const flags = ports.flatMap(([name, port]) => [`--${name}-port`, String(port)]);
+  // No console (port 0): other runtimes on the machine may hold its default port.
+  const cli = ['--import', 'tsx', 'packages/local-runtime/src/cli.ts', 'start', '--quiet', '--console-port', '0'];
+  const ports = { ws: wsPort, http: httpPort, s3: s3Port, mqtt: mqttPort, sqs: sqsPort, dynamodb: dynamodbPort };
+  const flags = Object.entries(ports).flatMap(([name, port]) => [`--${name}-port`, String(port)]);
+  if (args['send-buffer-kb'] !== undefined) flags.push('--send-buffer-kb', args['send-buffer-kb']);
   child = spawn(process.execPath, [...cli, ...flags], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid ?? 0;
   await waitFor(
@@ -69,7 +82,12 @@ async function startRuntime() {
     120_000,
     'the runtime',
   );
-  return { pid, wsUrl: `ws://127.0.0.1:${wsPort}/develop`, dynamodb: `http://127.0.0.1:${dynamodbPort}` };
+  return {
+    pid,
+    wsUrl: `ws://127.0.0.1:${wsPort}/develop`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    dynamodb: `http://127.0.0.1:${dynamodbPort}`,
+  };
 }
 
 function stopRuntime(): void {
@@ -83,16 +101,38 @@ function stopRuntime(): void {
 
 async function connectionIdOf(socket: RecordingSocket): Promise<string> {
   socket.send({ action: 'heartbeat' });
-  return String((await socket.next((m) => m.type === 'pong')).connectionId);
+  // A minute: on a loaded machine the message function's cold start alone can take ten seconds.
+  return String((await socket.next((m) => m.type === 'pong', 60_000)).connectionId);
 }
 
 async function main(): Promise<void> {
-  log(`load average at start: ${loadavg()[0]?.toFixed(2)}`);
+  const cap = args['send-buffer-kb'] === undefined ? 'default' : `${args['send-buffer-kb']} KB (0: none)`;
+  log(
+    `load average at start: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}; send buffer cap ${cap}`,
+  );
   const runtime = await startRuntime();
   log(`runtime up (pid ${runtime.pid})`);
   const ddb = new DynamoDBClient({ endpoint: runtime.dynamodb, region: 'us-east-1', credentials });
   const key = `bench-slow-${randomUUID().slice(0, 8)}`;
   const url = `${runtime.wsUrl}?realTimeItemKey=${key}`;
+
+  const pad = 'x'.repeat(itemBytes - 200);
+  const write = (itemKey: string, i: number) =>
+    ddb.send(
+      new PutItemCommand({
+        TableName: 'RealTimeData-develop',
+        Item: { realTimeItemKey: { S: itemKey }, itemId: { S: `i${i}` }, pad: { S: pad } },
+      }),
+    );
+  // Warm-up on another key, read by one socket: every function's worker, the stream reader and the gateway have
+  // handled items of this size before the baseline, so the growth measured is the load's, not a cold start's.
+  const warmKey = `${key}-warmup`;
+  const warm = await openRecordingSocket(`${runtime.wsUrl}?realTimeItemKey=${warmKey}`);
+  for (let i = 0; i < warmupCount; i++) await write(warmKey, i);
+  await waitFor(() => warm.frames.filter((f) => f.type === 'item').length >= warmupCount, 300_000, 'the warm-up');
+  warm.close();
 
   const canary = await openRecordingSocket(url);
   const stalled = await Promise.all(Array.from({ length: socketCount }, () => openRecordingSocket(url)));
@@ -105,17 +145,9 @@ async function main(): Promise<void> {
     peak = Math.max(peak, rssBytes(runtime.pid));
   }, 100);
 
-  log(`baseline RSS ${(baseline / MB).toFixed(1)} MB; writing ${itemCount} items`);
+  log(`baseline RSS ${(baseline / MB).toFixed(1)} MB after ${warmupCount} warm-up items; writing ${itemCount} items`);
   const started = Date.now();
-  const pad = 'x'.repeat(itemBytes - 200);
-  for (let i = 0; i < itemCount; i++) {
-    await ddb.send(
-      new PutItemCommand({
-        TableName: 'RealTimeData-develop',
-        Item: { realTimeItemKey: { S: key }, itemId: { S: `i${i}` }, pad: { S: pad } },
-      }),
-    );
-  }
+  for (let i = 0; i < itemCount; i++) await write(key, i);
   await waitFor(() => canary.frames.filter((f) => f.type === 'item').length >= itemCount, 300_000, 'the canary');
   const fedMs = Date.now() - started;
   const afterFeed = rssBytes(runtime.pid);
@@ -134,11 +166,13 @@ async function main(): Promise<void> {
     }
     return rows;
   };
-  // The gateway closed the stalled ones; reading again, each client sees its end.
-  for (const socket of stalled) socket.socket.resume();
-  const closes = await Promise.all(
-    stalled.map((socket) => Promise.race([socket.closed.then((c) => c.code), sleep(10_000).then(() => 'open')])),
-  );
+  // The gateway's own count: a paused client may not have read its close yet. With the cap the stalled ones are
+  // gone long before the feed ends; without it they are all still open.
+  const health = (await (await fetch(`${runtime.httpUrl}/health`)).json()) as { connections: number };
+  const closedByGateway = socketCount + 1 - health.connections;
+  const rowsBeforeDeath = await rowsLeft();
+  // The stalled clients die: their sockets are destroyed without a close handshake, as when the process is killed.
+  for (const socket of stalled) socket.socket.terminate();
   await waitFor(async () => (await rowsLeft()) === 0, 20_000, 'the stalled rows to go').catch(() => undefined);
   await sleep(5000);
   const afterClose = rssBytes(runtime.pid);
@@ -151,12 +185,15 @@ async function main(): Promise<void> {
   log(`runtime RSS baseline          ${(baseline / MB).toFixed(1)} MB`);
   log(`peak growth while feeding     ${growth(peak)}`);
   log(`growth once the canary had all ${growth(afterFeed)}`);
-  log(`growth 5 s after the closes   ${growth(afterClose)}`);
-  log(
-    `stalled sockets closed        ${closes.filter((c) => c !== 'open').length}/${socketCount} (codes ${[...new Set(closes)].join(', ')})`,
-  );
-  log(`their rows left               ${await rowsLeft()}`);
+  log(`growth 5 s after they died    ${growth(afterClose)}`);
+  log(`stalled closed by the gateway ${closedByGateway}/${socketCount} while feeding`);
+  log(`their rows before they died   ${rowsBeforeDeath}; after ${await rowsLeft()}`);
   log(`canary received               ${canary.frames.filter((f) => f.type === 'item').length}/${itemCount} items`);
+  log(
+    `load average at the end      ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  );
   canary.close();
   ddb.destroy();
   child?.kill('SIGINT');

@@ -56,6 +56,8 @@ Options (environment variable in brackets):
   --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
   --idle-timeout SECONDS       close idle WebSockets after this long (600, as API Gateway)
   --max-connection SECONDS     close any WebSocket after this long (7200, as API Gateway)
+  --send-buffer-kb KB          close a WebSocket with 1008 once this much is queued for a client that does not
+                               read (1024); 0 lifts the cap (npm run bench:backpressure compares both)
   --quiet                      only warnings and errors; hide the functions' own logs
   --verbose                    debug output of the runtime
   -h, --help                   this text
@@ -99,6 +101,7 @@ const OPTIONS = {
     'region',
     'idle-timeout',
     'max-connection',
+    'send-buffer-kb',
   ]),
 } satisfies ParseArgsConfig['options'];
 
@@ -150,6 +153,14 @@ function seconds(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** --send-buffer-kb in bytes; 0 means no cap at all (the gateway before backpressure, to measure against). */
+function sendBufferOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const kb = Number(value);
+  if (!Number.isFinite(kb) || kb < 0) throw new UsageError(`--send-buffer-kb must be 0 or more KB, got "${value}"`);
+  return kb === 0 ? Number.POSITIVE_INFINITY : kb * 1024;
+}
+
 /** `K=V` pairs, given as repeated flags or space-separated in one (as `sam deploy --parameter-overrides`). */
 function parameterOverrides(values: string[]): Record<string, string> {
   const overrides: Record<string, string> = {};
@@ -177,6 +188,7 @@ async function start(flags: Flags): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
   const idle = seconds('--idle-timeout', flags['idle-timeout']);
   const max = seconds('--max-connection', flags['max-connection']);
+  const sendBufferBytes = sendBufferOption(flags['send-buffer-kb']);
   const auth = await localAuth(flags);
   const consolePort = portOption(PORTS.console, flags['console-port']);
   // The page builds while DynamoDB Local starts, so the console adds little to the ready time.
@@ -197,6 +209,7 @@ async function start(flags: Flags): Promise<void> {
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
+      ...(sendBufferBytes !== undefined ? { sendBufferBytes } : {}),
     },
     quietFunctions: flags.quiet,
     onInvocation: tail.observe,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -43,6 +44,12 @@ export interface LocalPlatformOptions {
    * AuthMode=jwt (on AWS the secret comes from Secrets Manager). They need not be declared in the template.
    */
   functionEnvironment?: Record<string, Record<string, string>>;
+  /**
+   * Source files that replace single functions' code, by logical id (tests only: e.g. a wrapper that injects faults
+   * around the real handler). The file must export the template's handler name; the function keeps everything else
+   * (environment, events, timeout), so the template itself stays what is deployed.
+   */
+  functionEntryPoints?: Record<string, string>;
   /** Interface the WebSocket and HTTP servers listen on (default 127.0.0.1). */
   host?: string;
   wsPort: number;
@@ -181,6 +188,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       },
       logger,
     });
+    replaceEntryPoints(model, options.functionEntryPoints ?? {});
     for (const part of model.skipped) logger.warn(`not run locally: ${part.id} (${part.type}): ${part.reason}`);
     // Only the services this template needs: a template without IoT rules must not fail on a mosquitto on 1883.
     await assertPortsFree([
@@ -483,4 +491,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
 function hasMessaging(model: PlatformModel): boolean {
   return model.queues.length > 0 || model.topics.length > 0;
+}
+
+function replaceEntryPoints(model: PlatformModel, entryPoints: Record<string, string>): void {
+  for (const [logicalId, entryPoint] of Object.entries(entryPoints)) {
+    const spec = model.functions.get(logicalId);
+    if (!spec) throw new Error(`functionEntryPoints: the template has no function ${logicalId}`);
+    if (!existsSync(entryPoint))
+      throw new Error(`functionEntryPoints: ${logicalId}'s file ${entryPoint} does not exist`);
+    spec.entryPoint = entryPoint;
+  }
 }

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { freePort, type LocalPlatform, silentLogger, startLocalPlatform } from '@real-time-platform/local-runtime';
+import { compareSeq } from '@real-time-platform/protocol';
 import { openRecordingSocket, type RecordingSocket } from './sockets';
 
 // Fault scenarios shared by the `faults` integration suite (small load) and `npm run bench:faults` (the issue's
@@ -22,7 +23,11 @@ export interface FaultsPlatform {
 
 /** `functionEnvironment`: e.g. the fan-out's WS_ENDPOINT pointed at a @connections stand-in that injects faults. */
 export async function startFaultsPlatform(
-  options: { functionEnvironment?: Record<string, Record<string, string>> } = {},
+  options: {
+    functionEnvironment?: Record<string, Record<string, string>>;
+    /** Functions' code replaced by a test fixture, e.g. a fan-out that throws on some invocations. */
+    functionEntryPoints?: Record<string, string>;
+  } = {},
 ): Promise<FaultsPlatform> {
   await mkdir(join(REPOSITORY_ROOT, '.local'), { recursive: true });
   const workDir = await mkdtemp(join(REPOSITORY_ROOT, '.local', 'test-faults-'));
@@ -43,6 +48,7 @@ export async function startFaultsPlatform(
       // Two cores shared with parallel suites can take a while to start a JVM.
       dynamodbStartTimeoutMs: 120_000,
       ...(options.functionEnvironment ? { functionEnvironment: options.functionEnvironment } : {}),
+      ...(options.functionEntryPoints ? { functionEntryPoints: options.functionEntryPoints } : {}),
     });
   } catch (error) {
     await rm(workDir, { recursive: true, force: true });
@@ -105,11 +111,13 @@ export async function writeLoad(
     at?: { ms: number; run: () => void }[];
     /** The key written to (FAULTS_KEY by default); one key per scenario keeps their counts apart. */
     key?: string;
+    /** Several keys instead, written in turn: write `n` goes to `keys[(n - 1) % keys.length]` (see keyOfWrite). */
+    keys?: readonly string[];
   },
 ): Promise<WriteLoad> {
   const acknowledged: number[] = [];
   let failed = 0;
-  const key = options.key ?? FAULTS_KEY;
+  const keys = options.keys ?? [options.key ?? FAULTS_KEY];
   const started = Date.now();
   const pending = [...(options.at ?? [])].sort((a, b) => a.ms - b.ms);
   for (let n = 1; !options.done({ elapsedMs: Date.now() - started, acknowledged: acknowledged.length }); n++) {
@@ -118,7 +126,7 @@ export async function writeLoad(
       await faults.ddb.send(
         new PutItemCommand({
           TableName: faults.tableName,
-          Item: { [faults.keyAttribute]: { S: key }, itemId: { S: `w${n}` }, n: { N: String(n) } },
+          Item: { [faults.keyAttribute]: { S: keyOfWrite(keys, n) }, itemId: { S: `w${n}` }, n: { N: String(n) } },
         }),
       );
       acknowledged.push(n);
@@ -129,6 +137,11 @@ export async function writeLoad(
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
   return { acknowledged, failed };
+}
+
+/** The key write `n` of a several-key writeLoad went to. */
+export function keyOfWrite(keys: readonly string[], n: number): string {
+  return keys[(n - 1) % keys.length] as string;
 }
 
 export interface DeliveryCount {
@@ -173,4 +186,28 @@ export async function waitUntil(has: () => boolean, timeoutMs: number, what: str
     if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * What a client applies of `key` from the item frames a socket received: the `n` of each frame whose `seq` is above
+ * the last applied one (the client SDK's rule, delivery being at least once), and how many repeats that dropped.
+ */
+export function appliedBySeq(
+  frames: readonly Record<string, unknown>[],
+  key: string,
+): { applied: number[]; repeatsDropped: number } {
+  const applied: number[] = [];
+  let repeatsDropped = 0;
+  let lastSeq: string | undefined;
+  for (const frame of frames) {
+    if (frame.type !== 'item' || frame.key !== key) continue;
+    const seq = String(frame.seq);
+    if (lastSeq !== undefined && compareSeq(seq, lastSeq) <= 0) {
+      repeatsDropped++;
+      continue;
+    }
+    lastSeq = seq;
+    applied.push(Number((frame.item as { n?: unknown }).n));
+  }
+  return { applied, repeatsDropped };
 }
