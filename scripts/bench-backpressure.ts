@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { freePort } from '@real-time-platform/local-runtime';
-import { openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
+import { connectionIdOf, openRecordingSocket } from '@real-time-platform/test-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -79,11 +79,6 @@ function stopRuntime(): void {
   } catch {
     // Already gone.
   }
-}
-
-async function connectionIdOf(socket: RecordingSocket): Promise<string> {
-  socket.send({ action: 'heartbeat' });
-  return String((await socket.next((m) => m.type === 'pong')).connectionId);
 }
 
 async function main(): Promise<void> {
