@@ -395,7 +395,7 @@ describe('the presence sweep', () => {
         silentConnections: async (shard: string) =>
           shard === '0' ? rows.map((r) => ({ connectionId: r.id, userId: r.userId, lastSeenAt: r.lastSeenAt })) : [],
         // The same for token expiry: the index lists every row carrying one.
-        expiredTokenConnections: async (shard: string) =>
+        expiredTokenConnections: async (shard: string, _before: number) =>
           shard === '0' ? rows.filter((r) => r.tokenExpiresAt !== undefined).map((r) => r.id) : [],
         connectionOf: async (id: string) =>
           p.connections.connections.has(id)
