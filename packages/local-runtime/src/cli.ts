@@ -200,6 +200,7 @@ async function start(flags: Flags): Promise<void> {
     },
     quietFunctions: flags.quiet,
     onInvocation: tail.observe,
+    onFunctionLog: tail.observeLog,
     logger,
   });
   const platformReady = performance.now();
@@ -296,7 +297,9 @@ function banner(
     ...(urls.eventBridge ? [`  EventBridge       ${urls.eventBridge}      PutEvents, each event logged`] : []),
     `  Tables            ${model.tables.map((t) => t.tableName).join(', ')}`,
     `  Streams           ${streams}`,
-    `  Dead letters      ${platform.deadLetterDir}`,
+    urls.sqs
+      ? `  Dead letters      to the template's queues (aws sqs receive-message --endpoint-url ${urls.sqs}); other destinations in ${platform.deadLetterDir}`
+      : `  Dead letters      ${platform.deadLetterDir}`,
     ...authLines(auth),
     ...(model.skipped.length > 0
       ? [

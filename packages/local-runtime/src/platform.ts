@@ -1,9 +1,9 @@
-import { appendFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from './arns';
+import { type DeadLetterSink, deadLetterSink } from './dead-letters';
 import { localCredentials } from './dynamodb/dynamodb-local';
 import { type DynamoDbStatus, type SupervisedDynamoDbLocal, superviseDynamoDbLocal } from './dynamodb/supervisor';
 import { ensureTables } from './dynamodb/tables';
@@ -14,7 +14,7 @@ import { awsHostRoutes } from './functions/aws-hosts';
 import { type RunningHttpApi, startHttpApi } from './http';
 import { type InvocationObserver, observedInvoker } from './invocations';
 import { startIotBroker } from './iot/broker';
-import { startLocalMessaging } from './messaging';
+import { type LocalMessaging, startLocalMessaging } from './messaging';
 import { assertPortsFree, DEFAULT_HOST, freePort, loopbackOf, PORTS, publicUrl } from './ports';
 import { startLocalS3 } from './s3';
 import { type RunningSchedules, startSchedules } from './schedules';
@@ -84,6 +84,8 @@ export interface LocalPlatformOptions {
   quietFunctions?: boolean;
   /** Told of every function invocation and its outcome (the console's live tail of the fan-out). */
   onInvocation?: InvocationObserver;
+  /** Told of every line a function writes to stdout (its log), even with quietFunctions. */
+  onFunctionLog?: (functionId: string, line: string) => void;
   /** Where local data goes: bundles, dead letters (default .local). */
   workDir?: string;
   logger: LocalLogger;
@@ -101,8 +103,13 @@ export interface LocalPlatform {
     mqtt?: string;
     eventBridge?: string;
   };
-  /** Where discarded stream batches (OnFailure) are appended, one JSON document a line, by destination. */
+  /**
+   * Where dead letters (stream OnFailure, failed S3 events, IoT error actions) are appended, one JSON document a line,
+   * by destination, when the destination is not a queue of the template (those go to the local SQS).
+   */
   deadLetterDir: string;
+  /** Where dead letters go; also the ones sent to the local SQS, which the console lists. */
+  deadLetters: DeadLetterSink;
   runner: FunctionRunner;
   /** The running stream event sources; replaced in place when a DynamoDB Local restart changes a stream ARN. */
   streams: StreamEventSource[];
@@ -188,8 +195,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const runnerPromise = createFunctionRunner(model.functions.values(), {
       logger,
       quiet: options.quietFunctions,
+      ...(options.onFunctionLog ? { onOutputLine: options.onFunctionLog } : {}),
       buildDir: join(workDir, 'build'),
-      prewarm: true,
       // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
       awsRoutes: awsHostRoutes(model, {
         webSocket: publicUrl(loopbackOf(host), options.wsPort),
@@ -247,15 +254,35 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     stoppers.push(() => ttlSweeper.stop());
 
-    const deadLetterDir = join(workDir, 'dead-letters');
+    // The local SQS starts before anything that can fail asynchronously: dead letters go to its queues.
+    let messaging: LocalMessaging | undefined;
+    if (hasMessaging(model)) {
+      messaging = await startLocalMessaging({
+        model,
+        host,
+        port: sqsPort,
+        baseUrl: publicUrl(host, sqsPort),
+        invoker,
+        logger,
+      });
+      const running = messaging;
+      stoppers.push(() => running.close());
+    }
+    const deadLetters = deadLetterSink({
+      dir: join(workDir, 'dead-letters'),
+      queues: () => messaging?.queues,
+      queueNames: Object.fromEntries(model.queues.map((queue) => [queue.logicalId, queue.queueName])),
+    });
     const onFailure = async (destination: OnFailureDestination, message: OnFailureMessage) => {
       const name = destination?.destinationLogicalId ?? 'no-destination';
-      const file = join(deadLetterDir, `${name}.jsonl`);
-      await mkdir(deadLetterDir, { recursive: true });
-      await appendFile(file, `${JSON.stringify(message)}\n`);
+      const where = await deadLetters.send({
+        ...(destination?.type === 'SQS' ? { queue: { logicalId: destination.destinationLogicalId } } : {}),
+        fileName: name,
+        body: message,
+      });
       logger.warn(
         `stream batch discarded (${message.requestContext.condition}): ${message.DDBStreamBatchInfo.batchSize} record(s) ` +
-          `${message.DDBStreamBatchInfo.startSequenceNumber}…${message.DDBStreamBatchInfo.endSequenceNumber}; metadata sent to ${name} (${file})`,
+          `${message.DDBStreamBatchInfo.startSequenceNumber}…${message.DDBStreamBatchInfo.endSequenceNumber}; metadata sent to ${name} (${where})`,
       );
     };
 
@@ -370,7 +397,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         logger,
         region,
         accountId,
-        deadLetterDir,
+        deadLetters,
+        deadLetterQueues: model.asyncDeadLetterQueues,
       });
       stoppers.push(() => s3.close());
       s3Url = s3.url;
@@ -383,20 +411,6 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       eventBridgeUrl = eventBridge.url;
     }
 
-    let sqsUrl: string | undefined;
-    if (hasMessaging(model)) {
-      const messaging = await startLocalMessaging({
-        model,
-        host,
-        port: sqsPort,
-        baseUrl: publicUrl(host, sqsPort),
-        invoker,
-        logger,
-      });
-      stoppers.push(() => messaging.close());
-      sqsUrl = messaging.url;
-    }
-
     let mqttUrl: string | undefined;
     if (model.iotRules.length > 0) {
       const broker = await startIotBroker({
@@ -406,11 +420,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         dynamodb: ddb,
         invoker,
         logger,
-        deadLetterDir,
+        deadLetterDir: deadLetters.dir,
+        deadLetters,
+        queueOf: (logicalId) => {
+          const name = model.queues.find((queue) => queue.logicalId === logicalId)?.queueName;
+          return name === undefined ? undefined : messaging?.queues.get(name);
+        },
       });
       stoppers.push(() => broker.close());
       mqttUrl = broker.url;
     }
+
+    // Cold starts now, once every table, queue and bucket exists: on AWS a function's init runs at its first
+    // invocation, after CloudFormation created them, so an init that reads one (top-level await) must find it.
+    await runner.warm();
 
     const gateway = gateways[0];
     // Declared here, called only once the HTTP API serves /health (the services above all exist by then).
@@ -438,11 +461,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         httpApi: httpApi.url,
         dynamodb: dynamodbEndpoint,
         ...(s3Url ? { s3: s3Url } : {}),
-        ...(sqsUrl ? { sqs: sqsUrl } : {}),
+        ...(messaging ? { sqs: messaging.url } : {}),
         ...(mqttUrl ? { mqtt: mqttUrl } : {}),
         ...(eventBridgeUrl ? { eventBridge: eventBridgeUrl } : {}),
       },
-      deadLetterDir,
+      deadLetterDir: deadLetters.dir,
+      deadLetters,
       runner,
       streams,
       connections: () => gateways.flatMap((g) => g.listConnections()),

@@ -218,7 +218,7 @@ export interface SnsEventSpec {
 
 export type IotActionSpec =
   | { type: 'DynamoDBv2'; tableName: string }
-  | { type: 'Sqs'; queueUrl: string; queueLogicalId?: string }
+  | { type: 'Sqs'; queueUrl: string; queueLogicalId?: string; useBase64?: boolean }
   | { type: 'Lambda'; functionId: string }
   | { type: 'Unsupported'; name: string };
 

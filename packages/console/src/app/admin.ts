@@ -9,6 +9,8 @@ export interface ConsoleConfig {
   auth: 'none' | 'jwt';
   devTokens: boolean;
   httpApi: string;
+  /** PresenceTimeoutSeconds: a connection silent for longer is ended by the presence sweep. */
+  presenceTimeoutSeconds: number;
 }
 
 /** An answer of the admin API or the HTTP API that is not 2xx, with the server's error code and message. */
@@ -53,12 +55,21 @@ export async function tokenFor(config: ConsoleConfig, userId: string | undefined
   return token;
 }
 
+/**
+ * At least three heartbeats per presence timeout (the SDK's 20 s default is a ninth of the template's 180 s): a tab
+ * that is alive is never swept, however short the timeout the runtime was started with.
+ */
+export function heartbeatIntervalMs(config: ConsoleConfig): number {
+  return Math.min(20_000, Math.max(1000, (config.presenceTimeoutSeconds * 1000) / 3));
+}
+
 /** A client of the local platform, signed in as `userId` when the runtime checks tokens. */
 export function createClient(config: ConsoleConfig, userId?: string): RealtimeClient {
   return new RealtimeClient({
     url: config.webSocketUrl,
     keyParam: config.keyParam,
     httpUrl: `${location.origin}${config.httpApi}`,
+    heartbeatIntervalMs: heartbeatIntervalMs(config),
     // Called again on every connect, so a reconnect after an hour gets a fresh token.
     token: () => tokenFor(config, userId),
   });

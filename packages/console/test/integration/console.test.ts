@@ -10,6 +10,9 @@ import { buildConsoleAssets, type ConsoleAsset } from '../../src';
 // The console in Debian's Chromium (playwright-core) against the real local runtime: one platform (AuthMode=jwt, so
 // presence and chat have users), one console server, one browser, a page per view.
 
+/** Short, so that a tab that stops heartbeating can be swept within the test; the page's clients heartbeat faster. */
+const PRESENCE_TIMEOUT_SECONDS = 5;
+
 jest.setTimeout(300_000);
 
 const SCREENSHOTS = join(__dirname, '..', '..', '..', '..', '.local', 'console-screenshots');
@@ -21,19 +24,31 @@ let server: ConsoleServer;
 let browser: Browser;
 let documents: DynamoDBDocumentClient;
 let dataTable: string;
+let connectionTable: string;
 const pages: Page[] = [];
 const pageProblems: string[] = [];
 
 beforeAll(async () => {
   tail = new FanoutTail();
   [platform, assets, browser] = await Promise.all([
-    startTestPlatform({ auth: 'jwt', onInvocation: tail.observe }),
+    startTestPlatform({
+      auth: 'jwt',
+      onInvocation: tail.observe,
+      onFunctionLog: tail.observeLog,
+      parameterOverrides: {
+        PresenceTimeoutSeconds: String(PRESENCE_TIMEOUT_SECONDS),
+        // The sweep runs when the Presence test asks (the admin API), not in the middle of the other tests.
+        PresenceSweepSchedule: 'rate(1 day)',
+      },
+    }),
     buildConsoleAssets(),
     launchChromium(),
   ]);
   server = await startConsoleServer({ platform, tail, port: 0, assets, logger: silentLogger });
   documents = platform.aws.documents;
   dataTable = platform.model.tables.find((t) => t.logicalId === 'RealTimeDataTable')?.tableName ?? '';
+  connectionTable =
+    platform.model.tables.find((t) => t.logicalId === 'WebSocketConnectionManagerTable')?.tableName ?? '';
   await mkdir(SCREENSHOTS, { recursive: true });
 });
 
@@ -65,8 +80,8 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-function put(item: Record<string, unknown>): Promise<unknown> {
-  return documents.send(new PutCommand({ TableName: dataTable, Item: item }));
+function put(item: Record<string, unknown>, table = dataTable): Promise<unknown> {
+  return documents.send(new PutCommand({ TableName: table, Item: item }));
 }
 
 describe('Inspector', () => {
@@ -91,6 +106,30 @@ describe('Inspector', () => {
     await page.waitForSelector('#fanout td:text-is("OnReceiveRealTimeItem")');
 
     await screenshot(page, 'inspector');
+  });
+
+  test("the fan-out tail shows a batch's posts and its 410s", async () => {
+    const key = `tail-${randomUUID().slice(0, 8)}`;
+    const page = await openView('inspector');
+    await page.fill('#subscribe-key', key);
+    await page.click('button:text-is("Subscribe")');
+    await put({ realTimeItemKey: key, itemId: 'live', speed: 1 });
+    await page.waitForSelector('#items tr[data-item-id="live"]', { timeout: 30_000 });
+
+    // A subscriber that vanished without a $disconnect: its subscription row stays, the gateway answers 410.
+    const ghost = `ghost-${randomUUID().slice(0, 8)}`;
+    const now = Date.now();
+    await put(
+      { connectionId: ghost, realTimeItemKey: key, subscribedAt: now, expiresAt: Math.floor(now / 1000) + 3600 },
+      connectionTable,
+    );
+    await put({ realTimeItemKey: key, itemId: 'after-ghost', speed: 2 });
+    const row = page.locator('#fanout tbody tr', { has: page.locator('.batch-gone:text-is("1")') });
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.locator('.batch-function').textContent()).toBe('OnReceiveRealTimeItem');
+    // The page's own client and the ghost: one post each.
+    expect(Number(await row.locator('.batch-posts').textContent())).toBeGreaterThanOrEqual(2);
+    await screenshot(page, 'inspector-fanout');
   });
 
   test('an item holding <script> and <img onerror> shows as text, and nothing runs', async () => {
@@ -126,6 +165,22 @@ describe('Inspector', () => {
     await page.fill('#write-attributes', '[1, 2]');
     await page.click('button:text-is("Write")');
     await page.waitForSelector('#write-result:text-is("attributes must be a JSON object")');
+  });
+});
+
+describe('Admin API', () => {
+  test('running a schedule now refuses a bad body and a function without a schedule', async () => {
+    const run = (body: string, contentType = 'application/json') =>
+      fetch(`${server.url}admin/schedules/run`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const missing = await run('{}');
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^functionId/) },
+    });
+    const unknown = await run('{"functionId":"OnConnectLambdaFunction"}');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { message: string } }).error.message).toContain('PresenceSweepFunction');
+    expect((await run('functionId=PresenceSweepFunction', 'application/x-www-form-urlencoded')).status).toBe(415);
   });
 });
 
@@ -189,6 +244,40 @@ describe('Presence', () => {
     await tab.close();
     await watcher.waitForSelector(`${row} .status:text-is("offline")`, { timeout: 30_000 });
   });
+
+  test('a tab that stops heartbeating is taken offline by the presence sweep; one that heartbeats stays', async () => {
+    const silent = `carol-${randomUUID().slice(0, 6)}`;
+    const alive = `dave-${randomUUID().slice(0, 6)}`;
+    const page = await openView('presence');
+    await page.fill('#presence-user', `bob-${randomUUID().slice(0, 6)}`);
+    await page.click('button:text-is("Sign in")');
+    await page.fill('#presence-watch', `${silent}, ${alive}`);
+    await page.click('button:text-is("Watch")');
+    for (const user of [silent, alive]) {
+      await page.fill('#tab-user', user);
+      await page.click('button:text-is("Open a tab")');
+      await page.waitForSelector(`#presence-users tr[data-user-id="${user}"] .status:text-is("online")`);
+    }
+    const silentTab = page.locator(`#tabs tr[data-tab-user="${silent}"]`);
+    await silentTab.locator('button:text-is("Stop heartbeats")').click();
+    await silentTab.locator('.tab-status:has-text("silent")').waitFor();
+
+    // Each sweep ends only what has been silent for longer than the timeout: sweep until it has.
+    const offline = page.locator(`#presence-users tr[data-user-id="${silent}"] .status:text-is("offline")`);
+    const deadline = Date.now() + 60_000;
+    while (!(await offline.isVisible())) {
+      if (Date.now() > deadline) throw new Error(`${silent} still online a minute after the heartbeats stopped`);
+      await page.click('button:text-is("Run the presence sweep now")');
+      await page.waitForSelector('#sweep-result:has-text("swept in")');
+      await offline.waitFor({ timeout: 1000 }).catch(() => undefined);
+    }
+    await silentTab.locator('.tab-status:has-text("closed by the server (1000")').waitFor();
+    // The same sweep left the tab that kept heartbeating: its user is online, its socket open.
+    const aliveTab = page.locator(`#tabs tr[data-tab-user="${alive}"]`);
+    expect(await aliveTab.locator('.tab-status').textContent()).toContain('open, a heartbeat every');
+    await page.waitForSelector(`#presence-users tr[data-user-id="${alive}"] .status:text-is("online")`);
+    await screenshot(page, 'presence-sweep');
+  });
 });
 
 describe('Chat', () => {
@@ -240,6 +329,38 @@ describe('Calendar', () => {
     await editor.locator('.event', { hasText: title }).locator('button:text-is("+1 h")').click();
     await event.locator('.event-time:text-is("11:00")').waitFor({ timeout: 30_000 });
     await screenshot(viewer, 'calendar');
+
+    // Both tabs start editing the same version; the first save wins, the second is refused with 409 on the page.
+    const eventId = await event.getAttribute('data-event-id');
+    const inEditor = editor.locator(`[data-event-id="${eventId}"]`);
+    const inViewer = viewer.locator(`[data-event-id="${eventId}"]`);
+    await inEditor.locator('button:text-is("Edit")').click();
+    await inViewer.locator('button:text-is("Edit")').click();
+    await inEditor.locator('.edit-title').fill(`${title} (editor)`);
+    await inEditor.locator('button:text-is("Save")').click();
+    await editor.locator('.event .event-title', { hasText: `${title} (editor)` }).waitFor();
+    await inViewer.locator('.edit-title').fill(`${title} (viewer)`);
+    await inViewer.locator('button:text-is("Save")').click();
+    const conflict = viewer.locator('.problem', { hasText: '409 CONFLICT' });
+    await conflict.waitFor();
+    expect(await conflict.textContent()).toContain('the event was changed since you read it');
+    await screenshot(viewer, 'calendar-409');
+    // The browser logs the refused request itself; here it is the point of the test, not a problem.
+    const refused = pageProblems.filter((problem) => problem.endsWith('status of 409 (Conflict)'));
+    expect(refused).toHaveLength(1);
+    pageProblems.splice(0, pageProblems.length, ...pageProblems.filter((problem) => !refused.includes(problem)));
+    await inViewer.locator('button:text-is("Cancel")').click();
+    await inViewer.locator(`.event-title:text-is("${title} (editor)")`).waitFor({ timeout: 30_000 });
+  });
+
+  test("the week shows a chosen country's public holidays", async () => {
+    const page = await openView('calendar');
+    await page.fill('#calendar-week', '2026-12-21');
+    await page.selectOption('#holiday-country', 'NZ');
+    await page.waitForSelector('.day[data-day="2026-12-25"] .holiday:text-is("Christmas Day")');
+    await page.waitForSelector('.day[data-day="2026-12-26"] .holiday:text-is("Boxing Day")');
+    expect(await page.$$('.day[data-day="2026-12-23"] .holiday')).toHaveLength(0);
+    await screenshot(page, 'calendar-holidays');
   });
 });
 

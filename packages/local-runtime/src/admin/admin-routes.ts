@@ -1,6 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from '../arns';
 import type { LocalPlatform } from '../platform';
+import { scheduledEvent, scheduleRuleArn } from '../schedules';
 import type { TokenSigner } from './dev-tokens';
 import { type FanoutTail, readDeadLetters } from './fanout-tail';
 import type { PlatformView } from './platform-view';
@@ -46,6 +48,10 @@ const writeItemBody = z.object({
 });
 const deleteItemBody = z.object({ key: KEY, itemId: ITEM_ID });
 const tokenBody = z.object({ userId: z.string().min(1).max(128) });
+const runScheduleBody = z.object({
+  functionId: z.string().min(1).max(256),
+  eventId: z.string().min(1).max(256).optional(),
+});
 const simulatorBody = z.object({ running: z.boolean(), vehicles: z.number().int().min(1).max(200).default(12) });
 
 /** The admin API's routes, by method and path; `body` is the parsed JSON body (undefined without one). */
@@ -67,6 +73,8 @@ export async function routeAdmin(deps: AdminDeps, method: string, path: string, 
       return deleteItem(deps, parse(deleteItemBody, body));
     case 'POST /admin/tokens':
       return token(deps, parse(tokenBody, body));
+    case 'POST /admin/schedules/run':
+      return runSchedule(deps, parse(runScheduleBody, body));
     case 'POST /admin/simulator': {
       const { running, vehicles } = parse(simulatorBody, body);
       return { status: 200, body: running ? deps.simulator.start(vehicles) : deps.simulator.stop() };
@@ -91,6 +99,8 @@ function config(deps: AdminDeps) {
     stage: model.webSocketApis[0]?.stage ?? '',
     keyParam: deps.keyAttribute,
     auth: model.parameters.AuthMode === 'jwt' ? 'jwt' : 'none',
+    // The page's clients heartbeat well within it, and the Presence view says how long a silent tab lasts.
+    presenceTimeoutSeconds: Number(model.parameters.PresenceTimeoutSeconds ?? 180),
     devTokens: deps.signToken !== undefined,
     // Same origin as the page: the console server forwards /api/* to the HTTP API.
     httpApi: '/api',
@@ -98,7 +108,10 @@ function config(deps: AdminDeps) {
 }
 
 async function fanout(deps: AdminDeps) {
-  return { batches: deps.tail.since(0), deadLetters: await readDeadLetters(deps.platform.deadLetterDir) };
+  return {
+    batches: deps.tail.since(0),
+    deadLetters: await readDeadLetters(deps.platform.deadLetterDir, deps.platform.deadLetters.sentToQueues()),
+  };
 }
 
 /** DeleteConnection through the real @connections API, so the gateway closes it exactly as AWS would. */
@@ -108,6 +121,32 @@ async function disconnect(deps: AdminDeps, connectionId: string): Promise<JsonRe
   if (response.status === 410) throw new AdminRequestError(404, 'GONE', `connection ${connectionId} is not open`);
   if (!response.ok) throw new Error(`@connections DELETE answered ${response.status}`);
   return { status: 204 };
+}
+
+/**
+ * Runs a scheduled function now, with the event its EventBridge rule would send (e.g. the presence sweep, so the
+ * Presence view need not wait a minute). Synchronous, unlike EventBridge: the answer is the function's own.
+ */
+async function runSchedule(deps: AdminDeps, input: z.infer<typeof runScheduleBody>): Promise<JsonReply> {
+  const { model, runner } = deps.platform;
+  const spec = model.schedules.find(
+    (s) => s.functionId === input.functionId && (input.eventId === undefined || s.eventId === input.eventId),
+  );
+  if (spec === undefined) {
+    const known = model.schedules.map((s) => `${s.functionId}.${s.eventId}`).join(', ') || 'none';
+    throw new AdminRequestError(404, 'NOT_FOUND', `no schedule of ${input.functionId} (the template's: ${known})`);
+  }
+  const where = { region: DEFAULT_REGION, accountId: LOCAL_ACCOUNT_ID, stackName: model.stackName };
+  const event = spec.input ?? scheduledEvent({ ruleArn: scheduleRuleArn(spec, where), time: new Date(), ...where });
+  const outcome = await runner.invoke(spec.functionId, event, `admin: schedule ${spec.eventId} now`);
+  const { functionId, eventId } = spec;
+  const durationMs = Math.round(outcome.durationMs);
+  return {
+    status: 200,
+    body: outcome.ok
+      ? { functionId, eventId, ok: true, result: outcome.result, durationMs }
+      : { functionId, eventId, ok: false, error: outcome.error, durationMs },
+  };
 }
 
 async function writeItem(deps: AdminDeps, input: z.infer<typeof writeItemBody>): Promise<JsonReply> {

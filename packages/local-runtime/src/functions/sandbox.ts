@@ -19,6 +19,11 @@ export interface SandboxOptions {
   stdout?: NodeJS.WritableStream;
   /** Where the functions' stderr lines go (default process.stderr). */
   stderr?: NodeJS.WritableStream;
+  /**
+   * Told of every line a function writes to stdout, quiet or not: what CloudWatch Logs would receive (the console's
+   * fan-out tail reads the fan-out's summary line from it).
+   */
+  onOutputLine?: (functionId: string, line: string) => void;
   /** After a timeout, how long a worker may take to answer a ping before it is deemed blocked (default 1000 ms). */
   unresponsiveAfterMs?: number;
   /** Limit on a cold start (loading the bundle); Lambda's init phase has 10 s. */
@@ -220,7 +225,7 @@ export class Sandbox {
           'Lambda kills it; the next invocation gets a fresh sandbox. Raise MemorySize if it needs more.',
       );
     };
-    this.pipeOutput(worker.stdout, this.options.stdout ?? process.stdout);
+    this.pipeOutput(worker.stdout, this.options.stdout ?? process.stdout, this.options.onOutputLine);
     this.pipeOutput(worker.stderr, this.options.stderr ?? process.stderr);
 
     const started = new Promise<void>((resolveStart, rejectStart) => {
@@ -416,12 +421,27 @@ export class Sandbox {
   }
 
   /** Forwards a worker stream line by line, so that lines of different functions never interleave mid-line. */
-  private pipeOutput(stream: Readable, target: NodeJS.WritableStream): void {
-    if (this.options.quiet) {
+  private pipeOutput(
+    stream: Readable,
+    target: NodeJS.WritableStream,
+    onLine?: (functionId: string, line: string) => void,
+  ): void {
+    if (this.options.quiet && !onLine) {
       stream.resume();
       return;
     }
+    const write = !this.options.quiet;
     const prefix = this.options.prefixOutput === false ? '' : `[${this.spec.logicalId}] `;
+    const tell = (lines: string) => {
+      if (!onLine) return;
+      for (const line of lines.split('\n')) {
+        try {
+          onLine(this.spec.logicalId, line);
+        } catch {
+          // Watching the output must never break the function.
+        }
+      }
+    };
     let partial = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -433,10 +453,14 @@ export class Sandbox {
       }
       partial = text.slice(end + 1);
       const lines = text.slice(0, end);
-      target.write(prefix ? `${prefix}${lines.replaceAll('\n', `\n${prefix}`)}\n` : `${lines}\n`);
+      tell(lines);
+      if (write) target.write(prefix ? `${prefix}${lines.replaceAll('\n', `\n${prefix}`)}\n` : `${lines}\n`);
     });
     stream.on('end', () => {
-      if (partial) target.write(`${prefix}${partial}\n`);
+      if (partial) {
+        tell(partial);
+        if (write) target.write(`${prefix}${partial}\n`);
+      }
       partial = '';
     });
   }

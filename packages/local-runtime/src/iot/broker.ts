@@ -1,18 +1,19 @@
 /**
  * A local stand-in for AWS IoT Core: an MQTT broker (aedes, MQTT 3.1 / 3.1.1) on TCP that applies the template's
  * topic rules to every message a client publishes. DynamoDBv2 actions write to DynamoDB Local, Lambda actions run
- * the template's functions, and failed actions go to the rule's error action (an SQS error action becomes a JSON
- * line under the dead-letter directory, as the runtime does for stream OnFailure destinations).
+ * the template's functions, Sqs actions send to the template's queues in the local SQS, and failed actions go to the
+ * rule's error action (an SQS error action sends to that queue of the local SQS, or appends a JSON line under the
+ * dead-letter directory when the queue is not the template's).
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { createBroker } from 'aedes';
+import { type DeadLetterSink, deadLetterSink } from '../dead-letters';
 import { listen, PORTS } from '../ports';
+import type { Queue } from '../sqs/queues';
 import type { Invoker, IotActionSpec, IotRuleSpec, LocalLogger } from '../types';
 import { type CompiledRule, compileIotRule } from './sql';
 
@@ -32,8 +33,12 @@ export interface IotBrokerOptions {
   dynamodb: DynamoDBClient;
   invoker: Invoker;
   logger: LocalLogger;
-  /** Where SQS error actions are written, one `<queue logical id>.jsonl` per queue. */
+  /** Where SQS error actions are written, one `<queue logical id>.jsonl` per queue, when there is no `deadLetters`. */
   deadLetterDir: string;
+  /** Where SQS error actions go: the template's queue in the local SQS, else that file (the platform's sink). */
+  deadLetters?: DeadLetterSink;
+  /** The template's queue of that logical id in the local SQS, for Sqs actions (undefined: the action is not run). */
+  queueOf?: (logicalId: string) => Queue | undefined;
 }
 
 /** A running broker. */
@@ -85,18 +90,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     warned.add(key);
     logger.warn(message, fields);
   };
-  // Appends to one file are chained so concurrent error actions never interleave their lines.
-  const fileQueues = new Map<string, Promise<void>>();
-  const appendLine = (file: string, line: string): Promise<void> => {
-    const previous = fileQueues.get(file) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      await mkdir(deadLetterDir, { recursive: true });
-      await appendFile(file, `${line}\n`);
-    });
-    const settled = next.catch(() => undefined);
-    fileQueues.set(file, settled);
-    return next;
-  };
+  const deadLetters = options.deadLetters ?? deadLetterSink({ dir: deadLetterDir });
 
   const broker = createBroker({
     // The payload limit is checked here, where the message and its client are known.
@@ -171,7 +165,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     // AWS: for a payload that is not a JSON object, `*` is the raw bytes, which the DynamoDBv2 and Lambda actions
     // cannot take (they need a JSON object); so those actions fail and the error action gets the message.
     const unstructured = compiled.selectsWildcard && !isPlainObject(payload);
-    const results = await Promise.all(spec.actions.map((action) => runAction(spec, action, output, unstructured)));
+    const results = await Promise.all(spec.actions.map((action) => runAction(spec, action, output, unstructured, raw)));
     const failures = results.filter((failure): failure is Failure => failure !== undefined);
     if (failures.length === 0) return;
     const message: IotErrorActionMessage = {
@@ -190,6 +184,7 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
     action: IotActionSpec,
     output: Record<string, unknown>,
     unstructured: boolean,
+    raw: Buffer,
   ): Promise<Failure | undefined> {
     switch (action.type) {
       case 'DynamoDBv2': {
@@ -235,12 +230,25 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
           return failure(errorText(err));
         }
       }
-      case 'Sqs':
-        warnOnce(
-          `action:${rule.ruleName}:sqs:${action.queueLogicalId ?? action.queueUrl}`,
-          `IoT rule ${rule.ruleName}: its Sqs action (${action.queueLogicalId ?? action.queueUrl}) is not run locally (there is no local SQS)`,
-        );
-        return undefined;
+      case 'Sqs': {
+        const queue = action.queueLogicalId ? options.queueOf?.(action.queueLogicalId) : undefined;
+        if (!queue) {
+          warnOnce(
+            `action:${rule.ruleName}:sqs:${action.queueLogicalId ?? action.queueUrl}`,
+            `IoT rule ${rule.ruleName}: its Sqs action (${action.queueLogicalId ?? action.queueUrl}) is not run locally: ` +
+              "the local SQS runs the template's own queues only",
+          );
+          return undefined;
+        }
+        // As IoT Core: the rule's output as JSON, or the payload's bytes when `*` selected a payload that is no JSON.
+        const text = unstructured ? raw.toString('utf8') : JSON.stringify(output);
+        try {
+          queue.send({ body: action.useBase64 ? Buffer.from(text).toString('base64') : text });
+          return undefined;
+        } catch (err) {
+          return { failedAction: 'SqsAction', failedResource: action.queueUrl, errorMessage: errorText(err) };
+        }
+      }
       case 'Unsupported':
         warnOnce(
           `action:${rule.ruleName}:${action.name}`,
@@ -262,9 +270,12 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
           });
           return;
         case 'Sqs': {
-          const file = join(deadLetterDir, `${errorAction.queueLogicalId ?? 'iot-errors'}.jsonl`);
-          await appendLine(file, JSON.stringify(message));
-          logger.warn(`IoT rule ${rule.ruleName}: action failed (${summary}); error action message written to ${file}`);
+          const where = await deadLetters.send({
+            ...(errorAction.queueLogicalId ? { queue: { logicalId: errorAction.queueLogicalId } } : {}),
+            fileName: errorAction.queueLogicalId ?? 'iot-errors',
+            body: message,
+          });
+          logger.warn(`IoT rule ${rule.ruleName}: action failed (${summary}); error action message sent to ${where}`);
           return;
         }
         case 'Lambda': {
@@ -335,7 +346,6 @@ export async function startIotBroker(options: IotBrokerOptions): Promise<IotBrok
         for (const socket of sockets) socket.destroy();
         await serverClosed;
         await Promise.allSettled([...pending]);
-        await Promise.allSettled([...fileQueues.values()]);
       })();
       return closing;
     },

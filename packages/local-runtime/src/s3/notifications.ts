@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { DeadLetterSink } from '../dead-letters';
 import type { Invoker, LocalLogger, S3EventSpec } from '../types';
 
 /** One object change, as the S3 server saw it. */
@@ -22,8 +21,10 @@ export interface NotifierOptions {
   invoker: Invoker;
   logger: LocalLogger;
   region: string;
-  /** Where invocations that failed every attempt are appended (`<FunctionId>-async.jsonl`). */
-  deadLetterDir: string;
+  /** Where invocations that failed every attempt go: the function's DeadLetterQueue, or `<FunctionId>-async.jsonl`. */
+  deadLetters: DeadLetterSink;
+  /** The functions' DeadLetterQueue names, by function id. */
+  deadLetterQueues: Record<string, string>;
   /** Waits before the retries of a failed invocation; Lambda waits about 1 and 2 minutes, locally 1 and 2 seconds. */
   retryDelaysMs: number[];
 }
@@ -165,22 +166,31 @@ export class Notifier {
     errorType: string,
     errorMessage: string,
   ): Promise<void> {
-    const file = join(this.options.deadLetterDir, `${spec.functionId}-async.jsonl`);
-    await mkdir(this.options.deadLetterDir, { recursive: true });
-    const line = {
-      deadLetteredAt: new Date().toISOString(),
-      functionId: spec.functionId,
-      trigger: `s3 ${spec.eventId}`,
-      attempts,
+    const queueName = this.options.deadLetterQueues[spec.functionId];
+    const errorText = `${errorType}: ${errorMessage}`;
+    const where = await this.options.deadLetters.send({
+      ...(queueName ? { queue: { name: queueName } } : {}),
+      fileName: `${spec.functionId}-async`,
+      body: event,
       // The message attributes Lambda adds to DLQ messages.
-      RequestID: requestId,
-      ErrorCode: '200',
-      ErrorMessage: `${errorType}: ${errorMessage}`,
-      event,
-    };
-    await appendFile(file, `${JSON.stringify(line)}\n`);
+      attributes: {
+        RequestID: { DataType: 'String', StringValue: requestId },
+        ErrorCode: { DataType: 'Number', StringValue: '200' },
+        ErrorMessage: { DataType: 'String', StringValue: errorText.slice(0, 1000) },
+      },
+      fileLine: {
+        deadLetteredAt: new Date().toISOString(),
+        functionId: spec.functionId,
+        trigger: `s3 ${spec.eventId}`,
+        attempts,
+        RequestID: requestId,
+        ErrorCode: '200',
+        ErrorMessage: errorText,
+        event,
+      },
+    });
     this.options.logger.error(`${spec.functionId} failed on an S3 event ${attempts} times; event dead-lettered`, {
-      file,
+      to: where,
       error: errorMessage,
     });
   }

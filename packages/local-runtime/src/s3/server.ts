@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type DeadLetterSink, deadLetterSink } from '../dead-letters';
 import { closeServer, listen, PORTS } from '../ports';
 import { readRequestBody } from '../request-body';
 import type { BucketSpec, Invoker, LocalLogger, S3EventSpec } from '../types';
@@ -29,8 +30,13 @@ export interface LocalS3Options {
   logger: LocalLogger;
   region: string;
   accountId: string;
-  /** Failed notification invocations go to `<deadLetterDir>/<FunctionId>-async.jsonl`; default `<dataDir>/../dead-letters`. */
-  deadLetterDir?: string;
+  /**
+   * Where failed notification invocations go (the function's DeadLetterQueue in the local SQS, else a file); default
+   * `<dataDir>/../dead-letters/<FunctionId>-async.jsonl`.
+   */
+  deadLetters?: DeadLetterSink;
+  /** The functions' DeadLetterQueue names, by function id. */
+  deadLetterQueues?: Record<string, string>;
   /** Waits before Lambda's two retries of a failed asynchronous invocation; default [1000, 2000]. */
   retryDelaysMs?: number[];
 }
@@ -85,7 +91,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     invoker: options.invoker,
     logger: options.logger,
     region: options.region,
-    deadLetterDir: options.deadLetterDir ?? join(options.dataDir, '..', 'dead-letters'),
+    deadLetters: options.deadLetters ?? deadLetterSink({ dir: join(options.dataDir, '..', 'dead-letters') }),
+    deadLetterQueues: options.deadLetterQueues ?? {},
     retryDelaysMs: options.retryDelaysMs ?? [1000, 2000],
   });
   const s3 = new S3Handler(store, notifier, options);

@@ -5,5 +5,6 @@ export {
   type ScheduledEvent,
   type StartSchedulesOptions,
   scheduledEvent,
+  scheduleRuleArn,
   startSchedules,
 } from './scheduler';

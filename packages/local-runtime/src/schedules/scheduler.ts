@@ -60,6 +60,15 @@ export function scheduledEvent(options: {
   };
 }
 
+/** The rule ARN of a schedule, as CloudFormation names SAM's rules: `{stackName}-{FunctionId}{EventId}`. */
+export function scheduleRuleArn(
+  spec: Pick<ScheduleSpec, 'functionId' | 'eventId'>,
+  where: { region: string; accountId: string; stackName?: string | undefined },
+): string {
+  const ruleName = `${where.stackName ? `${where.stackName}-` : ''}${spec.functionId}${spec.eventId}`;
+  return `arn:aws:events:${where.region}:${where.accountId}:rule/${ruleName}`;
+}
+
 /**
  * Starts every enabled schedule on its EventBridge timetable (UTC) and invokes its function the way EventBridge
  * does: asynchronously, with Lambda's async retries. Every expression is checked before any timer starts.
@@ -172,9 +181,7 @@ export function startSchedules(options: StartSchedulesOptions): RunningSchedules
       });
       continue;
     }
-    const ruleName = `${options.stackName ? `${options.stackName}-` : ''}${spec.functionId}${spec.eventId}`;
-    const ruleArn = `arn:aws:events:${options.region}:${options.accountId}:rule/${ruleName}`;
-    arm(spec, parsed, ruleArn, virtualStart);
+    arm(spec, parsed, scheduleRuleArn(spec, options), virtualStart);
   }
 
   return {

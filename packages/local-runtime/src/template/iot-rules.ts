@@ -57,7 +57,13 @@ function iotAction(
       const queueUrl = body.QueueUrl;
       if (typeof queueUrl !== 'string') throw fail('Sqs.QueueUrl is required.');
       const queueLogicalId = logicalIdOf(ctx, 'AWS::SQS::Queue', (id) => ctx.ref(id), queueUrl);
-      return { type: 'Sqs', queueUrl, ...(queueLogicalId ? { queueLogicalId } : {}) };
+      const useBase64 = body.UseBase64 === true || body.UseBase64 === 'true';
+      return {
+        type: 'Sqs',
+        queueUrl,
+        ...(queueLogicalId ? { queueLogicalId } : {}),
+        ...(useBase64 ? { useBase64 } : {}),
+      };
     }
     case 'Lambda': {
       const functionId = ctx.functionIdOf(body.FunctionArn, functions);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +13,11 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { freePort, localDynamoDb } from '@real-time-platform/test-support';
 import mqtt, { type MqttClient } from 'mqtt';
+import { deadLetterSink } from '../../src/dead-letters';
 import { type IotBroker, type IotErrorActionMessage, MAX_PAYLOAD_BYTES, startIotBroker } from '../../src/iot/broker';
 import { IotSqlError } from '../../src/iot/sql';
-import type { IotRuleSpec } from '../../src/types';
+import { QUEUE_DEFAULTS, QueueStore } from '../../src/sqs/queues';
+import { type IotRuleSpec, silentLogger } from '../../src/types';
 import { FakeInvoker } from '../helpers/fake-invoker';
 import { type LogLine, recordingLogger } from '../helpers/recording-logger';
 
@@ -336,6 +338,71 @@ describe('Lambda actions', () => {
     expect(
       ownLogs.filter((l) => l.level === 'warn' && l.message.includes('OnTelemetry failed: handler broke')),
     ).toHaveLength(1);
+  });
+
+  it("runs Sqs actions and Sqs error actions on the template's queues in the local SQS, nothing to a file", async () => {
+    const queues = new QueueStore({ region: 'us-east-1', accountId: '123456789012', baseUrl: 'http://localhost:9324' });
+    const queue = queues.create({ ...QUEUE_DEFAULTS, queueName: 'stack-IotErrors-XYZ' });
+    const telemetry = queues.create({ ...QUEUE_DEFAULTS, queueName: 'stack-Telemetry-XYZ' });
+    const ownDeadLetters = join(deadLetterDir, 'to-sqs');
+    const own = await startIotBroker({
+      host: '127.0.0.1',
+      port: 0,
+      rules: [
+        {
+          logicalId: 'MissingFunctionRule',
+          ruleName: 'to_missing_function',
+          sql: "SELECT * FROM 'rtp/missing/+'",
+          disabled: false,
+          actions: [{ type: 'Lambda', functionId: 'NoSuchFunction' }],
+          errorAction: { type: 'Sqs', queueUrl: queue.url, queueLogicalId: 'IotErrors' },
+        },
+        {
+          logicalId: 'QueueRule',
+          ruleName: 'to_queue',
+          sql: "SELECT speed, topic(3) AS vehicle FROM 'rtp/queued/+'",
+          disabled: false,
+          actions: [
+            { type: 'Sqs', queueUrl: telemetry.url, queueLogicalId: 'Telemetry' },
+            { type: 'Sqs', queueUrl: telemetry.url, queueLogicalId: 'Telemetry', useBase64: true },
+          ],
+        },
+      ],
+      dynamodb,
+      invoker,
+      logger: silentLogger,
+      deadLetterDir: ownDeadLetters,
+      deadLetters: deadLetterSink({
+        dir: ownDeadLetters,
+        queues: () => queues,
+        queueNames: { IotErrors: queue.name },
+      }),
+      queueOf: (logicalId) => ({ IotErrors: queue, Telemetry: telemetry })[logicalId],
+    });
+    const c = await mqtt.connectAsync(own.url, { reconnectPeriod: 0 });
+    await c.publishAsync('rtp/missing/a', JSON.stringify({ speed: 5 }), { qos: 1 });
+    await c.publishAsync('rtp/queued/v1', JSON.stringify({ speed: 6 }), { qos: 1 });
+    await queue.waitForMessages(Date.now() + 5000);
+    await telemetry.waitForMessages(Date.now() + 5000);
+    await c.endAsync(true);
+    await own.close();
+
+    const messages = queue.receive(10);
+    expect(messages.map((message) => JSON.parse(message.body))).toEqual([
+      expect.objectContaining({
+        ruleName: 'to_missing_function',
+        topic: 'rtp/missing/a',
+        failures: [expect.objectContaining({ failedAction: 'LambdaAction', failedResource: 'NoSuchFunction' })],
+      }),
+    ]);
+    const sent = '{"speed":6,"vehicle":"v1"}';
+    expect(
+      telemetry
+        .receive(10)
+        .map((message) => message.body)
+        .sort(),
+    ).toEqual([sent, Buffer.from(sent).toString('base64')].sort());
+    await expect(readdir(ownDeadLetters)).rejects.toThrow(/ENOENT/);
   });
 
   it('sends a missing function to the error action (iot-errors.jsonl without a queue logical id)', async () => {

@@ -24,7 +24,9 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { deadLetterSink } from '../../src/dead-letters';
 import { type LocalS3, startLocalS3 } from '../../src/s3';
+import { QUEUE_DEFAULTS, QueueStore } from '../../src/sqs/queues';
 import { type S3EventSpec, silentLogger } from '../../src/types';
 import { FakeInvoker } from '../helpers/fake-invoker';
 
@@ -384,6 +386,50 @@ test('a function that keeps failing is retried twice and then dead-lettered', as
     event: { Records: [{ s3: { object: { key: 'incoming/poison.json' } } }] },
   });
   invoker.set('S3IngestFunction', () => 'ok');
+});
+
+test("a function with a DeadLetterQueue of the template gets the failed event in that queue of the local SQS, with Lambda's attributes", async () => {
+  const queues = new QueueStore({ region: 'us-east-1', accountId: '123456789012', baseUrl: 'http://localhost:9324' });
+  const queue = queues.create({ ...QUEUE_DEFAULTS, queueName: 'stack-IngestDLQ-XYZ' });
+  const ownDir = join(dir, 'with-sqs');
+  const failing = new FakeInvoker({
+    S3IngestFunction: () => {
+      throw new Error('cannot parse');
+    },
+  });
+  const own = await startLocalS3({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(ownDir, 's3'),
+    buckets: [{ logicalId: 'IngestBucket', bucketName: BUCKET }],
+    s3Events: [incoming],
+    invoker: failing,
+    logger: silentLogger,
+    region: 'us-east-1',
+    accountId: '123456789012',
+    retryDelaysMs: [20, 20],
+    deadLetters: deadLetterSink({ dir: join(ownDir, 'dead-letters'), queues: () => queues }),
+    deadLetterQueues: { S3IngestFunction: queue.name },
+  });
+  const ownClient = new S3Client({ ...clientConfig, endpoint: own.url });
+  try {
+    await ownClient.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'incoming/poison.json', Body: '{' }));
+    await queue.waitForMessages(Date.now() + 5000);
+    const [message, ...more] = queue.receive(10);
+    expect(more).toEqual([]);
+    expect(failing.callsTo('S3IngestFunction')).toHaveLength(3);
+    expect(JSON.parse(message?.body ?? '{}')).toMatchObject({
+      Records: [{ s3: { object: { key: 'incoming/poison.json' } } }],
+    });
+    expect(message?.messageAttributes).toMatchObject({
+      ErrorCode: { DataType: 'Number', StringValue: '200' },
+      ErrorMessage: { DataType: 'String', StringValue: 'Error: cannot parse' },
+    });
+    await expect(readFile(join(ownDir, 'dead-letters', 'S3IngestFunction-async.jsonl'))).rejects.toThrow(/ENOENT/);
+  } finally {
+    ownClient.destroy();
+    await own.close();
+  }
 });
 
 test('aws-chunked uploads (SigV4 streaming framing and unsigned payloads with a checksum trailer) are unframed', async () => {

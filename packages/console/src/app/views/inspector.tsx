@@ -13,6 +13,10 @@ interface FanoutData {
     ok: boolean;
     error?: string;
     durationMs: number;
+    /** From the fan-out's own summary line; absent for other stream consumers. */
+    posts?: number;
+    gone?: number;
+    postRetries?: number;
   }[];
   deadLetters: { destination: string; condition: string; batchSize: number; startSequenceNumber: string; at: string }[];
 }
@@ -182,12 +186,18 @@ function FanoutTailView() {
   return (
     <div class="panel">
       <h2>Fan-out: stream batches</h2>
+      <p class="muted">
+        Posts, 410s and post retries come from the fan-out's own "Fan-out batch" log line (the one CloudWatch gets).
+      </p>
       <table id="fanout">
         <thead>
           <tr>
             <th>Time</th>
             <th>Function</th>
             <th>Records</th>
+            <th>Posts</th>
+            <th title="connections found gone: @connections answered 410">410s</th>
+            <th>Post retries</th>
             <th>Failed records</th>
             <th>Retry</th>
             <th>Outcome</th>
@@ -196,10 +206,13 @@ function FanoutTailView() {
         </thead>
         <tbody>
           {batches.map((batch) => (
-            <tr key={batch.id} class={batch.ok && batch.failedRecords === 0 ? '' : 'problem'}>
+            <tr key={batch.id} data-batch-id={batch.id} class={batch.ok && batch.failedRecords === 0 ? '' : 'problem'}>
               <td>{new Date(batch.at).toLocaleTimeString()}</td>
-              <td>{batch.functionId}</td>
-              <td>{batch.records}</td>
+              <td class="batch-function">{batch.functionId}</td>
+              <td class="batch-records">{batch.records}</td>
+              <td class="batch-posts">{batch.posts ?? ''}</td>
+              <td class="batch-gone">{batch.gone ?? ''}</td>
+              <td class="batch-post-retries">{batch.postRetries ?? ''}</td>
               <td>{batch.failedRecords}</td>
               <td>{batch.retry ? 'retry' : ''}</td>
               <td>{batch.ok ? 'ok' : batch.error}</td>

@@ -2,6 +2,7 @@ import { type Presence, setPage, watchPresence } from '@real-time-platform/clien
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleConfig } from '../admin';
 import { SignIn, useSession } from '../session';
+import { SilentTabs } from './presence-tabs';
 
 /** Sign in as a user, share a page, watch others go online and offline. */
 export function PresenceView({ config }: { config: ConsoleConfig }) {
@@ -72,6 +73,7 @@ export function PresenceView({ config }: { config: ConsoleConfig }) {
           ))}
         </tbody>
       </table>
+      {config.auth === 'jwt' && <SilentTabs config={config} />}
     </section>
   );
 }

@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  localDynamoDb,
+  openRecordingSocket,
+  type RecordingSocket,
+  startTestPlatform,
+  type TestPlatform,
+} from '@real-time-platform/test-support';
+import { fixtures, repoRoot } from '../helpers/paths';
+import { type LogLine, recordingLogger } from '../helpers/recording-logger';
+
+// SAM WebSocket apps nobody on this project wrote, in the style of the public samples (fixtures/apps/*): each is
+// copied to the system's temporary folder, so no node_modules of this repository can stand in for what Lambda's
+// runtime provides, started once, and must deliver through real WebSocket clients without a line changed.
+
+jest.setTimeout(60_000);
+
+/** Letters only: the samples' TableName pattern allows no digits. */
+const uniqueSuffix = () => [...randomBytes(8)].map((byte) => String.fromCharCode(97 + (byte % 26))).join('');
+
+interface RunningApp {
+  platform: TestPlatform;
+  log: LogLine[];
+  stop(): Promise<void>;
+}
+
+async function startApp(name: string, parameterOverrides: Record<string, string>): Promise<RunningApp> {
+  const copy = mkdtempSync(join(tmpdir(), `rtp-${name}-`));
+  cpSync(join(fixtures, 'apps', name), copy, { recursive: true });
+  // Functions that declare aws-sdk v2 in their package.json get it as `sam build` would install it.
+  for (const dir of readdirSync(copy, { withFileTypes: true })) {
+    if (!dir.isDirectory() || !readdirSync(join(copy, dir.name)).includes('package.json')) continue;
+    mkdirSync(join(copy, dir.name, 'node_modules'));
+    symlinkSync(join(repoRoot, 'node_modules', 'aws-sdk'), join(copy, dir.name, 'node_modules', 'aws-sdk'));
+  }
+  const log: LogLine[] = [];
+  try {
+    const platform = await startTestPlatform({
+      templatePath: join(copy, 'template.yaml'),
+      parameterOverrides,
+      logger: recordingLogger(log),
+    });
+    return {
+      platform,
+      log,
+      stop: async () => {
+        await platform.stop();
+        rmSync(copy, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(copy, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+const problems = (log: LogLine[]) =>
+  log.filter((line) => line.level === 'warn' || line.level === 'error').map((line) => line.message);
+
+/** Two clients of a chat, and what one of them says reaching both. */
+async function chatRoundTrip(app: RunningApp, data: string): Promise<RecordingSocket[]> {
+  const alice = await openRecordingSocket(app.platform.urls.webSocket);
+  const bob = await openRecordingSocket(app.platform.urls.webSocket);
+  alice.send({ action: 'sendmessage', data });
+  return [alice, bob];
+}
+
+describe('simple-chat: SDK v3 from the runtime, endpoint https://{domainName}/{stage}, stage Prod', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp('simple-chat', { TableName: `simplechat_${uniqueSuffix()}` });
+  });
+  afterAll(() => app?.stop());
+
+  test('a message reaches every connected client, the sender included', async () => {
+    expect(app.platform.urls.webSocket).toMatch(/\/Prod$/);
+    const sockets = await chatRoundTrip(app, '{"text":"hello from alice"}');
+    for (const socket of sockets) {
+      await expect(socket.next((frame) => frame.text === 'hello from alice', 10_000)).resolves.toBeDefined();
+    }
+    for (const socket of sockets) socket.close();
+    expect(problems(app.log)).toEqual([]);
+  });
+});
+
+describe('esm-chat: .mjs handlers with top-level await, endpoint from the apiId, stage v1', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp('esm-chat', { TableName: `esmchat_${uniqueSuffix()}` });
+  });
+  afterAll(() => app?.stop());
+
+  test('a message reaches every connected client, with its sender', async () => {
+    expect(app.platform.urls.webSocket).toMatch(/\/v1$/);
+    const [alice, bob] = await chatRoundTrip(app, 'hi from esm');
+    const received = await bob?.next((frame) => frame.data === 'hi from esm', 10_000);
+    await alice?.next((frame) => frame.data === 'hi from esm', 10_000);
+    expect(received?.from).toEqual(expect.any(String));
+    alice?.close();
+    bob?.close();
+    expect(problems(app.log)).toEqual([]);
+  });
+});
+
+describe('sdk-v2-chat: aws-sdk v2 bundled, MemorySize 256, endpoint {domainName}/{stage} without a scheme', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp('sdk-v2-chat', { TableName: `simplechatvtwo_${uniqueSuffix()}` });
+  });
+  afterAll(() => app?.stop());
+
+  test('connects (no out-of-memory death) and a message reaches every client', async () => {
+    const sockets = await chatRoundTrip(app, '{"text":"from sdk v2"}');
+    for (const socket of sockets) {
+      await expect(socket.next((frame) => frame.text === 'from sdk v2', 20_000)).resolves.toBeDefined();
+    }
+    for (const socket of sockets) socket.close();
+    expect(problems(app.log)).toEqual([]);
+  });
+});
+
+describe('stream-notifier: a Streams consumer posting to WS_ENDPOINT, an execute-api URL set by !Sub', () => {
+  let app: RunningApp;
+  let sqs: SQSClient;
+  const notesTable = `notifier-notes-${uniqueSuffix()}`;
+  const dynamodb = localDynamoDb();
+  const putNote = (item: Record<string, string>) =>
+    dynamodb.send(
+      new PutItemCommand({
+        TableName: notesTable,
+        Item: Object.fromEntries(Object.entries(item).map(([name, value]) => [name, { S: value }])),
+      }),
+    );
+  beforeAll(async () => {
+    app = await startApp('stream-notifier', {
+      ConnectionsTableName: `notifier-connections-${uniqueSuffix()}`,
+      NotesTableName: notesTable,
+    });
+    sqs = new SQSClient({
+      endpoint: app.platform.urls.sqs,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    dynamodb.destroy();
+    await app?.stop();
+  });
+
+  test('each new note reaches every connected client, in order', async () => {
+    // The runtime gives every function WS_ENDPOINT as its local management URL (the template's execute-api value
+    // would reach it too: lambda-environment.test.ts posts to such URLs from every HTTP client).
+    expect(app.platform.model.functions.get('NotifyFunction')?.environment.WS_ENDPOINT).toBe(
+      app.platform.urls.management,
+    );
+    const clients = [
+      await openRecordingSocket(app.platform.urls.webSocket),
+      await openRecordingSocket(app.platform.urls.webSocket),
+    ];
+    await putNote({ noteId: 'n1', text: 'first' });
+    await putNote({ noteId: 'n2', text: 'second' });
+    for (const client of clients) {
+      await client.count((frame) => typeof frame.noteId === 'string', 2, 10_000);
+      expect(client.frames).toEqual([
+        { noteId: 'n1', text: 'first' },
+        { noteId: 'n2', text: 'second' },
+      ]);
+      client.close();
+    }
+  });
+
+  test('a batch the consumer fails on lands in the OnFailure SQS queue, where the SDK receives it', async () => {
+    await putNote({ noteId: 'broken' });
+    const queueUrl = `${app.platform.urls.sqs}/${app.platform.model.accountId}/${
+      app.platform.model.queues.find((queue) => queue.logicalId === 'UndeliveredQueue')?.queueName
+    }`;
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10, MaxNumberOfMessages: 10 }),
+    );
+    expect(Messages).toHaveLength(1);
+    const message = JSON.parse(Messages[0]?.Body ?? '{}');
+    expect(message).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 1 },
+      responseContext: { functionError: 'Unhandled' },
+      DDBStreamBatchInfo: { batchSize: 1 },
+    });
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages[0]?.ReceiptHandle }));
+    expect(readdirSync(app.platform.workDir)).not.toContain('dead-letters');
+  });
+});
