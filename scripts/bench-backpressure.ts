@@ -23,7 +23,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { freePort } from '@real-time-platform/local-runtime';
-import { openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
+import { connectionIdOf, openRecordingSocket } from '@real-time-platform/test-support';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -99,12 +99,6 @@ function stopRuntime(): void {
   }
 }
 
-async function connectionIdOf(socket: RecordingSocket): Promise<string> {
-  socket.send({ action: 'heartbeat' });
-  // A minute: on a loaded machine the message function's cold start alone can take ten seconds.
-  return String((await socket.next((m) => m.type === 'pong', 60_000)).connectionId);
-}
-
 async function main(): Promise<void> {
   const cap = args['send-buffer-kb'] === undefined ? 'default' : `${args['send-buffer-kb']} KB (0: none)`;
   log(
@@ -136,7 +130,8 @@ async function main(): Promise<void> {
 
   const canary = await openRecordingSocket(url);
   const stalled = await Promise.all(Array.from({ length: socketCount }, () => openRecordingSocket(url)));
-  const stalledIds = await Promise.all(stalled.map(connectionIdOf));
+  // A minute for the first pong: on a loaded machine the message function's cold start alone can take ten seconds.
+  const stalledIds = await Promise.all(stalled.map((socket) => connectionIdOf(socket, 60_000)));
   for (const socket of stalled) socket.socket.pause();
   await sleep(3000);
   const baseline = rssBytes(runtime.pid);

@@ -189,6 +189,36 @@ function receive(receipts: Receipts, data: Buffer) {
 }
 
 /** The fan-out worker's CPU per post and per frame in a phase, ms. */
+/**
+ * The item deliveries of one phase, per socket: the first delivery of an item counts as received, a repeat as a
+ * duplicate (at-least-once delivery may repeat), and warm-up items apart.
+ */
+class DeliveryCount {
+  received = 0;
+  duplicates = 0;
+  warmupReceived = 0;
+  private readonly seen: Uint8Array;
+
+  constructor(
+    sockets: number,
+    private readonly itemsPerSocket: number,
+  ) {
+    this.seen = new Uint8Array(sockets * itemsPerSocket);
+  }
+
+  /** Counts item number `item` at socket `socket`; true when it is the first delivery of it there. */
+  first(socket: number, item: number): boolean {
+    const slot = socket * this.itemsPerSocket + item;
+    if (this.seen[slot]) {
+      this.duplicates++;
+      return false;
+    }
+    this.seen[slot] = 1;
+    this.received++;
+    return true;
+  }
+}
+
 function cpuPer(cpu: CpuUse, receipts: Receipts) {
   return {
     perPost: (cpu.workerSeconds * 1000) / Math.max(1, receipts.posts),
@@ -245,27 +275,15 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
   const keyOf = (i: number) => keys[i % keys.length] as string;
   const writes = Math.round(load.writesPerSecond * options.latencySeconds);
   const subscribersPerKey = load.subscribers / load.keys;
-  const seen = new Uint8Array(load.subscribers * writes);
   const latencies = new Float64Array(load.subscribers * writes);
-  let received = 0;
-  let duplicates = 0;
-  let warmupReceived = 0;
+  const count = new DeliveryCount(load.subscribers, writes);
   let receipts = newReceipts();
 
   const onMessage = (subscriber: number, data: Buffer) => {
     const receivedAt = nowMs();
     for (const { itemId, sentAt } of receive(receipts, data)) {
-      if (itemId.startsWith('w')) {
-        warmupReceived++;
-        continue;
-      }
-      const slot = subscriber * writes + Number(itemId);
-      if (seen[slot]) {
-        duplicates++;
-        continue;
-      }
-      seen[slot] = 1;
-      latencies[received++] = receivedAt - sentAt;
+      if (itemId.startsWith('w')) count.warmupReceived++;
+      else if (count.first(subscriber, Number(itemId))) latencies[count.received - 1] = receivedAt - sentAt;
     }
   };
   const opened = await openSockets(platform.wsUrl, keyOf, load.subscribers, onMessage, 30_000);
@@ -276,8 +294,8 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
   const warmupWrites = Math.min(options.warmupWrites, Math.ceil(load.writesPerSecond * 3));
   await writeAtRate(platform.ddb, keyOf, warmupWrites, load.writesPerSecond, (i) => `w${i}`);
   const warmupExpected = warmupWrites * subscribersPerKey;
-  await waitFor(() => warmupReceived >= warmupExpected, 120_000);
-  log(`latency ${loadLabel(load)}: warm-up ${warmupReceived}/${warmupExpected} received`);
+  await waitFor(() => count.warmupReceived >= warmupExpected, 120_000);
+  log(`latency ${loadLabel(load)}: warm-up ${count.warmupReceived}/${warmupExpected} received`);
 
   receipts = newReceipts();
   const statsBefore = streamStats(await platform.health());
@@ -287,21 +305,21 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
   const expected = writes * subscribersPerKey;
   // Whatever has not arrived this long after the last write is reported missing.
   const waitMs = 60_000 + expected / 100;
-  await waitFor(() => received >= expected, waitMs);
+  await waitFor(() => count.received >= expected, waitMs);
   const wall = (performance.now() - started) / 1000;
   const cpu = cpuDelta(cpuBefore, sampleCpu(platform.groupId), wall);
   const statsAfter = streamStats(await platform.health());
   await closeSockets(platform, opened.sockets, keys);
 
-  const sorted = latencies.subarray(0, received).sort();
+  const sorted = latencies.subarray(0, count.received).sort();
   const invocations = statsAfter.invocations - statsBefore.invocations;
   return {
     load,
     writes,
     expected,
-    received,
-    missing: expected - received,
-    duplicates,
+    received: count.received,
+    missing: expected - count.received,
+    duplicates: count.duplicates,
     receipts,
     waitedSeconds: Math.round(waitMs / 1000),
     p50: percentile(sorted, 50),
@@ -496,24 +514,12 @@ interface FanoutResult {
 async function measureFanout(platform: Platform, options: Options, connections: number): Promise<FanoutResult> {
   const key = `fan-${connections}-${Date.now()}`;
   const items = options.itemsFor(connections);
-  const seen = new Uint8Array(connections * items);
-  let received = 0;
-  let duplicates = 0;
-  let warmupReceived = 0;
+  const count = new DeliveryCount(connections, items);
   let receipts = newReceipts();
   const onMessage = (socketIndex: number, data: Buffer) => {
     for (const { itemId } of receive(receipts, data)) {
-      if (itemId === 'warmup') {
-        warmupReceived++;
-        continue;
-      }
-      const slot = socketIndex * items + Number(itemId);
-      if (seen[slot]) {
-        duplicates++;
-        continue;
-      }
-      seen[slot] = 1;
-      received++;
+      if (itemId === 'warmup') count.warmupReceived++;
+      else count.first(socketIndex, Number(itemId));
     }
   };
 
@@ -528,7 +534,7 @@ async function measureFanout(platform: Platform, options: Options, connections: 
 
   // One item first (not timed): the first Query of this key and the first posts to new sockets.
   await putItem(platform.ddb, key, 'warmup', nowMs());
-  await waitFor(() => warmupReceived >= subscribed, 120_000);
+  await waitFor(() => count.warmupReceived >= subscribed, 120_000);
 
   receipts = newReceipts();
   const expected = subscribed * items;
@@ -537,8 +543,8 @@ async function measureFanout(platform: Platform, options: Options, connections: 
   const started = performance.now();
   // "Quickly": all K writes in flight at once; they reach the handler in one or a few stream batches.
   await Promise.all(Array.from({ length: items }, (_, i) => putItem(platform.ddb, key, String(i), nowMs())));
-  await waitFor(() => received >= expected, 60_000 + expected / 200, 20);
-  const seconds = ((received >= expected ? receipts.lastReceipt : performance.now()) - started) / 1000;
+  await waitFor(() => count.received >= expected, 60_000 + expected / 200, 20);
+  const seconds = ((count.received >= expected ? receipts.lastReceipt : performance.now()) - started) / 1000;
   const cpu = cpuDelta(cpuBefore, sampleCpu(platform.groupId), seconds);
   const statsAfter = streamStats(await platform.health());
   await closeSockets(platform, open.sockets, [key]);
@@ -547,12 +553,12 @@ async function measureFanout(platform: Platform, options: Options, connections: 
     items,
     open,
     expected: connections * items,
-    received,
-    missing: connections * items - received,
-    duplicates,
+    received: count.received,
+    missing: connections * items - count.received,
+    duplicates: count.duplicates,
     receipts,
     seconds,
-    framesPerSecond: received / seconds,
+    framesPerSecond: count.received / seconds,
     postsPerSecond: receipts.posts / seconds,
     cpu,
     invocations: statsAfter.invocations - statsBefore.invocations,

@@ -9,6 +9,7 @@ import type { AccessRequirement, GuardedKey } from '../domain/key-access';
  */
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type ConditionParts = Omit<NonNullable<TransactItem['ConditionCheck']>, 'TableName' | 'Key'>;
 
 /** Where the rows the requirements name live: RealTimeData and its partition key attribute (REAL_TIME_ITEM_KEY). */
 export interface DataTableRef {
@@ -20,25 +21,18 @@ export interface DataTableRef {
 export function conditionCheckOf(requirement: AccessRequirement, table: DataTableRef): TransactItem {
   const Key = { [table.keyAttribute]: requirement.key, itemId: requirement.itemId };
   const { condition } = requirement;
-  if (condition === 'exists') {
-    return {
-      ConditionCheck: {
-        TableName: table.tableName,
-        Key,
-        ConditionExpression: 'attribute_exists(#key)',
-        ExpressionAttributeNames: { '#key': table.keyAttribute },
-      },
-    };
-  }
-  return {
-    ConditionCheck: {
-      TableName: table.tableName,
-      Key,
-      ConditionExpression: '#attribute = :expected',
-      ExpressionAttributeNames: { '#attribute': condition.attribute },
-      ExpressionAttributeValues: { ':expected': condition.equals },
-    },
-  };
+  const expression: ConditionParts =
+    condition === 'exists'
+      ? {
+          ConditionExpression: 'attribute_exists(#key)',
+          ExpressionAttributeNames: { '#key': table.keyAttribute },
+        }
+      : {
+          ConditionExpression: '#attribute = :expected',
+          ExpressionAttributeNames: { '#attribute': condition.attribute },
+          ExpressionAttributeValues: { ':expected': condition.equals },
+        };
+  return { ConditionCheck: { TableName: table.tableName, Key, ...expression } };
 }
 
 /** The CancellationReasons codes of a TransactionCanceledException ('None' for an item that did not fail). */

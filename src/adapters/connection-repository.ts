@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
 import { fullJitterDelay, sleep as realSleep } from '../lib/backoff';
@@ -19,6 +12,7 @@ import {
   type TransactItem,
 } from './access-checks';
 import { type BatchWriteOptions, batchWriteAll } from './batch-write';
+import { queryPages } from './paged-query';
 import { storage } from './storage';
 
 /**
@@ -197,51 +191,33 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
     batchWriteAll(ddb, tableName, requests, deps.batchWrite);
 
   /** Sort keys of every row of a connection (its own row and its subscriptions), all pages. */
-  const rowKeysOf = async (connectionId: string): Promise<string[]> => {
-    const keys: string[] = [];
-    let startKey: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const page = await ddb.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'connectionId = :id',
-          ExpressionAttributeValues: { ':id': connectionId },
-          ProjectionExpression: 'realTimeItemKey',
-          // A subscribe written just before must be seen, or its row would linger until TTL (or be miscounted).
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (typeof item.realTimeItemKey === 'string') keys.push(item.realTimeItemKey);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return keys;
-  };
+  const rowKeysOf = (connectionId: string): Promise<string[]> =>
+    queryPages(
+      ddb,
+      {
+        TableName: tableName,
+        KeyConditionExpression: 'connectionId = :id',
+        ExpressionAttributeValues: { ':id': connectionId },
+        ProjectionExpression: 'realTimeItemKey',
+        // A subscribe written just before must be seen, or its row would linger until TTL (or be miscounted).
+        ConsistentRead: true,
+      },
+      { keep: (item) => (typeof item.realTimeItemKey === 'string' ? item.realTimeItemKey : undefined) },
+    );
 
   /** The connection ids of every row an index lists under `value` (all pages; the indexes project connectionId). */
-  const connectionIdsOnIndex = async (indexName: string, attribute: string, value: string): Promise<string[]> => {
-    const ids: string[] = [];
-    let startKey: QueryCommandOutput['LastEvaluatedKey'];
-    do {
-      const page = await ddb.send(
-        new QueryCommand({
-          TableName: tableName,
-          IndexName: indexName,
-          KeyConditionExpression: '#attribute = :value',
-          ExpressionAttributeNames: { '#attribute': attribute },
-          ExpressionAttributeValues: { ':value': value },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (typeof item.connectionId === 'string') ids.push(item.connectionId);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return ids;
-  };
+  const connectionIdsOnIndex = (indexName: string, attribute: string, value: string): Promise<string[]> =>
+    queryPages(
+      ddb,
+      {
+        TableName: tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#attribute = :value',
+        ExpressionAttributeNames: { '#attribute': attribute },
+        ExpressionAttributeValues: { ':value': value },
+      },
+      { keep: connectionIdOf },
+    );
 
   return {
     saveConnection: (connection, keys) =>
@@ -413,54 +389,44 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
       storage("look up a user's connections", () => connectionIdsOnIndex(CONNECTIONS_BY_USER_INDEX, 'userId', userId)),
 
     silentConnections: (shard, before, limit) =>
-      storage('look up silent connections', async () => {
-        const found: SilentConnection[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: SILENT_CONNECTIONS_INDEX,
-              KeyConditionExpression: 'sweepShard = :shard AND lastSeenAt < :before',
-              ExpressionAttributeValues: { ':shard': shard, ':before': before },
-              Limit: limit - found.length,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            if (typeof item.connectionId !== 'string' || typeof item.lastSeenAt !== 'number') continue;
-            found.push({
-              connectionId: item.connectionId,
-              lastSeenAt: item.lastSeenAt,
-              ...(typeof item.userId === 'string' ? { userId: item.userId } : {}),
-            });
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined && found.length < limit);
-        return found;
-      }),
+      storage('look up silent connections', () =>
+        queryPages<SilentConnection>(
+          ddb,
+          {
+            TableName: tableName,
+            IndexName: SILENT_CONNECTIONS_INDEX,
+            KeyConditionExpression: 'sweepShard = :shard AND lastSeenAt < :before',
+            ExpressionAttributeValues: { ':shard': shard, ':before': before },
+          },
+          {
+            limit,
+            keep: (item) =>
+              typeof item.connectionId !== 'string' || typeof item.lastSeenAt !== 'number'
+                ? undefined
+                : {
+                    connectionId: item.connectionId,
+                    lastSeenAt: item.lastSeenAt,
+                    ...(typeof item.userId === 'string' ? { userId: item.userId } : {}),
+                  },
+          },
+        ),
+      ),
 
     expiredTokenConnections: (shard, beforeSeconds, limit) =>
-      storage('look up connections with expired tokens', async () => {
-        const found: string[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              IndexName: EXPIRING_CONNECTIONS_INDEX,
-              KeyConditionExpression: 'sweepShard = :shard AND tokenExpiresAt < :before',
-              ExpressionAttributeValues: { ':shard': shard, ':before': beforeSeconds },
-              Limit: limit - found.length,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          for (const item of page.Items ?? []) {
-            if (typeof item.connectionId === 'string') found.push(item.connectionId);
-          }
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined && found.length < limit);
-        return found;
-      }),
+      storage('look up connections with expired tokens', () =>
+        queryPages(
+          ddb,
+          {
+            TableName: tableName,
+            IndexName: EXPIRING_CONNECTIONS_INDEX,
+            KeyConditionExpression: 'sweepShard = :shard AND tokenExpiresAt < :before',
+            ExpressionAttributeValues: { ':shard': shard, ':before': beforeSeconds },
+          },
+          { limit, keep: connectionIdOf },
+        ),
+      ),
   };
 }
+
+const connectionIdOf = (item: Record<string, unknown>): string | undefined =>
+  typeof item.connectionId === 'string' ? item.connectionId : undefined;

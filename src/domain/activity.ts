@@ -2,6 +2,7 @@ import { ACTIVITY_TYPES, type ActivityEntry, activityKey } from '@real-time-plat
 import { z } from 'zod';
 import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
 import { parseDate, parseDateTime, sortableInstant } from './calendar';
+import { instantParam, pageLimitParam } from './query-params';
 
 /**
  * A user's activity history (the PageNow presence API's UserActivityHistoryTable, kept in RealTimeData so that its
@@ -77,26 +78,9 @@ function parseInstant(value: string): number | undefined {
 }
 
 const instant = (name: string) =>
-  z
-    .string()
-    .max(64)
-    .transform((value, ctx) => {
-      const ms = parseInstant(value);
-      if (ms !== undefined) return ms;
-      ctx.addIssue({
-        code: 'custom',
-        message: `${name} must be epoch milliseconds, an ISO-8601 date-time with an offset or Z, or a date`,
-      });
-      return z.NEVER;
-    });
+  instantParam(name, parseInstant, 'epoch milliseconds, an ISO-8601 date-time with an offset or Z, or a date');
 
-const limit = z
-  .string()
-  .regex(/^\d{1,3}$/, { error: `limit must be an integer from 1 to ${MAX_ACTIVITY_PAGE}` })
-  .transform(Number)
-  .refine((n) => n >= 1 && n <= MAX_ACTIVITY_PAGE, {
-    error: `limit must be an integer from 1 to ${MAX_ACTIVITY_PAGE}`,
-  });
+const limit = pageLimitParam(MAX_ACTIVITY_PAGE);
 
 /** The query string of GET /users/me/activity, before defaults (which depend on the clock and the retention). */
 export const activityQuerySchema = z.object({

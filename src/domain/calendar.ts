@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decodePageToken, encodePageToken, InvalidPageTokenError } from '../lib/page-token';
+import { instantParam, pageLimitParam } from './query-params';
 
 /**
  * Calendar events: the rules every write obeys and the shapes clients share (the zod schemas below are exported for
@@ -412,31 +413,15 @@ function parseBound(value: string): number | undefined {
   return parseDateTime(repaired) ?? parseDate(repaired);
 }
 
-const pageLimit = z
-  .string()
-  .regex(/^\d{1,3}$/, { error: `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}` })
-  .transform(Number)
-  .pipe(
-    z
-      .number()
-      .min(1, { error: `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}` })
-      .max(MAX_PAGE_LIMIT, { error: `limit must be an integer from 1 to ${MAX_PAGE_LIMIT}` }),
-  );
+const pageLimit = pageLimitParam(MAX_PAGE_LIMIT);
 const pageToken = z.string().max(2048, { error: 'nextToken is not valid for this query' });
 
 const bound = (name: string) =>
-  z
-    .string()
-    .max(64)
-    .transform((value, ctx) => {
-      const ms = parseBound(value);
-      if (ms !== undefined) return ms;
-      ctx.addIssue({
-        code: 'custom',
-        message: `${name} must be an ISO-8601 date-time with an offset or Z (2026-12-01T00:00:00Z) or a date (2026-12-01)`,
-      });
-      return z.NEVER;
-    });
+  instantParam(
+    name,
+    parseBound,
+    'an ISO-8601 date-time with an offset or Z (2026-12-01T00:00:00Z) or a date (2026-12-01)',
+  );
 
 /**
  * The query string of GET /calendars/{userId}/events: `from` and `to` together (a window of at most MAX_RANGE_DAYS,

@@ -7,6 +7,7 @@ import {
   messageIdSchema,
 } from '@real-time-platform/protocol';
 import { z } from 'zod';
+import { pageLimitParam } from './query-params';
 
 /**
  * Chat: conversations (direct or group), messages and read markers. The contract shared with clients (ids, the
@@ -67,14 +68,7 @@ export function planConversation(creatorId: string, body: CreateConversationBody
 
 // ---------------------------------------------------------------------------------------- input: query strings
 
-const limitSchema = z
-  .string()
-  .regex(/^\d{1,3}$/, { error: `limit must be an integer from 1 to ${MAX_PAGE_SIZE}` })
-  .transform(Number)
-  .refine((limit) => limit >= 1 && limit <= MAX_PAGE_SIZE, {
-    error: `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`,
-  })
-  .optional();
+const limitSchema = pageLimitParam(MAX_PAGE_SIZE).optional();
 
 const tokenSchema = z.string().min(1).max(1024, { error: 'nextToken is not valid' }).optional();
 

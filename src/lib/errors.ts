@@ -15,28 +15,26 @@ export class AppError extends Error {
   }
 }
 
-/** An environment variable is missing or invalid: the function cannot start. */
-export class ConfigError extends AppError {
-  override name = 'ConfigError';
+/** An error that trying again cannot fix: the input, the event or the configuration is wrong. */
+abstract class FinalError extends AppError {
   constructor(message: string) {
     super(message, { retryable: false });
   }
+}
+
+/** An environment variable is missing or invalid: the function cannot start. */
+export class ConfigError extends FinalError {
+  override name = 'ConfigError';
 }
 
 /** Input from a client or producer broke a rule; the message is safe to show to that client. */
-export class ValidationError extends AppError {
+export class ValidationError extends FinalError {
   override name = 'ValidationError';
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
 }
 
 /** An event does not have the shape AWS sends (missing requestContext, a stream record without keys …). */
-export class MalformedEventError extends AppError {
+export class MalformedEventError extends FinalError {
   override name = 'MalformedEventError';
-  constructor(message: string) {
-    super(message, { retryable: false });
-  }
 }
 
 /** DynamoDB refused or failed a request; `retryable` follows the SDK's own classification. */

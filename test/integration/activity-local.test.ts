@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type RunningDynamoDbLocal, startDynamoDbLocal } from '@real-time-platform/local-runtime';
 import {
+  connectionIdOf as connectionIdOfSocket,
   type Frame,
-  freePort,
   type RecordingSocket,
   refusedHandshake,
   startTestPlatform,
@@ -23,23 +22,20 @@ const TIMEOUT_SECONDS = 5;
 // How long an answer or a live entry may take: first invocations pay a cold start, slow on a loaded machine.
 const LIVE_MS = 30_000;
 
-let dynamodb: RunningDynamoDbLocal;
 let platform: TestPlatform;
 const open: RecordingSocket[] = [];
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal({ port: await freePort(), startTimeoutMs: 120_000 });
   platform = await startTestPlatform({
     auth: 'jwt',
     parameterOverrides: { PresenceTimeoutSeconds: String(TIMEOUT_SECONDS) },
     scheduleSpeed: 60,
-    dynamodbEndpoint: dynamodb.endpoint,
+    dynamodb: 'own',
   });
 });
 afterAll(async () => {
   for (const socket of open) socket.socket.terminate();
   await platform?.stop();
-  await dynamodb?.stop();
 });
 
 /** A signed-in socket; it heartbeats unless `silent` (a client that vanished without closing). */
@@ -61,10 +57,7 @@ const entryOf = (connectionId: string, type: string) => (frame: Frame) =>
   frame.item?.connectionId === connectionId &&
   frame.item?.type === type;
 
-const connectionIdOf = async (socket: RecordingSocket): Promise<string> => {
-  socket.send({ action: 'heartbeat' });
-  return String((await socket.next((f) => f.type === 'pong', LIVE_MS)).connectionId);
-};
+const connectionIdOf = (socket: RecordingSocket): Promise<string> => connectionIdOfSocket(socket, LIVE_MS);
 
 test('connect, page update, close and timeout are recorded, pushed live to the owner and listed newest first', async () => {
   const userId = `ana-${randomUUID().slice(0, 8)}`;

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { refusedHandshake, signToken, startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  connectionIdOf,
+  refusedHandshake,
+  signToken,
+  startTestPlatform,
+  type TestPlatform,
+} from '@real-time-platform/test-support';
 
 // AuthMode=jwt end to end: the real template (and, for the HTTP API, a fixture wired the same way) started as
 // `RTP_JWT_SECRET=… npm start -- --auth jwt` starts it, driven by real WebSocket and HTTP clients and checked in
 // DynamoDB Local.
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const AUDIENCE = 'rtp-auth-test';
-const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 const DATA_TABLE = 'RealTimeData-develop';
 // Unique per run: the tables are shared with other suites.
 const run = randomUUID().slice(0, 8);
@@ -18,15 +22,12 @@ const forged = (userId: string) => signToken(`another-secret-${randomUUID()}`, {
 
 describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
   let platform: TestPlatform;
-  let ddb: DynamoDBClient;
 
   beforeAll(async () => {
     platform = await startTestPlatform({ auth: 'jwt', parameterOverrides: { JwtAudience: AUDIENCE } });
-    ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
   });
 
   afterAll(async () => {
-    ddb?.destroy();
     await platform?.stop();
   });
 
@@ -36,33 +37,13 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
   }
 
   /** Connection ids subscribed to a key (the subscribersByKey index). */
-  async function subscribersOf(key: string): Promise<string[]> {
-    const { Items = [] } = await ddb.send(
-      new QueryCommand({
-        TableName: CONNECTION_TABLE,
-        IndexName: 'subscribersByKey',
-        KeyConditionExpression: 'realTimeItemKey = :k',
-        ExpressionAttributeValues: { ':k': { S: key } },
-      }),
-    );
-    return Items.map((row) => row.connectionId?.S ?? '?');
-  }
+  const subscribersOf = (key: string) => platform.connectionTable.subscribersOf(key);
 
   /** Connection ids of a user (the connectionsByUser index). */
-  async function connectionsOf(userId: string): Promise<string[]> {
-    const { Items = [] } = await ddb.send(
-      new QueryCommand({
-        TableName: CONNECTION_TABLE,
-        IndexName: 'connectionsByUser',
-        KeyConditionExpression: 'userId = :u',
-        ExpressionAttributeValues: { ':u': { S: userId } },
-      }),
-    );
-    return Items.map((row) => row.connectionId?.S ?? '?');
-  }
+  const connectionsOf = (userId: string) => platform.connectionTable.connectionsOf(userId);
 
   async function presenceRowOf(userId: string) {
-    const { Item } = await ddb.send(
+    const { Item } = await platform.aws.dynamodb.send(
       new GetItemCommand({
         TableName: DATA_TABLE,
         Key: { realTimeItemKey: { S: `presence:${userId}` }, itemId: { S: 'state' } },
@@ -97,18 +78,9 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
     const user = `accepted-${run}`;
     const socket = await (await platform.signIn(user)).connect([key]);
 
-    socket.send({ action: 'heartbeat' });
-    const pong = await socket.next((frame) => frame.type === 'pong');
-    const connectionId = String(pong.connectionId);
+    const connectionId = await connectionIdOf(socket);
 
-    const { Items = [] } = await ddb.send(
-      new QueryCommand({
-        TableName: CONNECTION_TABLE,
-        KeyConditionExpression: 'connectionId = :c',
-        ExpressionAttributeValues: { ':c': { S: connectionId } },
-        ConsistentRead: true,
-      }),
-    );
+    const Items = await platform.connectionTable.rowsOf(connectionId);
     const own = Items.find((row) => row.realTimeItemKey?.S?.startsWith('$connection#'));
     expect(own?.userId).toEqual({ S: user });
     expect(await subscribersOf(key)).toEqual([connectionId]);

@@ -1,60 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
 
 // AuthMode=jwt: a connection ends with its token. The real template on the local runtime, real sockets; the presence
 // sweep is the real PresenceSweepFunction, invoked once here rather than waiting for its one-minute schedule.
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 /** TOKEN_EXPIRY_SKEW_SECONDS: the clock tolerance of the token check. */
 const SKEW_SECONDS = 5;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let platform: TestPlatform;
-let ddb: DynamoDBClient;
 
 beforeAll(async () => {
   // The schedule is slowed to a crawl so that only the explicit invocation below sweeps.
   platform = await startTestPlatform({ auth: 'jwt', scheduleSpeed: 0.001 });
-  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
 }, 180_000);
 jest.setTimeout(120_000); // the token runs out 30 s into the test; the functions may start slowly on a busy machine
 
 afterAll(async () => {
-  ddb?.destroy();
   await platform?.stop();
 });
 
 /** The id of the user's one connection (connectionsByUser), once the index has it. */
 async function connectionIdOfUser(userId: string): Promise<string> {
   for (;;) {
-    const { Items = [] } = await ddb.send(
-      new QueryCommand({
-        TableName: CONNECTION_TABLE,
-        IndexName: 'connectionsByUser',
-        KeyConditionExpression: 'userId = :u',
-        ExpressionAttributeValues: { ':u': { S: userId } },
-      }),
-    );
-    const id = Items[0]?.connectionId?.S;
+    const [id] = await platform.connectionTable.connectionsOf(userId);
     if (id !== undefined) return id;
     await sleep(100);
   }
 }
 
-async function connectionRow(connectionId: string) {
-  const { Items = [] } = await ddb.send(
-    new QueryCommand({
-      TableName: CONNECTION_TABLE,
-      KeyConditionExpression: 'connectionId = :c',
-      ExpressionAttributeValues: { ':c': { S: connectionId } },
-      ConsistentRead: true,
-    }),
-  );
-  return Items;
-}
+const connectionRow = (connectionId: string) => platform.connectionTable.rowsOf(connectionId);
 
 test('the token expiry is stored; past it (plus the skew) routes answer TOKEN_EXPIRED and the sweep closes the socket', async () => {
   const userId = `u-${randomUUID().slice(0, 8)}`;

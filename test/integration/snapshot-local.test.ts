@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   type AttributeValue,
   DeleteItemCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
-  type LocalPlatform,
-  type RunningDynamoDbLocal,
-  silentLogger,
-  startDynamoDbLocal,
-  startLocalPlatform,
-} from '@real-time-platform/local-runtime';
-import { freePort, openRecordingSocket, type RecordingSocket } from '@real-time-platform/test-support';
+  connectionIdOf,
+  openRecordingSocket,
+  type RecordingSocket,
+  startTestPlatform,
+  type TestPlatform,
+} from '@real-time-platform/test-support';
 import { createConnectionSender } from '../../src/adapters/connection-sender';
 import { createSignedPoster } from '../../src/adapters/signed-poster';
 import { toPlainItem } from '../../src/domain/attribute-values';
@@ -33,36 +31,16 @@ jest.setTimeout(180_000);
 const TABLE = 'RealTimeData-develop';
 const KEY = `catch-up-${randomUUID().slice(0, 8)}`;
 
-let dynamodb: RunningDynamoDbLocal;
-let platform: LocalPlatform;
+let platform: TestPlatform;
 let ddb: DynamoDBClient;
 
 beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal({ port: await freePort() });
-  platform = await startLocalPlatform({
-    templatePath: 'template.yaml',
-    wsPort: await freePort(),
-    httpPort: await freePort(),
-    dynamodbPort: 0,
-    s3Port: 0,
-    sqsPort: 0,
-    mqttPort: 0,
-    dynamodbEndpoint: dynamodb.endpoint,
-    quietFunctions: true,
-    workDir: `.local/test-snapshot-${randomUUID().slice(0, 8)}`,
-    logger: silentLogger,
-  });
-  ddb = new DynamoDBClient({
-    endpoint: dynamodb.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  platform = await startTestPlatform({ dynamodb: 'own' });
+  ddb = platform.aws.dynamodb;
 });
 
 afterAll(async () => {
-  ddb?.destroy();
   await platform?.stop();
-  await dynamodb?.stop();
 });
 
 type Operation = { kind: 'put'; itemId: string; version: number } | { kind: 'delete'; itemId: string };
@@ -154,15 +132,10 @@ test('a subscriber that joins mid-write with a snapshot ends with exactly the ta
 
 test('the lean signed sender against the local gateway: delivered, 413 over 128 KB, 410 once the socket is gone', async () => {
   const endpoint = platform.urls.management;
-  const client = new ApiGatewayManagementApiClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = platform.aws.management;
   const sender = createConnectionSender({ poster: createSignedPoster({ client, endpoint, maxSockets: 4 }) });
   const socket = await openRecordingSocket(platform.urls.webSocket);
-  socket.send({ action: 'heartbeat' });
-  const { connectionId } = await socket.next((f) => f.type === 'pong');
+  const connectionId = await connectionIdOf(socket);
   expect(await sender.post(connectionId, Buffer.from('{"type":"hello"}'))).toEqual({ status: 'sent', attempts: 1 });
   expect(await socket.next((f) => f.type === 'hello')).toEqual({ type: 'hello' });
   const tooBig = Buffer.from(JSON.stringify({ type: 'big', blob: 'x'.repeat(130 * 1024) }));
@@ -170,5 +143,4 @@ test('the lean signed sender against the local gateway: delivered, 413 over 128 
   socket.close();
   await socket.closed;
   expect(await sender.post(connectionId, Buffer.from('{}'))).toEqual({ status: 'gone', attempts: 1 });
-  client.destroy();
 });

@@ -52,17 +52,8 @@ export interface SubscriptionEvents extends Record<string, unknown[]> {
   error: [RealtimeError];
 }
 
-/** A change as received, before it is applied. */
-export interface IncomingChange {
-  event: ItemEvent | 'PRESENCE';
-  itemId: string;
-  item?: Item;
-  seq: string;
-  at: number;
-  truncated?: true;
-  conflated?: number;
-  presence?: 'join' | 'leave' | 'update';
-}
+/** A change as received, before it is applied: a live change's fields, with presence changes not yet mapped. */
+export type IncomingChange = Omit<LiveChange, 'source' | 'event' | 'key'> & { event: ItemEvent | 'PRESENCE' };
 
 /** A snapshot page as received. */
 export interface SnapshotPage {

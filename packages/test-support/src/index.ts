@@ -5,6 +5,8 @@
  */
 export { freePort } from '@real-time-platform/local-runtime';
 export * from './attribute-images';
+export * from './browser';
+export * from './connection-table';
 export * from './faults';
 export * from './management-api-stub';
 export * from './platform';

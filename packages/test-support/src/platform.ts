@@ -1,16 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   freePort,
   JWT_AUTHORIZER_FUNCTION,
   type LocalPlatform,
   type LocalPlatformOptions,
+  localCredentials,
+  type RunningDynamoDbLocal,
   readCfnTemplate,
   silentLogger,
+  startDynamoDbLocal,
   startLocalPlatform,
 } from '@real-time-platform/local-runtime';
 import { type JWTPayload, SignJWT } from 'jose';
+import { type ConnectionTable, connectionTable } from './connection-table';
 import { type Frame, openRecordingSocket, type RecordingSocket, type RecordingSocketOptions } from './sockets';
 
 // The whole local platform as the integration suites run it: `npm start` with test defaults (free ports, the run's
@@ -25,6 +32,18 @@ export interface TestPlatformOptions extends Partial<Omit<LocalPlatformOptions, 
    * `signIn` signs with it. The template's Jwt* parameters (e.g. JwtAudience) go in parameterOverrides as usual.
    */
   auth?: 'none' | 'jwt';
+  /**
+   * 'own': a DynamoDB Local of this platform's own on a free port, which stop() stops — for suites whose platform
+   * would act on other suites' rows (a sweep, a fan-out over the same tables). Default: the run's shared one.
+   */
+  dynamodb?: 'shared' | 'own';
+}
+
+/** AWS SDK clients pointed at the platform, as a producer or a backend would use them; stop() destroys them. */
+export interface PlatformClients {
+  dynamodb: DynamoDBClient;
+  documents: DynamoDBDocumentClient;
+  management: ApiGatewayManagementApiClient;
 }
 
 /** A JSON object the tests read field by field. */
@@ -60,6 +79,12 @@ export interface SignedInUser {
 export interface TestPlatform extends LocalPlatform {
   /** This platform's work dir (bundles, dead letters, S3 data); stop() removes it. */
   workDir: string;
+  /** SDK clients for its DynamoDB and its @connections API. */
+  aws: PlatformClients;
+  /** The template's tables by logical id, as named for this platform's Environment. */
+  tableName(logicalId: 'RealTimeDataTable' | 'WebSocketConnectionManagerTable' | (string & {})): string;
+  /** What the connection table holds now. */
+  connectionTable: ConnectionTable;
   /** The WebSocket URL subscribing to `keys` at the handshake (with the template's RealTimeItemKey). */
   webSocketUrl(keys?: string[]): string;
   /** Opens an anonymous recording socket subscribed to `keys` by the handshake. */
@@ -73,7 +98,7 @@ export interface TestPlatform extends LocalPlatform {
    * given has received all that was sent to it by then: past this point, a frame that has not arrived will not.
    */
   settled(...sockets: RecordingSocket[]): Promise<void>;
-  /** Stops the platform (closing every socket) and removes its work dir. */
+  /** Stops the platform (closing every socket) and its own DynamoDB Local if any, and removes its work dir. */
   stop(): Promise<void>;
 }
 
@@ -82,8 +107,11 @@ export interface TestPlatform extends LocalPlatform {
  * run's DynamoDB Local (DYNAMODB_ENDPOINT), quiet, in a fresh work dir. Every option can be overridden.
  */
 export async function startTestPlatform(overrides: TestPlatformOptions = {}): Promise<TestPlatform> {
-  const { auth = 'none', ...options } = overrides;
-  const dynamodbEndpoint = options.dynamodbEndpoint ?? process.env.DYNAMODB_ENDPOINT;
+  const { auth = 'none', dynamodb = 'shared', ...options } = overrides;
+  // A busy machine (two cores shared by everyone) can take a while to start a JVM.
+  const ownDynamoDb: RunningDynamoDbLocal | undefined =
+    dynamodb === 'own' ? await startDynamoDbLocal({ port: await freePort(), startTimeoutMs: 120_000 }) : undefined;
+  const dynamodbEndpoint = ownDynamoDb?.endpoint ?? options.dynamodbEndpoint ?? process.env.DYNAMODB_ENDPOINT;
   if (!dynamodbEndpoint) {
     throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
   }
@@ -104,7 +132,10 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   // node_modules: the work dir goes in .local (git-ignored), not in the system's temporary folder.
   await mkdir(join(REPOSITORY_ROOT, '.local'), { recursive: true });
   const workDir = await mkdtemp(join(REPOSITORY_ROOT, '.local', 'test-'));
-  const removeWorkDir = () => rm(workDir, { recursive: true, force: true });
+  const cleanUp = async () => {
+    await ownDynamoDb?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  };
 
   let platform: LocalPlatform;
   try {
@@ -128,9 +159,16 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       functionEnvironment,
     });
   } catch (error) {
-    await removeWorkDir();
+    await cleanUp();
     throw error;
   }
+
+  const aws = platformClients(platform);
+  const tableName = (logicalId: string): string => {
+    const table = platform.model.tables.find((candidate) => candidate.logicalId === logicalId);
+    if (table === undefined) throw new Error(`the template has no table ${logicalId}`);
+    return table.tableName;
+  };
 
   const parameters = platform.model.parameters;
   const keyParameter = parameters.RealTimeItemKey ?? 'realTimeItemKey';
@@ -161,6 +199,11 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   return {
     ...platform,
     workDir,
+    aws,
+    tableName,
+    get connectionTable() {
+      return connectionTable(aws.dynamodb, tableName('WebSocketConnectionManagerTable'));
+    },
     webSocketUrl: (keys) => webSocketUrl(keys),
     connect: (keys, socketOptions) => openRecordingSocket(webSocketUrl(keys), socketOptions),
     signIn,
@@ -184,12 +227,26 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
     },
     async stop() {
       try {
+        aws.dynamodb.destroy();
+        aws.management.destroy();
         await platform.stop();
       } finally {
-        await removeWorkDir();
+        await cleanUp();
       }
     },
   };
+}
+
+function platformClients(platform: LocalPlatform): PlatformClients {
+  const region = 'us-east-1';
+  const dynamodb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region, credentials: localCredentials });
+  const management = new ApiGatewayManagementApiClient({
+    endpoint: platform.urls.management,
+    region,
+    credentials: localCredentials,
+  });
+  // A document client shares its base client: destroying that one is enough.
+  return { dynamodb, documents: DynamoDBDocumentClient.from(dynamodb), management };
 }
 
 /** An HS256 token with `claims`, valid for ten minutes unless the claims say otherwise. */

@@ -28,6 +28,15 @@ export interface RecordingSocketOptions {
   heartbeatMs?: number;
 }
 
+/**
+ * The socket's connection id, as the platform names it in a pong: the id @connections and the connection table use.
+ * Costs one heartbeat.
+ */
+export async function connectionIdOf(socket: RecordingSocket, timeoutMs?: number): Promise<string> {
+  socket.send({ action: 'heartbeat' });
+  return String((await socket.next((frame) => frame.type === 'pong', timeoutMs)).connectionId);
+}
+
 /** Opens a socket; rejects with the status when the handshake is refused. */
 export function openRecordingSocket(url: string, options: RecordingSocketOptions = {}): Promise<RecordingSocket> {
   return new Promise((resolve, reject) => {

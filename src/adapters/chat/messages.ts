@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { QueryCommand, type QueryCommandOutput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type QueryCommandInput, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type ChatMessage, chatKey, MAX_MESSAGE_SEQ, messageIdOf, messageItemId } from '@real-time-platform/protocol';
 import { type BackoffOptions, fullJitterDelay } from '../../lib/backoff';
 import { StorageError } from '../../lib/errors';
 import { cancellationCodes } from '../access-checks';
+import { queryPages } from '../paged-query';
 import { storage } from '../storage';
 import { type ConversationActivity, counterOf, isContention, toMessage } from './items';
 import type { AppendResult, ChatStore } from './port';
@@ -30,6 +31,18 @@ export function messageRows(
 ): Pick<ChatStore, 'appendMessage' | 'activityOf' | 'messages' | 'sendersBetween'> {
   const { table, now } = deps;
   const { tableName, keys } = table;
+
+  /** The Query of a conversation's messages numbered `from` to `to`, both included. */
+  const messagesBetween = (conversationId: string, window: { from: number; to: number }): QueryCommandInput => ({
+    TableName: tableName,
+    KeyConditionExpression: '#k = :k AND itemId BETWEEN :from AND :to',
+    ExpressionAttributeNames: table.names,
+    ExpressionAttributeValues: {
+      ':k': chatKey(conversationId),
+      ':from': messageItemId(window.from),
+      ':to': messageItemId(window.to),
+    },
+  });
 
   /**
    * The message a re-send names: the de-duplication row says which one (it is written in the message's own
@@ -166,43 +179,23 @@ export function messageRows(
 
     messages: (conversationId, window, order, limit) =>
       storage('read messages', async () => {
-        const items: Record<string, unknown>[] = [];
-        let startKey: QueryCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await table.ddb.send(
-            new QueryCommand({
-              TableName: tableName,
-              KeyConditionExpression: '#k = :k AND itemId BETWEEN :from AND :to',
-              ExpressionAttributeNames: table.names,
-              ExpressionAttributeValues: {
-                ':k': chatKey(conversationId),
-                ':from': messageItemId(window.from),
-                ':to': messageItemId(window.to),
-              },
-              ScanIndexForward: order === 'asc',
-              Limit: limit - items.length,
-              // A page must include every message committed before it, or a client paging forward would skip one.
-              ConsistentRead: true,
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          items.push(...(page.Items ?? []));
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined && items.length < limit);
+        const items = await queryPages(
+          table.ddb,
+          {
+            ...messagesBetween(conversationId, window),
+            ScanIndexForward: order === 'asc',
+            // A page must include every message committed before it, or a client paging forward would skip one.
+            ConsistentRead: true,
+          },
+          { limit },
+        );
         return items.map(toMessage).filter((m): m is ChatMessage => m !== undefined);
       }),
 
     sendersBetween: (conversationId, window) =>
       storage('count unread messages', async () => {
         const items = await table.queryAll({
-          TableName: tableName,
-          KeyConditionExpression: '#k = :k AND itemId BETWEEN :from AND :to',
-          ExpressionAttributeNames: table.names,
-          ExpressionAttributeValues: {
-            ':k': chatKey(conversationId),
-            ':from': messageItemId(window.from),
-            ':to': messageItemId(window.to),
-          },
+          ...messagesBetween(conversationId, window),
           ProjectionExpression: 'senderId',
         });
         return items.map((item) => (typeof item.senderId === 'string' ? item.senderId : ''));

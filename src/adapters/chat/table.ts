@@ -3,8 +3,7 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
-  type QueryCommandOutput,
+  type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
   CONVERSATION_ITEM_ID,
@@ -15,6 +14,7 @@ import {
 } from '@real-time-platform/protocol';
 import { type BackoffOptions, fullJitterDelay } from '../../lib/backoff';
 import { StorageError } from '../../lib/errors';
+import { queryPages } from '../paged-query';
 import { type ConversationActivity, toActivity, toConversation } from './items';
 
 /**
@@ -113,15 +113,8 @@ export function chatTable(deps: ChatTableDeps) {
     },
 
     /** Every item of a Query, all pages (callers bound the result by their key condition). */
-    async queryAll(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, unknown>[]> {
-      const items: Record<string, unknown>[] = [];
-      let startKey: QueryCommandOutput['LastEvaluatedKey'];
-      do {
-        const page = await ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey !== undefined);
-      return items;
+    queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+      return queryPages(ddb, input);
     },
   };
 }

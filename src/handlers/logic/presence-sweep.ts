@@ -81,31 +81,25 @@ export async function runPresenceSweep(deps: PresenceSweepDeps, context?: Invoca
   // A token counts as expired once past exp plus the skew the token check allows, as for the message routes.
   const expiredBefore = expiredTokenBound(now());
 
-  const lists = await Promise.all(
-    Array.from({ length: shards }, async (_, shard) => {
-      try {
-        return await deps.connections.silentConnections(String(shard), cutoff, maxPerShard);
-      } catch (error) {
-        deps.logger.error('Silent-connection lookup failed; the shard waits for the next run', {
-          shard,
-          error: describeError(error),
-        });
-        return [];
-      }
-    }),
+  // A shard whose lookup fails waits for the next run; the other shards are swept now.
+  const perShard = async <T>(lookup: (shard: string) => Promise<T[]>, failure: string): Promise<T[][]> =>
+    Promise.all(
+      Array.from({ length: shards }, async (_, shard) => {
+        try {
+          return await lookup(String(shard));
+        } catch (error) {
+          deps.logger.error(failure, { shard, error: describeError(error) });
+          return [];
+        }
+      }),
+    );
+  const lists = await perShard(
+    (shard) => deps.connections.silentConnections(shard, cutoff, maxPerShard),
+    'Silent-connection lookup failed; the shard waits for the next run',
   );
-  const expiredLists = await Promise.all(
-    Array.from({ length: shards }, async (_, shard) => {
-      try {
-        return await deps.connections.expiredTokenConnections(String(shard), expiredBefore, maxPerShard);
-      } catch (error) {
-        deps.logger.error('Expired-token lookup failed; the shard waits for the next run', {
-          shard,
-          error: describeError(error),
-        });
-        return [];
-      }
-    }),
+  const expiredLists = await perShard(
+    (shard) => deps.connections.expiredTokenConnections(shard, expiredBefore, maxPerShard),
+    'Expired-token lookup failed; the shard waits for the next run',
   );
   const expired = new Set(expiredLists.flat());
   summary.tokenExpired = expired.size;

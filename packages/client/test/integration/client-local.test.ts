@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +6,8 @@ import { extname, join, normalize } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalPlatform } from '@real-time-platform/local-runtime';
-import { type Browser, chromium } from 'playwright-core';
+import { launchChromium } from '@real-time-platform/test-support';
+import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { buildClient, DIST_DIR } from '../../scripts/build';
 import { type Change, type Item, RealtimeClient, type RealtimeError, type Subscription } from '../../src';
@@ -34,17 +34,6 @@ afterAll(async () => {
 // packages/client/dist/index.js, connects, subscribes with a snapshot and renders a change written to DynamoDB — as
 // text: an item holding markup must not run it.
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Flags that keep Chromium off the network this machine does not have (see the environment notes). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const BROWSER_TABLE = 'RealTimeData-staging';
 
 const PAGE = `<!doctype html>
@@ -101,11 +90,10 @@ describe('the built bundle in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser.sh`);
+    browser = await launchChromium();
     await buildClient();
     platform = await stack.start('staging');
     server = await servePage();
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
 
   afterAll(async () => {

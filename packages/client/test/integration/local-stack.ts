@@ -1,17 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
-  type LocalPlatform,
   type LocalPlatformOptions,
   localCredentials,
   type RunningDynamoDbLocal,
-  silentLogger,
   startDynamoDbLocal,
-  startLocalPlatform,
 } from '@real-time-platform/local-runtime';
-import { freePort } from '@real-time-platform/test-support';
+import { freePort, startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
 
 /**
  * The client's integration suites run the platform of template.yaml on a DynamoDB Local of their own: the
@@ -21,7 +16,7 @@ import { freePort } from '@real-time-platform/test-support';
 export interface LocalStack {
   dynamodb: RunningDynamoDbLocal;
   documents: DynamoDBDocumentClient;
-  start(environment: string, limits?: LocalPlatformOptions['limits']): Promise<LocalPlatform>;
+  start(environment: string, limits?: LocalPlatformOptions['limits']): Promise<TestPlatform>;
   stop(): Promise<void>;
 }
 
@@ -31,28 +26,15 @@ export async function startLocalStack(): Promise<LocalStack> {
   const documents = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: localCredentials }),
   );
-  const platforms: LocalPlatform[] = [];
-  const workDirs: string[] = [];
+  const platforms: TestPlatform[] = [];
   return {
     dynamodb,
     documents,
     async start(environment, limits) {
-      const workDir = `.local/test-client-${randomUUID().slice(0, 8)}`;
-      workDirs.push(workDir);
-      const platform = await startLocalPlatform({
-        templatePath: 'template.yaml',
+      const platform = await startTestPlatform({
         parameterOverrides: { Environment: environment },
-        wsPort: await freePort(),
-        httpPort: await freePort(),
-        dynamodbPort: 0,
-        s3Port: 0,
-        sqsPort: 0,
-        mqttPort: 0,
         dynamodbEndpoint: dynamodb.endpoint,
         ...(limits === undefined ? {} : { limits }),
-        quietFunctions: true,
-        workDir,
-        logger: silentLogger,
       });
       platforms.push(platform);
       return platform;
@@ -61,7 +43,6 @@ export async function startLocalStack(): Promise<LocalStack> {
       for (const platform of platforms) await platform.stop();
       documents.destroy();
       await dynamodb.stop();
-      for (const dir of workDirs) await rm(dir, { recursive: true, force: true });
     },
   };
 }

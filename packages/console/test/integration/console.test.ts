@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  type ConsoleServer,
-  FanoutTail,
-  localCredentials,
-  silentLogger,
-  startConsoleServer,
-} from '@real-time-platform/local-runtime';
-import { startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type ConsoleServer, FanoutTail, silentLogger, startConsoleServer } from '@real-time-platform/local-runtime';
+import { launchChromium, startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
+import type { Browser, Page } from 'playwright-core';
 import { buildConsoleAssets, type ConsoleAsset } from '../../src';
 
 // The console in Debian's Chromium (playwright-core) against the real local runtime: one platform (AuthMode=jwt, so
@@ -23,17 +15,6 @@ const PRESENCE_TIMEOUT_SECONDS = 5;
 
 jest.setTimeout(300_000);
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Flags that keep Chromium off the network this machine does not have. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = join(__dirname, '..', '..', '..', '..', '.local', 'console-screenshots');
 
 let platform: TestPlatform;
@@ -48,7 +29,6 @@ const pages: Page[] = [];
 const pageProblems: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-browser.sh`);
   tail = new FanoutTail();
   [platform, assets, browser] = await Promise.all([
     startTestPlatform({
@@ -62,12 +42,10 @@ beforeAll(async () => {
       },
     }),
     buildConsoleAssets(),
-    chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
+    launchChromium(),
   ]);
   server = await startConsoleServer({ platform, tail, port: 0, assets, logger: silentLogger });
-  documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials: localCredentials }),
-  );
+  documents = platform.aws.documents;
   dataTable = platform.model.tables.find((t) => t.logicalId === 'RealTimeDataTable')?.tableName ?? '';
   connectionTable =
     platform.model.tables.find((t) => t.logicalId === 'WebSocketConnectionManagerTable')?.tableName ?? '';
@@ -77,7 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
-  documents?.destroy();
   await platform?.stop();
 });
 

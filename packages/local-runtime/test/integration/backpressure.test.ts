@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
-  ApiGatewayManagementApiClient,
-  GetConnectionCommand,
-  GoneException,
-  PostToConnectionCommand,
-} from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import {
+  connectionIdOf,
   openRecordingSocket,
-  type RecordingSocket,
   startTestPlatform,
   type TestPlatform,
 } from '@real-time-platform/test-support';
@@ -17,8 +11,6 @@ import {
 // connection is closed and @connections answers 410, so the fan-out forgets it. Real runtime, real sockets, the
 // real @connections SDK client. The memory this saves is measured by `npm run bench:backpressure`.
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 const CAP_BYTES = 256 * 1024;
 /** 100 KB of JSON: the recording sockets parse every frame. */
 const MESSAGE = JSON.stringify({ pad: 'x'.repeat(100 * 1024 - 10) });
@@ -26,47 +18,24 @@ const MESSAGE = JSON.stringify({ pad: 'x'.repeat(100 * 1024 - 10) });
 const MAX_POSTS = 300;
 
 let platform: TestPlatform;
-let ddb: DynamoDBClient;
-let management: ApiGatewayManagementApiClient;
 
 beforeAll(async () => {
   platform = await startTestPlatform({ limits: { sendBufferBytes: CAP_BYTES } });
-  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
-  management = new ApiGatewayManagementApiClient({
-    endpoint: platform.urls.management,
-    region: 'us-east-1',
-    credentials,
-  });
 });
 
 afterAll(async () => {
-  management?.destroy();
-  ddb?.destroy();
   await platform?.stop();
 });
 
-async function connectionIdOf(client: RecordingSocket): Promise<string> {
-  client.send({ action: 'heartbeat' });
-  return String((await client.next((m) => m.type === 'pong')).connectionId);
-}
-
 async function rowCount(connectionId: string): Promise<number> {
-  const { Count = 0 } = await ddb.send(
-    new QueryCommand({
-      TableName: CONNECTION_TABLE,
-      KeyConditionExpression: 'connectionId = :c',
-      ExpressionAttributeValues: { ':c': { S: connectionId } },
-      ConsistentRead: true,
-    }),
-  );
-  return Count;
+  return (await platform.connectionTable.rowsOf(connectionId)).length;
 }
 
 /** Posts MESSAGE until the gateway answers 410; returns how many it accepted before. */
 async function postUntilGone(connectionId: string): Promise<number> {
   for (let accepted = 0; accepted < MAX_POSTS; accepted++) {
     try {
-      await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: MESSAGE }));
+      await platform.aws.management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: MESSAGE }));
     } catch (error) {
       if (error instanceof GoneException) return accepted;
       throw error;
@@ -86,16 +55,18 @@ test('a client that stops reading is closed past the send-buffer cap; @connectio
   const accepted = await postUntilGone(stalledId);
   // A reader keeps up with the same volume: the cap only ever closes the one that stopped.
   for (let i = 0; i < accepted + 1; i++) {
-    await management.send(new PostToConnectionCommand({ ConnectionId: readerId, Data: MESSAGE }));
+    await platform.aws.management.send(new PostToConnectionCommand({ ConnectionId: readerId, Data: MESSAGE }));
   }
 
   console.info(`stalled connection closed after ${accepted} accepted posts of 100 KB`);
   expect(accepted).toBeGreaterThan(0);
   expect(accepted).toBeLessThan(MAX_POSTS);
-  await expect(management.send(new GetConnectionCommand({ ConnectionId: stalledId }))).rejects.toBeInstanceOf(
-    GoneException,
-  );
-  await expect(management.send(new GetConnectionCommand({ ConnectionId: readerId }))).resolves.toBeDefined();
+  await expect(
+    platform.aws.management.send(new GetConnectionCommand({ ConnectionId: stalledId })),
+  ).rejects.toBeInstanceOf(GoneException);
+  await expect(
+    platform.aws.management.send(new GetConnectionCommand({ ConnectionId: readerId })),
+  ).resolves.toBeDefined();
   // The socket is destroyed a second after the close frame is queued; reading again, the client sees it end.
   stalled.socket.resume();
   expect([1006, 1008]).toContain((await stalled.closed).code);

@@ -25,31 +25,39 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
+/** Runs cli.ts as `npm start -- …` does; `output` grows as the process writes. */
+function startCli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(tsx, [join(__dirname, '../../src/cli.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, output, exited };
+}
+
 function cli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { child, output, exited } = startCli(args, env);
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [join(__dirname, '../../src/cli.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`cli ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`cli ${args.join(' ')} did not exit within ${timeoutMs} ms\n${output.stdout}\n${output.stderr}`),
+      );
     }, timeoutMs);
-    child.on('exit', (code) => {
+    void exited.then((code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, ...output });
     });
   });
 }
@@ -63,55 +71,41 @@ test('--help prints the usage and exits 0', async () => {
 
 test('functions that cannot run are named in one line each and the rest of the template starts', async () => {
   const [wsPort, httpPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    tsx,
-    [
-      join(__dirname, '../../src/cli.ts'),
-      'start',
-      '--template',
-      join(fixtures, 'templates/missing-handler.yaml'),
-      '--ws-port',
-      String(wsPort),
-      '--http-port',
-      String(httpPort),
-      '--dynamodb-endpoint',
-      process.env.DYNAMODB_ENDPOINT ?? '',
-      // Not what this test is about, and 3002 may be taken by someone's npm start.
-      '--console-port',
-      '0',
-    ],
-    { cwd: root, env: { ...process.env, NO_COLOR: '1' } },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { child, output, exited } = startCli([
+    'start',
+    '--template',
+    join(fixtures, 'templates/missing-handler.yaml'),
+    '--ws-port',
+    String(wsPort),
+    '--http-port',
+    String(httpPort),
+    '--dynamodb-endpoint',
+    process.env.DYNAMODB_ENDPOINT ?? '',
+    // Not what this test is about, and 3002 may be taken by someone's npm start.
+    '--console-port',
+    '0',
+  ]);
   try {
-    await waitFor(() => /Ready in/.test(stdout) || child.exitCode !== null, 60_000);
-    expect(stdout).toContain('Ready in');
+    await waitFor(() => /Ready in/.test(output.stdout) || child.exitCode !== null, 60_000);
+    expect(output.stdout).toContain('Ready in');
     // At start: one line for each part that does not run, with the reason.
-    const startLines = stderr.split('\n');
+    const startLines = output.stderr.split('\n');
     const about = (id: string) => startLines.filter((line) => line.includes(id));
     expect(about('GhostFunction')).toEqual([
       expect.stringMatching(/GhostFunction.*src\/handlers\/ghost\.ts.*does not exist/),
     ]);
     expect(about('PythonFunction')).toEqual([expect.stringMatching(/PythonFunction.*python3\.12.*Node\.js/)]);
     expect(about('Stream')).toEqual([expect.stringMatching(/Stream \(AWS::Kinesis::Stream\): not emulated locally/)]);
-    expect(stdout).toMatch(/Not run locally +GhostFunction \(AWS::Serverless::Function\), PythonFunction/);
+    expect(output.stdout).toMatch(/Not run locally +GhostFunction \(AWS::Serverless::Function\), PythonFunction/);
 
     // The rest runs; the routes of the functions that cannot run answer 500, with the reason in the log.
     const http = `http://127.0.0.1:${httpPort}`;
     expect((await fetch(`${http}/echo`)).status).toBe(200);
     expect((await fetch(`${http}/ghost`)).status).toBe(500);
     expect((await fetch(`${http}/python`)).status).toBe(500);
-    await waitFor(() => /GET \/python: PythonFunction failed.*python3\.12/.test(stderr), 5_000);
-    expect(stderr).toMatch(/GET \/ghost: GhostFunction failed.*ghost\.ts .*does not exist/);
-    expect(stderr).not.toMatch(/\n\s+at /); // messages, not stack traces
+    await waitFor(() => /GET \/python: PythonFunction failed.*python3\.12/.test(output.stderr), 5_000);
+    expect(output.stderr).toMatch(/GET \/ghost: GhostFunction failed.*ghost\.ts .*does not exist/);
+    expect(output.stderr).not.toMatch(/\n\s+at /); // messages, not stack traces
   } finally {
     child.kill('SIGINT');
     await exited;

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
   GetConnectionCommand,
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  connectionIdOf,
   openRecordingSocket,
   type RecordingSocket,
   refusedHandshake as refusedHandshakeAt,
@@ -19,7 +20,6 @@ import WebSocket from 'ws';
 // The whole platform of template.yaml, started as `npm start` starts it (on the run's shared DynamoDB Local), driven
 // only by real clients: ws sockets, DynamoDB writes and the @connections SDK client.
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const DATA_TABLE = 'RealTimeData-develop';
 const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
 
@@ -29,17 +29,10 @@ let management: ApiGatewayManagementApiClient;
 
 beforeAll(async () => {
   platform = await startTestPlatform();
-  ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
-  management = new ApiGatewayManagementApiClient({
-    endpoint: platform.urls.management,
-    region: 'us-east-1',
-    credentials,
-  });
+  ({ dynamodb: ddb, management } = platform.aws);
 });
 
 afterAll(async () => {
-  management?.destroy();
-  ddb?.destroy();
   await platform?.stop();
 });
 
@@ -60,21 +53,8 @@ async function putItem(key: string, itemId: string, attributes: Record<string, {
 }
 
 async function rowsOf(connectionId: string): Promise<string[]> {
-  const { Items = [] } = await ddb.send(
-    new QueryCommand({
-      TableName: CONNECTION_TABLE,
-      KeyConditionExpression: 'connectionId = :c',
-      ExpressionAttributeValues: { ':c': { S: connectionId } },
-      ConsistentRead: true,
-    }),
-  );
-  return Items.map((row) => row.realTimeItemKey?.S ?? '?').sort();
-}
-
-async function connectionIdOf(client: Client): Promise<string> {
-  client.send({ action: 'heartbeat' });
-  const pong = await client.next((m) => m.type === 'pong');
-  return String(pong.connectionId);
+  const rows = await platform.connectionTable.rowsOf(connectionId);
+  return rows.map((row) => row.realTimeItemKey?.S ?? '?').sort();
 }
 
 const uniqueKey = () => `k-${randomUUID().slice(0, 8)}`;
@@ -106,13 +86,7 @@ test('$connect stores the connection and its subscriptions with a TTL; an invali
   const client = await connect(`?realTimeItemKey=${key}&realTimeItemKey=${key}-b`);
   const connectionId = await connectionIdOf(client);
   expect(await rowsOf(connectionId)).toEqual([`$connection#${connectionId}`, key, `${key}-b`].sort());
-  const { Items = [] } = await ddb.send(
-    new QueryCommand({
-      TableName: CONNECTION_TABLE,
-      KeyConditionExpression: 'connectionId = :c',
-      ExpressionAttributeValues: { ':c': { S: connectionId } },
-    }),
-  );
+  const Items = await platform.connectionTable.rowsOf(connectionId);
   const nowSeconds = Date.now() / 1000;
   for (const row of Items) expect(Number(row.expiresAt?.N) - nowSeconds).toBeGreaterThan(7000); // ConnectionTtlSeconds 7800
 
