@@ -229,7 +229,8 @@ test('concurrent senders: every participant sees one order, the history’s, wit
   const [ana, bea, cy] = people as [string, string, string];
   const clients = await Promise.all(people.map((person) => connect(person)));
   const id = await group(ana, [bea, cy]);
-  const perSender = 10;
+  // Three senders racing for one counter: enough to lose transactions, few enough for a loaded CI machine.
+  const perSender = 6;
   const sent = new Map<string, Json>();
   clients.forEach((client, s) => {
     for (let i = 0; i < perSender; i++) {
@@ -256,7 +257,7 @@ test('concurrent senders: every participant sees one order, the history’s, wit
   }, 50);
   const total = people.length * perSender;
   const seen = await Promise.all(
-    clients.map(async (client) => unique(await client.count(isMessage(id), total, 30_000))),
+    clients.map(async (client) => unique(await client.count(isMessage(id), total, 90_000))),
   ).finally(() => clearInterval(resend));
   const orders = seen.map((frames) => frames.map((f) => f.item.messageId));
   expect(orders[1]).toEqual(orders[0]);
