@@ -3,6 +3,7 @@
  * `sam local invoke` without Docker).
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { buildConsoleAssets } from '@real-time-platform/console';
@@ -53,6 +54,8 @@ Options (environment variable in brackets):
                                [RTP_CONSOLE_PORT] (3002)
   --dynamodb-endpoint URL      use a DynamoDB that already runs instead of starting DynamoDB Local [RTP_DYNAMODB_ENDPOINT]
   --persist DIR                keep DynamoDB Local's data in DIR (in memory otherwise) [RTP_PERSIST]
+  --work-dir DIR               the functions' bundles, dead letters and local S3 objects; inside the project, so
+                               bundles find its node_modules [RTP_WORK_DIR] (.local)
   --region REGION              region the functions and events report [AWS_REGION] (us-east-1)
   --idle-timeout SECONDS       close idle WebSockets after this long (600, as API Gateway)
   --max-connection SECONDS     close any WebSocket after this long (7200, as API Gateway)
@@ -98,6 +101,7 @@ const OPTIONS = {
     'sqs-port',
     'dynamodb-endpoint',
     'persist',
+    'work-dir',
     'region',
     'idle-timeout',
     'max-connection',
@@ -143,6 +147,11 @@ function sharedSettings(flags: Flags) {
     dynamodbPort: portOption(PORTS.dynamodb, flags['dynamodb-port']),
     wsPort: portOption(PORTS.webSocket, flags['ws-port']),
   };
+}
+
+/** Where local data goes (bundles, dead letters, local S3 objects). */
+function workDirOption(flags: Flags): string {
+  return flags['work-dir'] ?? (process.env.RTP_WORK_DIR || '.local');
 }
 
 function seconds(flag: string, value: string | undefined): number | undefined {
@@ -206,6 +215,7 @@ async function start(flags: Flags): Promise<void> {
     mqttPort: portOption(PORTS.mqtt, flags['mqtt-port']),
     sqsPort: portOption(PORTS.sqs, flags['sqs-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
+    workDir: workDirOption(flags),
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
@@ -417,7 +427,14 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
     logicalId,
     eventPath,
     logger,
-    runner: { logger, quiet: flags.quiet, prefixOutput: false, stdout: output, stderr: output },
+    runner: {
+      logger,
+      quiet: flags.quiet,
+      prefixOutput: false,
+      stdout: output,
+      stderr: output,
+      buildDir: join(workDirOption(flags), 'build'),
+    },
   });
   const printed = JSON.stringify((outcome.ok ? outcome.result : outcome.error) ?? null, null, 2);
   process.stdout.write(`${printed}\n`);

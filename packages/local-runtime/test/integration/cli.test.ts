@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,13 @@ import { isRunning, waitUntilGone } from '../helpers/processes';
 
 const root = repoRoot;
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
+// Bundles and dead letters of the runtimes started here go to a folder of this suite's own (--work-dir), removed at
+// the end: the suite leaves .local as it found it.
+const workDir = (() => {
+  mkdirSync(join(root, '.local'), { recursive: true });
+  return mkdtempSync(join(root, '.local', 'test-cli-'));
+})();
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -29,7 +36,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 function startCli(args: string[], env: Record<string, string> = {}) {
   const child = spawn(tsx, [join(__dirname, '../../src/cli.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    env: { ...process.env, NO_COLOR: '1', RTP_WORK_DIR: workDir, ...env },
   });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => {
