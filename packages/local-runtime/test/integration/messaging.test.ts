@@ -26,14 +26,20 @@ const queueUrl = (logicalId: string) => {
   const queue = platform.model.queues.find((q) => q.logicalId === logicalId);
   return `${endpoint}/${platform.model.accountId}/${queue?.queueName}`;
 };
-/** Messages of a queue until `count` have arrived (long polls; the test's timeout bounds it). */
-const receive = async (logicalId: string, count: number) => {
-  const out: {
-    Body: string;
-    ReceiptHandle: string;
-    Attributes?: Record<string, string>;
-    MessageAttributes?: Record<string, unknown>;
-  }[] = [];
+interface Received {
+  Body: string;
+  ReceiptHandle: string;
+  Attributes?: Record<string, string>;
+  MessageAttributes?: Record<string, unknown>;
+}
+/**
+ * Messages of a queue until `count` of those `wanted` have arrived (long polls; the test's timeout bounds it); all
+ * are deleted. SeenQueue is shared by the tests, and an earlier test's consumer may copy a record again after that
+ * test ended: SQS delivers at least once, and a loaded machine can outlast the 1 s visibility timeout.
+ */
+const receive = async (logicalId: string, count: number, wanted: (message: Received) => boolean = () => true) => {
+  const out: Received[] = [];
+  const all: Received[] = [];
   while (out.length < count) {
     const { Messages = [] } = await sdk.send(
       new ReceiveMessageCommand({
@@ -44,9 +50,10 @@ const receive = async (logicalId: string, count: number) => {
         MessageAttributeNames: ['All'],
       }),
     );
-    out.push(...(Messages as typeof out));
+    all.push(...(Messages as Received[]));
+    out.push(...(Messages as Received[]).filter(wanted));
   }
-  for (const { ReceiptHandle } of out) {
+  for (const { ReceiptHandle } of all) {
     await sdk.send(new DeleteMessageCommand({ QueueUrl: queueUrl(logicalId), ReceiptHandle }));
   }
   return out;
@@ -148,7 +155,7 @@ test('aws sns publish invokes the subscribed function with the SNS event and cop
   );
   expect(MessageId).toEqual(expect.any(String));
 
-  const [seen] = await receive('SeenQueue', 1);
+  const [seen] = await receive('SeenQueue', 1, (message) => message.Body.includes('"from":"sns"'));
   const copy = JSON.parse(seen?.Body ?? '{}');
   expect(copy).toMatchObject({
     from: 'sns',
@@ -192,7 +199,7 @@ test('SDK v3 message attributes round-trip with the MD5s it checks; unknown queu
     }),
   );
   expect(sent.MD5OfMessageAttributes).toMatch(/^[0-9a-f]{32}$/);
-  const [got] = await receive('SeenQueue', 1);
+  const [got] = await receive('SeenQueue', 1, (message) => message.Body === 'with attributes');
   expect(got?.MessageAttributes).toEqual({
     kind: { DataType: 'String', StringValue: 'test' },
     n: { DataType: 'Number', StringValue: '7' },
