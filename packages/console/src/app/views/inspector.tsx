@@ -1,25 +1,7 @@
 import type { Item, RealtimeClient, Subscription } from '@real-time-platform/client';
+import type { FanoutReply } from '@real-time-platform/local-runtime/admin-api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ConsoleConfig, call, createClient, json, usePoll } from '../admin';
-
-interface FanoutData {
-  batches: {
-    id: number;
-    at: number;
-    functionId: string;
-    records: number;
-    failedRecords: number;
-    retry: boolean;
-    ok: boolean;
-    error?: string;
-    durationMs: number;
-    /** From the fan-out's own summary line; absent for other stream consumers. */
-    posts?: number;
-    gone?: number;
-    postRetries?: number;
-  }[];
-  deadLetters: { destination: string; condition: string; batchSize: number; startSequenceNumber: string; at: string }[];
-}
 
 const KEPT_FRAMES = 50;
 const INSPECTOR_USER = 'console-inspector';
@@ -181,7 +163,7 @@ function ItemWriter() {
 }
 
 function FanoutTailView() {
-  const { data } = usePoll<FanoutData>('/admin/fanout', 1000);
+  const { data } = usePoll<FanoutReply>('/admin/fanout', 1000);
   const batches = [...(data?.batches ?? [])].reverse().slice(0, 30);
   return (
     <div class="panel">

@@ -1,25 +1,9 @@
+import type { OverviewReply } from '@real-time-platform/local-runtime/admin-api';
 import { useState } from 'preact/hooks';
 import { call, duration } from '../admin';
 
-/** /admin/overview, as the runtime's admin API answers it. */
-export interface OverviewData {
-  at: number;
-  services: { name: string; url: string; status: 'up' | 'down'; detail?: string }[];
-  connections: {
-    connectionId: string;
-    keys: string[];
-    userId?: string;
-    connectedAt: number;
-    idleMs: number;
-    sourceIp: string;
-  }[];
-  keys: { key: string; subscribers: number }[];
-  streams: { function: string; event: string; invocations: number; failedInvocations: number; retries: number }[];
-  simulator: { running: boolean; vehicles: number; keys: string[]; writes: number; errors: number };
-}
-
 /** The services, the open connections (with a Disconnect each) and the subscribed keys, refreshed every second. */
-export function OverviewView({ overview }: { overview: OverviewData | undefined }) {
+export function OverviewView({ overview }: { overview: OverviewReply | undefined }) {
   const [problem, setProblem] = useState('');
   if (overview === undefined) return <p>Loading…</p>;
   const disconnect = async (connectionId: string) => {
