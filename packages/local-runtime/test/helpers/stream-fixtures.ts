@@ -7,6 +7,19 @@ import type { InvocationOutcome, Invoker, StreamSourceSpec } from '../../src/typ
 /** Alphanumeric, as DynamoDB Local requires. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
+/** What a stream mapping gets when its template says nothing more (TRIM_HORIZON: the position the tests start at). */
+export const STREAM_DEFAULTS = {
+  startingPosition: 'TRIM_HORIZON',
+  batchSize: 100,
+  maximumBatchingWindowSeconds: 0,
+  parallelizationFactor: 1,
+  bisectBatchOnFunctionError: false,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeSeconds: -1,
+  reportBatchItemFailures: false,
+  enabled: true,
+} as const satisfies Partial<StreamSourceSpec>;
+
 /** A mapping spec with AWS's defaults; override what the test is about. */
 export function streamSpec(overrides: Partial<StreamSourceSpec> = {}): StreamSourceSpec {
   return {
@@ -14,16 +27,8 @@ export function streamSpec(overrides: Partial<StreamSourceSpec> = {}): StreamSou
     eventId: 'RealTimeDataStream',
     tableLogicalId: 'RealTimeDataTable',
     tableName: 'RealTimeData',
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 100,
-    maximumBatchingWindowSeconds: 0,
-    parallelizationFactor: 1,
-    bisectBatchOnFunctionError: false,
-    maximumRetryAttempts: -1,
-    maximumRecordAgeSeconds: -1,
-    reportBatchItemFailures: false,
+    ...STREAM_DEFAULTS,
     filterPatterns: [],
-    enabled: true,
     ...overrides,
   };
 }
