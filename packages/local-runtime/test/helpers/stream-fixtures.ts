@@ -3,6 +3,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, PutItemCommand 
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { InvocationOutcome, Invoker, StreamSourceSpec } from '../../src/types';
+import { attributeDefinitions, keySchema } from './key-schema';
 
 /** Alphanumeric, as DynamoDB Local requires. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -56,14 +57,8 @@ export async function createStreamTable(prefix = 'streams'): Promise<StreamTable
   const created = await dynamodb.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
+      AttributeDefinitions: attributeDefinitions({ pk: 'S', sk: 'S' }),
+      KeySchema: keySchema('pk', 'sk'),
       BillingMode: 'PAY_PER_REQUEST',
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
