@@ -21,7 +21,7 @@
  * Options: --quick (a short smoke run), --connections 1000,10000, --skip-10k, --latency 20@20,100@100:100
  * (subscribers@writes/s[:keys], comma-separated), --latency-seconds 10, --hot 100@100x30 (subscribers@writes/s x
  * seconds, or "off"), --skip-before (no second runtime with CoalescePosts=false for the before/after table),
- * --cpu-prof (profiles of the runtime in .local/prof), --runtime-logs (the runtime's
+ * --cpu-prof (a profile of the runtime's main thread in .local/prof), --runtime-logs (the runtime's
  * per-invocation log lines in .local/bench-runtime.log).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -84,7 +84,8 @@ interface Options {
   connections: number[];
   latencyLoads: LatencyLoad[];
   latencySeconds: number;
-  warmupWrites: number;
+  /** Seconds of a latency phase's own load written, unmeasured, before it. */
+  warmupSeconds: number;
   hot: HotLoad | undefined;
   /** Items the conflated hot key cycles over. */
   conflatedItems: number;
@@ -146,7 +147,7 @@ function parseOptions(argv: string[]): Options {
     connections,
     latencyLoads,
     latencySeconds: Number(values['latency-seconds'] ?? (quick ? 3 : 10)),
-    warmupWrites: quick ? 100 : 300,
+    warmupSeconds: quick ? 3 : 10,
     hot,
     conflatedItems: 10,
     // Enough messages that start-up effects are small, few enough that a phase stays under a minute or so.
@@ -289,9 +290,10 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
   const opened = await openSockets(platform.wsUrl, keyOf, load.subscribers, onMessage, 30_000);
   if (opened.accepted !== load.subscribers) throw new Error(`latency: only ${opened.accepted} subscribers connected`);
 
-  // Warm-up through the whole path (DynamoDB Local's JVM, the handler's sockets, JIT), then let it drain.
-  // A few seconds' worth at most: the JVM warms in the first phase, and a slow load would make this take minutes.
-  const warmupWrites = Math.min(options.warmupWrites, Math.ceil(load.writesPerSecond * 3));
+  // Warm-up: the same load, unmeasured, through the whole path (DynamoDB Local's JVM, the handler's sockets, JIT),
+  // then let it drain. Seconds rather than a count: 3 s of 20 writes/s left the JVM compiling into the measured
+  // phase (p99 141 ms in a first phase against 30 ms in a second one on the same runtime, 2026-12-03).
+  const warmupWrites = Math.ceil(load.writesPerSecond * options.warmupSeconds);
   await writeAtRate(platform.ddb, keyOf, warmupWrites, load.writesPerSecond, (i) => `w${i}`);
   const warmupExpected = warmupWrites * subscribersPerKey;
   await waitFor(() => count.warmupReceived >= warmupExpected, 120_000);
@@ -415,7 +417,8 @@ async function measureHotKey(
   };
   const opened = await openSockets(platform.wsUrl, () => key, load.subscribers, onMessage, 60_000);
   if (opened.accepted !== load.subscribers) throw new Error(`hot key: only ${opened.accepted} subscribers connected`);
-  const warmupWrites = Math.min(options.warmupWrites, load.writesPerSecond * 2);
+  // Two seconds of the load: the latency phases before it warmed the path already.
+  const warmupWrites = load.writesPerSecond * 2;
   await writeAtRate(
     platform.ddb,
     () => key,

@@ -65,17 +65,21 @@ export function sampleCpu(groupId: number | undefined): CpuSample {
   const self = process.cpuUsage();
   add('bench clients', (self.user + self.system) / 1e6);
   if (groupId === undefined) return sample;
+  const nodes: string[] = [];
   for (const entry of safeReaddir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const stat = parseStat(safeRead(`/proc/${entry}/stat`));
     if (!stat || stat.group !== groupId) continue;
     if (stat.name === 'java') add('DynamoDB Local (java)', stat.seconds);
-    else if (stat.name === 'node' && Number(entry) !== groupId) {
-      // The runtime itself (the group leader is tsx's launcher, which only relays signals).
-      for (const tid of safeReaddir(`/proc/${entry}/task`)) {
-        const thread = parseStat(safeRead(`/proc/${entry}/task/${tid}/stat`));
-        if (thread) add(tid === entry ? MAIN_THREAD : `thread ${tid}`, thread.seconds);
-      }
+    else if (stat.name === 'node') nodes.push(entry);
+  }
+  for (const entry of nodes) {
+    // The runtime itself: the group leader is tsx's launcher, which only relays signals, unless the runtime runs
+    // under node directly (--cpu-prof).
+    if (nodes.length > 1 && Number(entry) === groupId) continue;
+    for (const tid of safeReaddir(`/proc/${entry}/task`)) {
+      const thread = parseStat(safeRead(`/proc/${entry}/task/${tid}/stat`));
+      if (thread) add(tid === entry ? MAIN_THREAD : `thread ${tid}`, thread.seconds);
     }
   }
   return sample;
@@ -193,11 +197,14 @@ export async function startPlatform(options: {
   const args = ['packages/local-runtime/src/cli.ts', 'start', ...(options.runtimeLogs ? [] : ['--quiet'])];
   for (const override of options.parameterOverrides ?? []) args.push('--parameter-overrides', override);
   args.push('--ws-port', String(wsPort), '--http-port', String(httpPort), '--dynamodb-port', String(dynamodbPort));
-  const env = { ...process.env };
-  // Profiles of every thread of the runtime (and of tsx's launcher), written when it exits after SIGINT.
-  if (options.cpuProf) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=.local/prof`.trim();
+  // A profile of the runtime's main thread (gateway, @connections, stream poller), written when it exits after
+  // SIGINT; function workers are terminated without writing one. Node refuses --cpu-prof in NODE_OPTIONS (exit 9),
+  // so the runtime then runs under node itself with tsx as a loader.
+  const [command, commandArgs] = options.cpuProf
+    ? [process.execPath, ['--cpu-prof', '--cpu-prof-dir=.local/prof', '--import', 'tsx', ...args]]
+    : ['node_modules/.bin/tsx', args];
   // detached: its own process group, so DynamoDB Local (the runtime's child) can be killed with it if need be.
-  const child = spawn('node_modules/.bin/tsx', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   runningChild = child;
   child.stdout?.pipe(logFile);
   child.stderr?.pipe(logFile);
