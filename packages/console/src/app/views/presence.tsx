@@ -1,13 +1,14 @@
 import { type Presence, setPage, watchPresence } from '@real-time-platform/client/presence';
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleConfig } from '../admin';
-import { SignIn, useSession } from '../session';
+import { SessionPanel, useSession } from '../session';
 import { FieldForm } from './field-form';
 import { SilentTabs } from './presence-tabs';
 
 /** Sign in as a user, share a page, watch others go online and offline. */
 export function PresenceView({ config }: { config: ConsoleConfig }) {
-  const { session, signIn, signOut } = useSession(config);
+  const controls = useSession(config);
+  const { session } = controls;
   const [watched, setWatched] = useState<string[]>([]);
   const [users, setUsers] = useState<Presence[]>([]);
 
@@ -22,9 +23,7 @@ export function PresenceView({ config }: { config: ConsoleConfig }) {
   }, [client, watched]);
 
   return (
-    <section id="presence" class="panel">
-      <h2>Presence</h2>
-      <SignIn id="presence" config={config} session={session} signIn={signIn} signOut={signOut} />
+    <SessionPanel id="presence" title="Presence" config={config} controls={controls}>
       {session && (
         <>
           <FieldForm
@@ -66,6 +65,6 @@ export function PresenceView({ config }: { config: ConsoleConfig }) {
         </tbody>
       </table>
       {config.auth === 'jwt' && <SilentTabs config={config} />}
-    </section>
+    </SessionPanel>
   );
 }
