@@ -292,7 +292,10 @@ async function closeSessions(): Promise<void> {
   }
 }
 
-/** The frames a wscat session printed (one JSON object per line). */
+/**
+ * The frames a wscat session printed (one JSON object per line), a `batch` frame as the frames it carries: whether
+ * two frames share a post depends on how the stream's records fell into fan-out runs, which the README cannot fix.
+ */
 function framesOf(session: Started): Record<string, unknown>[] {
   return session
     .output()
@@ -301,7 +304,10 @@ function framesOf(session: Started): Record<string, unknown>[] {
       const json = /\{.*\}/.exec(line)?.[0];
       if (json === undefined) return [];
       try {
-        return [JSON.parse(json) as Record<string, unknown>];
+        const frame = JSON.parse(json) as Record<string, unknown>;
+        return frame.type === 'batch' && Array.isArray(frame.messages)
+          ? (frame.messages as Record<string, unknown>[])
+          : [frame];
       } catch {
         return [];
       }
@@ -341,15 +347,21 @@ async function converse(conversation: Block['conversation']): Promise<void> {
     await until(
       () =>
         types.every((type) => received().filter((t) => t === type).length >= types.filter((t) => t === type).length),
-      `wscat to answer ${send} with ${types.join(', ')}; got ${received().join(', ')}`,
+      () =>
+        `wscat to answer ${send} with ${types.join(', ')}; got ${received().join(', ')}; it printed:\n${session
+          .output()
+          .slice(-1500)}`,
     );
   }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+/** Waits for `condition`; `what` describes it when time runs out (a function: what it says is read then). */
+async function until(condition: () => boolean, what: string | (() => string), timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`waited ${timeoutMs} ms for ${typeof what === 'function' ? what() : what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

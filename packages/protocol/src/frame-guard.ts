@@ -114,9 +114,14 @@ const FRAME_FIELDS: Record<string, Record<string, Check>> = {
   'presence-updated': { changed: isBoolean, page: (value) => value === null || page(value) },
 };
 
+/** The fields of a known frame type; own properties only, so "toString" or "constructor" is no frame type. */
+function fieldsOf(type: unknown): Record<string, Check> | undefined {
+  return typeof type === 'string' && Object.hasOwn(FRAME_FIELDS, type) ? FRAME_FIELDS[type] : undefined;
+}
+
 function singleFrameProblem(value: unknown): string | undefined {
   if (!isObject(value)) return 'a frame must be a JSON object';
-  const fields = typeof value.type === 'string' ? FRAME_FIELDS[value.type] : undefined;
+  const fields = fieldsOf(value.type);
   if (fields === undefined) return `unknown frame type ${JSON.stringify(value.type)}`;
   for (const name of Object.keys(fields)) {
     if (!(fields[name] as Check)(value[name])) return `${value.type} frame: invalid ${name}`;
@@ -139,7 +144,7 @@ export function decodeServerFrame(value: unknown): FrameDecoding {
     }
     return { kind: 'frame', frame: value as ServerFrame };
   }
-  if (FRAME_FIELDS[value.type] === undefined) return { kind: 'unknown', type: value.type };
+  if (fieldsOf(value.type) === undefined) return { kind: 'unknown', type: value.type };
   const problem = singleFrameProblem(value);
   return problem === undefined ? { kind: 'frame', frame: value as ServerFrame } : { kind: 'malformed', problem };
 }

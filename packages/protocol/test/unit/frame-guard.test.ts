@@ -126,6 +126,13 @@ describe('decodeServerFrame', () => {
     expect(decodeServerFrame({ type: 7 })).toMatchObject({ kind: 'malformed' });
   });
 
+  test('a type named like an Object.prototype member is unknown, alone or in a batch (found by the fuzz above)', () => {
+    for (const type of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expect(decodeServerFrame({ type, messages: [] })).toEqual({ kind: 'unknown', type });
+      expect(decodeServerFrame({ type: 'batch', messages: [{ type }] })).toMatchObject({ kind: 'malformed' });
+    }
+  });
+
   test('a batch with one bad element is malformed as a whole', () => {
     const pong = { type: 'pong', at: 1, connectionId: 'c' };
     expect(decodeServerFrame({ type: 'batch', messages: [pong, pong] }).kind).toBe('frame');
