@@ -86,6 +86,26 @@ export function createCalendarEventStore(table: CalendarTable): CalendarEventSto
   const { ddb, tableName, keyAttribute } = table;
   const keyOf = (ownerId: string, eventId: string) => ({ [keyAttribute]: calendarKey(ownerId), itemId: eventId });
 
+  /**
+   * A write conditioned on the event's version: what `written` makes of the returned event, or, when the condition
+   * fails, a conflict or not-found.
+   */
+  const versionedWrite = async (
+    ownerId: string,
+    eventId: string,
+    write: () => Promise<{ Attributes?: Record<string, unknown> }>,
+    written: (event: StoredCalendarEvent | undefined) => WriteOutcome,
+  ): Promise<WriteOutcome> => {
+    try {
+      const { Attributes } = await write();
+      return written(Attributes === undefined ? undefined : eventOf(Attributes));
+    } catch (error) {
+      const failure = conditionFailure(error);
+      if (failure !== undefined) return failedCondition(failure, ownerId, eventId);
+      throw error;
+    }
+  };
+
   /** The outcome of a failed condition: the stored state DynamoDB returned tells a conflict from a missing event. */
   const failedCondition = async (
     failure: { Item?: unknown },
@@ -143,60 +163,61 @@ export function createCalendarEventStore(table: CalendarTable): CalendarEventSto
           values[`:${name}`] = value;
         }
       }
-      try {
-        const answer = await storage('update the event', () =>
-          ddb.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: keyOf(ownerId, eventId),
-              UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-              // attribute_exists: an update must never create an event (ids are the server's to give).
-              ConditionExpression: 'attribute_exists(#itemId) AND #version = :expected',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: values,
-              ReturnValues: 'ALL_NEW',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
+      return versionedWrite(
+        ownerId,
+        eventId,
+        () =>
+          storage('update the event', () =>
+            ddb.send(
+              new UpdateCommand({
+                TableName: tableName,
+                Key: keyOf(ownerId, eventId),
+                UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+                // attribute_exists: an update must never create an event (ids are the server's to give).
+                ConditionExpression: 'attribute_exists(#itemId) AND #version = :expected',
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+                ReturnValues: 'ALL_NEW',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              }),
+            ),
           ),
-        );
-        const event = answer.Attributes === undefined ? undefined : eventOf(answer.Attributes);
-        if (event === undefined) throw new StorageError('the updated event came back malformed', { retryable: false });
-        return { status: 'written', event };
-      } catch (error) {
-        const failure = conditionFailure(error);
-        if (failure !== undefined) return failedCondition(failure, ownerId, eventId);
-        throw error;
-      }
+        (event) => {
+          if (event === undefined)
+            throw new StorageError('the updated event came back malformed', { retryable: false });
+          return { status: 'written', event };
+        },
+      );
     },
 
     async remove(ownerId, eventId, expectedVersion) {
-      try {
-        const answer = await storage('delete the event', () =>
-          ddb.send(
-            new DeleteCommand({
-              TableName: tableName,
-              Key: keyOf(ownerId, eventId),
-              ConditionExpression:
-                expectedVersion === undefined
-                  ? 'attribute_exists(#itemId)'
-                  : 'attribute_exists(#itemId) AND #version = :expected',
-              ExpressionAttributeNames:
-                expectedVersion === undefined
-                  ? { '#itemId': 'itemId' }
-                  : { '#itemId': 'itemId', '#version': 'version' },
-              ...(expectedVersion === undefined ? {} : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
-              ReturnValues: 'ALL_OLD',
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
+      return versionedWrite(
+        ownerId,
+        eventId,
+        () =>
+          storage('delete the event', () =>
+            ddb.send(
+              new DeleteCommand({
+                TableName: tableName,
+                Key: keyOf(ownerId, eventId),
+                ConditionExpression:
+                  expectedVersion === undefined
+                    ? 'attribute_exists(#itemId)'
+                    : 'attribute_exists(#itemId) AND #version = :expected',
+                ExpressionAttributeNames:
+                  expectedVersion === undefined
+                    ? { '#itemId': 'itemId' }
+                    : { '#itemId': 'itemId', '#version': 'version' },
+                ...(expectedVersion === undefined
+                  ? {}
+                  : { ExpressionAttributeValues: { ':expected': expectedVersion } }),
+                ReturnValues: 'ALL_OLD',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              }),
+            ),
           ),
-        );
-        const event = answer.Attributes === undefined ? undefined : eventOf(answer.Attributes);
-        return event === undefined ? { status: 'not-found' } : { status: 'written', event };
-      } catch (error) {
-        const failure = conditionFailure(error);
-        if (failure !== undefined) return failedCondition(failure, ownerId, eventId);
-        throw error;
-      }
+        (event) => (event === undefined ? { status: 'not-found' } : { status: 'written', event }),
+      );
     },
 
     async list(ownerId, { window, limit, after }) {

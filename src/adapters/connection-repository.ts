@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { GuardedKey } from '../domain/key-access';
 import { connectionRowKey } from '../domain/keys';
 import { fullJitterDelay, sleep as realSleep } from '../lib/backoff';
@@ -13,7 +19,7 @@ import {
 } from './access-checks';
 import { type BatchWriteOptions, batchWriteAll } from './batch-write';
 import { queryPages } from './paged-query';
-import { storage } from './storage';
+import { storage, writtenUnlessConditionFails } from './storage';
 
 /**
  * The WebSocketConnectionManager table: partition key `connectionId`, sort key `realTimeItemKey`. Each connection
@@ -191,6 +197,20 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
     batchWriteAll(ddb, tableName, requests, deps.batchWrite);
 
   /** Sort keys of every row of a connection (its own row and its subscriptions), all pages. */
+  /** A conditional update of the connection's own row: false when its condition does not hold. */
+  const updateConnectionRow = (
+    connectionId: string,
+    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ) =>
+    writtenUnlessConditionFails(() =>
+      ddb.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
+          ...update,
+        }),
+      ),
+    );
   const rowKeysOf = (connectionId: string): Promise<string[]> =>
     queryPages(
       ddb,
@@ -290,26 +310,16 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
       ),
 
     touch: (connectionId) =>
-      storage('update lastSeenAt', async () => {
-        try {
-          await ddb.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-              // A heartbeat also clears a timeout mark the sweep left when it then failed to close the socket: the
-              // connection is alive after all, and its eventual end is not a timeout.
-              UpdateExpression: 'SET lastSeenAt = :at REMOVE endReason',
-              // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
-              ConditionExpression: 'attribute_exists(connectionId)',
-              ExpressionAttributeValues: { ':at': now() },
-            }),
-          );
-          return true;
-        } catch (error) {
-          if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-          throw error;
-        }
-      }),
+      storage('update lastSeenAt', () =>
+        updateConnectionRow(connectionId, {
+          // A heartbeat also clears a timeout mark the sweep left when it then failed to close the socket: the
+          // connection is alive after all, and its eventual end is not a timeout.
+          UpdateExpression: 'SET lastSeenAt = :at REMOVE endReason',
+          // Without the condition an expired connection would get a new row with no expiresAt: never deleted.
+          ConditionExpression: 'attribute_exists(connectionId)',
+          ExpressionAttributeValues: { ':at': now() },
+        }),
+      ),
 
     subscribersOf: (key) =>
       storage('look up subscribers', () => connectionIdsOnIndex(SUBSCRIBERS_INDEX, 'realTimeItemKey', key)),
@@ -367,23 +377,13 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
       }),
 
     markTimedOut: (connectionId, cutoff) =>
-      storage('mark the connection timed out', async () => {
-        try {
-          await ddb.send(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: { connectionId, realTimeItemKey: connectionRowKey(connectionId) },
-              UpdateExpression: 'SET endReason = :timeout',
-              ConditionExpression: 'attribute_exists(connectionId) AND lastSeenAt < :cutoff',
-              ExpressionAttributeValues: { ':timeout': 'TIMEOUT', ':cutoff': cutoff },
-            }),
-          );
-          return true;
-        } catch (error) {
-          if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-          throw error;
-        }
-      }),
+      storage('mark the connection timed out', () =>
+        updateConnectionRow(connectionId, {
+          UpdateExpression: 'SET endReason = :timeout',
+          ConditionExpression: 'attribute_exists(connectionId) AND lastSeenAt < :cutoff',
+          ExpressionAttributeValues: { ':timeout': 'TIMEOUT', ':cutoff': cutoff },
+        }),
+      ),
 
     connectionsOfUser: (userId) =>
       storage("look up a user's connections", () => connectionIdsOnIndex(CONNECTIONS_BY_USER_INDEX, 'userId', userId)),

@@ -20,3 +20,14 @@ export function toStorageError(operation: string, error: unknown): StorageError 
     cause: error,
   });
 }
+
+/** A conditional write: true when it was written, false when DynamoDB refused it on its ConditionExpression. */
+export async function writtenUnlessConditionFails(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -5,6 +5,7 @@ import {
   platformKeyOwner,
   type SingleServerFrame,
 } from '@real-time-platform/protocol';
+import { asRealtimeError } from './as-realtime-error';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, rotationDelay, tokenRefreshDelay } from './backoff';
 import { type Clock, systemClock, Timer } from './clock';
 import { Connection, type WebSocketConstructor } from './connection';
@@ -12,7 +13,6 @@ import { type ControlAction, ControlLane, type ControlOutcome } from './control-
 import { Emitter } from './emitter';
 import {
   AuthError,
-  asRealtimeError,
   ConnectionError,
   ProtocolError,
   RealtimeError,

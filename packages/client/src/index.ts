@@ -7,17 +7,7 @@ export { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, rotationDelay, toke
 export { type Action, type ClientEvents, RealtimeClient, type RealtimeClientOptions, type TokenSource } from './client';
 export type { Clock } from './clock';
 export type { WebSocketConstructor, WebSocketLike } from './connection';
-export {
-  AuthError,
-  ClosedError,
-  ConnectionError,
-  HttpError,
-  ProtocolError,
-  RealtimeError,
-  ServerError,
-  TokenError,
-  UsageError,
-} from './errors';
+export * from './errors';
 export { tokenExpiresAt } from './jwt';
 export { type ClientEvent, type ClientState, nextState, type StateDetail } from './state';
 export type {

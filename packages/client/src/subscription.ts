@@ -1,6 +1,7 @@
 import { compareSeq, type ItemEvent, PRESENCE_ITEM_ID } from '@real-time-platform/protocol';
+import { asRealtimeError } from './as-realtime-error';
 import { Emitter } from './emitter';
-import { asRealtimeError, type RealtimeError, RealtimeError as RealtimeErrorClass } from './errors';
+import { type RealtimeError, RealtimeError as RealtimeErrorClass } from './errors';
 import { sameJson } from './json';
 
 /** An item as plain JSON. */

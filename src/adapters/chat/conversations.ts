@@ -99,12 +99,7 @@ export function conversationRows(
 
     conversationsOf: (userId) =>
       storage("read the user's conversations", async () => {
-        const items = await table.queryAll({
-          TableName: tableName,
-          KeyConditionExpression: '#k = :k',
-          ExpressionAttributeNames: table.names,
-          ExpressionAttributeValues: { ':k': keys.indexPartition(userId) },
-        });
+        const items = await table.queryPartition(keys.indexPartition(userId));
         return items.map(toConversation).filter((c): c is Conversation => c !== undefined);
       }),
   };

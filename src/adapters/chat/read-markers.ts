@@ -7,7 +7,7 @@ import {
   type ReadReceipt,
   readMarkerItemId,
 } from '@real-time-platform/protocol';
-import { storage } from '../storage';
+import { storage, writtenUnlessConditionFails } from '../storage';
 import { type ConversationActivity, toActivity, toMessage, toReceipt } from './items';
 import type { ChatStore } from './port';
 import type { ChatTable } from './table';
@@ -19,9 +19,9 @@ export function readMarkerRows(
   const { tableName, keys } = table;
   return {
     markRead: (receipt) =>
-      storage('store the read marker', async () => {
-        try {
-          await table.ddb.send(
+      storage('store the read marker', () =>
+        writtenUnlessConditionFails(() =>
+          table.ddb.send(
             new UpdateCommand({
               TableName: tableName,
               Key: keys.message(receipt.conversationId, readMarkerItemId(receipt.userId)),
@@ -35,22 +35,13 @@ export function readMarkerRows(
                 ':at': receipt.readAt,
               },
             }),
-          );
-          return true;
-        } catch (error) {
-          if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return false;
-          throw error;
-        }
-      }),
+          ),
+        ),
+      ),
 
     readMarkers: (conversationId) =>
       storage('read the read markers', async () => {
-        const items = await table.queryAll({
-          TableName: tableName,
-          KeyConditionExpression: '#k = :k AND begins_with(itemId, :prefix)',
-          ExpressionAttributeNames: table.names,
-          ExpressionAttributeValues: { ':k': chatKey(conversationId), ':prefix': READ_MARKER_ITEM_PREFIX },
-        });
+        const items = await table.queryPartition(chatKey(conversationId), READ_MARKER_ITEM_PREFIX);
         return items.map(toReceipt).filter((r): r is ReadReceipt => r !== undefined);
       }),
 

@@ -112,6 +112,17 @@ export function chatTable(deps: ChatTableDeps) {
       return results.flat();
     },
 
+    /** Every item of one partition, all pages; with `itemPrefix`, only the items whose itemId starts with it. */
+    queryPartition(partition: string, itemPrefix?: string): Promise<Record<string, unknown>[]> {
+      const byPrefix = itemPrefix !== undefined;
+      return queryPages(ddb, {
+        TableName: tableName,
+        KeyConditionExpression: byPrefix ? '#k = :k AND begins_with(itemId, :prefix)' : '#k = :k',
+        ExpressionAttributeNames: { '#k': k },
+        ExpressionAttributeValues: { ':k': partition, ...(byPrefix ? { ':prefix': itemPrefix } : {}) },
+      });
+    },
+
     /** Every item of a Query, all pages (callers bound the result by their key condition). */
     queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
       return queryPages(ddb, input);

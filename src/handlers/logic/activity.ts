@@ -11,7 +11,7 @@ import {
 import { describeError } from '../../lib/errors';
 import type { Log } from '../../lib/logging';
 import { InvalidPageTokenError } from '../../lib/page-token';
-import { HttpError, type HttpEvent, type HttpResult, json, requireCaller, validate } from './http';
+import { HttpError, json, type Route, requireCaller, validate } from './http';
 
 /**
  * The activity history's two sides: recording (on connect, update-presence, close and timeout) and reading
@@ -66,7 +66,7 @@ export interface ActivityApiDeps {
  * reads another user's history: GET /users/{userId}/activity (or a `userId` query parameter) naming someone else
  * answers 403. 400 for bad bounds, a bad limit or a token not made for this caller and query.
  */
-export function createActivityRoute(deps: ActivityApiDeps): (event: HttpEvent) => Promise<HttpResult> {
+export function createActivityRoute(deps: ActivityApiDeps): Route {
   const now = deps.now ?? Date.now;
   return async (event) => {
     const caller = requireCaller(event);

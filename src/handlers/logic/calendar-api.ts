@@ -43,6 +43,7 @@ import {
   noContent,
   parseBody,
   pathParameter,
+  type Route,
   requireCaller,
   validate,
 } from './http';
@@ -102,7 +103,7 @@ export interface CalendarApiDeps {
 const CREATE_ATTEMPTS = 3;
 
 /** Builds the calendar API handler (see the table above). Never throws. */
-export function createCalendarApiHandler(deps: CalendarApiDeps): (event: HttpEvent) => Promise<HttpResult> {
+export function createCalendarApiHandler(deps: CalendarApiDeps): Route {
   const now = deps.now ?? (() => new Date());
   const newEventId = deps.newEventId ?? (() => ulid());
 

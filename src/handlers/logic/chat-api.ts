@@ -42,6 +42,7 @@ import {
   json,
   parseBody,
   pathParameter,
+  type Route,
   requireCaller,
   validate,
 } from './http';
@@ -89,7 +90,7 @@ export interface ChatApiDeps {
 const UNREAD_CONCURRENCY = 10;
 
 /** Builds the chat API handler (see the route table above). Never throws. */
-export function createChatApiHandler(deps: ChatApiDeps): (event: HttpEvent) => Promise<HttpResult> {
+export function createChatApiHandler(deps: ChatApiDeps): Route {
   const now = deps.now ?? Date.now;
   const newGroupId = deps.newGroupId ?? newGroupConversationId;
   const { store } = deps;

@@ -121,11 +121,7 @@ export type Route = (event: HttpEvent) => Promise<HttpResult>;
  * broke, raised below the route) → 400; an AppError that may pass when retried → 503 with Retry-After; anything else
  * → 500 with nothing internal in the body (the cause is logged).
  */
-export function createHttpRouter(
-  name: string,
-  routes: Record<string, Route>,
-  logger: Log,
-): (event: HttpEvent) => Promise<HttpResult> {
+export function createHttpRouter(name: string, routes: Record<string, Route>, logger: Log): Route {
   return async (event) => {
     const routeKey = typeof event?.routeKey === 'string' ? event.routeKey : '';
     const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;

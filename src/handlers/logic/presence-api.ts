@@ -10,7 +10,6 @@ import {
   createHttpRouter,
   HttpError,
   type HttpEvent,
-  type HttpResult,
   json,
   noContent,
   pathParameter,
@@ -72,7 +71,7 @@ const batchQuerySchema = z.object({
 });
 
 /** The PresenceApiFunction handler (see the module comment for routes and answers). */
-export function createPresenceApiHandler(deps: PresenceApiDeps): (event: HttpEvent) => Promise<HttpResult> {
+export function createPresenceApiHandler(deps: PresenceApiDeps): Route {
   const targetUser = (event: HttpEvent) => validate(userIdSchema, pathParameter(event, 'userId'), 'userId');
 
   // The same per-key rule as subscriptions: REST cannot show what a socket may not watch.

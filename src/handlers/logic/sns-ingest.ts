@@ -1,17 +1,13 @@
-import type { ItemIngestor } from '../../adapters/item-store';
 import { MalformedEventError, StorageError } from '../../lib/errors';
-import type { Log } from '../../lib/logging';
-import { type IngestMessage, ingestMessages } from './sqs-ingest';
+import { type IngestMessage, ingestMessages, type SqsIngestDeps } from './sqs-ingest';
 
 /** The fields of an SNS event the logic reads; optional, because a malformed event must not crash it. */
 export interface SnsEvent {
   Records?: readonly { Sns?: { MessageId?: string; Message?: string } }[];
 }
 
-export interface SnsIngestDeps {
-  ingestor: ItemIngestor;
-  logger: Log;
-}
+/** The same as the SQS producer's: both only hand their messages to ingestMessages. */
+export type SnsIngestDeps = SqsIngestDeps;
 
 /**
  * The SnsIngestFunction logic, with the SQS producer's poison policy (logic/sqs-ingest.ts, MessageVerdict): valid

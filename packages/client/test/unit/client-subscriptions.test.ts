@@ -23,6 +23,17 @@ function record(changes: Change[]) {
   return (change: Change) => changes.push(change);
 }
 
+/** A connected client subscribed to `key` without a snapshot (confirmed), and the changes it reports. */
+async function subscribedLive(key: string) {
+  const h = harness();
+  const socket = await connected(h);
+  const sub = h.client.subscribe(key, { snapshot: false });
+  socket.confirmLastSubscribe();
+  const changes: Change[] = [];
+  sub.on('change', record(changes));
+  return { h, socket, sub, changes };
+}
+
 describe('subscribing', () => {
   test('subscribe → subscribed → snapshot → synced; changes before the snapshot wait for it', async () => {
     const h = harness();
@@ -168,12 +179,7 @@ describe('subscribing', () => {
 
 describe('reading frames', () => {
   test('a batch is unwrapped and handled in order, exactly as single frames', async () => {
-    const h = harness();
-    const socket = await connected(h);
-    const sub = h.client.subscribe('3', { snapshot: false });
-    socket.confirmLastSubscribe();
-    const changes: Change[] = [];
-    sub.on('change', record(changes));
+    const { h, socket, changes } = await subscribedLive('3');
     const messages: string[] = [];
     h.client.on('message', (frame) => messages.push(frame.type));
     socket.push({
@@ -190,10 +196,7 @@ describe('reading frames', () => {
   });
 
   test('junk from the server: an error event each, and the client keeps working', async () => {
-    const h = harness();
-    const socket = await connected(h);
-    const sub = h.client.subscribe('3', { snapshot: false });
-    socket.confirmLastSubscribe();
+    const { h, socket, sub } = await subscribedLive('3');
     socket.push('not json');
     socket.push('[1,2]');
     socket.push({ type: 'item', key: '3' });
@@ -219,12 +222,7 @@ describe('reading frames', () => {
   });
 
   test('presence frames change the user’s presence item', async () => {
-    const h = harness();
-    const socket = await connected(h);
-    const sub = h.client.subscribe('presence:u1', { snapshot: false });
-    socket.confirmLastSubscribe();
-    const changes: Change[] = [];
-    sub.on('change', record(changes));
+    const { socket, sub, changes } = await subscribedLive('presence:u1');
     const presence = { status: 'online', connections: 1 };
     socket.push({ type: 'presence', event: 'join', key: 'presence:u1', userId: 'u1', presence, seq: '5', at: 1 });
     expect(sub.items.get('state')).toEqual({ itemId: 'state', userId: 'u1', ...presence });
@@ -232,10 +230,7 @@ describe('reading frames', () => {
   });
 
   test('a listener that throws is reported; the others still run and the client goes on', async () => {
-    const h = harness();
-    const socket = await connected(h);
-    const sub = h.client.subscribe('3', { snapshot: false });
-    socket.confirmLastSubscribe();
+    const { h, socket, sub } = await subscribedLive('3');
     sub.on('change', () => {
       throw new Error('app bug');
     });

@@ -1,3 +1,4 @@
+import type { OverviewReply } from '@real-time-platform/local-runtime/admin-api';
 import './styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -5,7 +6,7 @@ import { type ConsoleConfig, usePoll } from './admin';
 import { CalendarView } from './views/calendar';
 import { ChatView } from './views/chat';
 import { InspectorView } from './views/inspector';
-import { type OverviewData, OverviewView } from './views/overview';
+import { OverviewView } from './views/overview';
 import { PresenceView } from './views/presence';
 import { VehiclesView } from './views/vehicles';
 
@@ -25,7 +26,7 @@ function App() {
     return () => removeEventListener('hashchange', onHash);
   }, []);
   const config = usePoll<ConsoleConfig>('/admin/config', 5000);
-  const overview = usePoll<OverviewData>('/admin/overview', 1000);
+  const overview = usePoll<OverviewReply>('/admin/overview', 1000);
   const online = overview.online && config.online;
   return (
     <>
@@ -54,7 +55,7 @@ function App() {
   );
 }
 
-function CurrentView(props: { view: ViewName; config: ConsoleConfig; overview: OverviewData | undefined }) {
+function CurrentView(props: { view: ViewName; config: ConsoleConfig; overview: OverviewReply | undefined }) {
   const { view, config, overview } = props;
   switch (view) {
     case 'overview':

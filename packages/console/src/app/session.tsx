@@ -1,4 +1,5 @@
 import type { RealtimeClient } from '@real-time-platform/client';
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { type ConsoleConfig, createClient } from './admin';
 
@@ -9,12 +10,15 @@ export interface Session {
   state: string;
 }
 
-/** A panel's sign-in: connect as a user, disconnect; the client is closed when the panel goes away. */
-export function useSession(config: ConsoleConfig): {
+/** What useSession gives a panel: its session (once signed in) and the two ways to change it. */
+export interface SessionControls {
   session: Session | undefined;
   signIn(userId: string): void;
   signOut(): void;
-} {
+}
+
+/** A panel's sign-in: connect as a user, disconnect; the client is closed when the panel goes away. */
+export function useSession(config: ConsoleConfig): SessionControls {
   const [signedIn, setSignedIn] = useState<{ userId: string; client: RealtimeClient }>();
   const [state, setState] = useState('idle');
   // Keyed on the client alone: a state change must not close it.
@@ -78,5 +82,22 @@ export function SignIn(props: {
       />
       <button type="submit">Sign in</button>
     </form>
+  );
+}
+
+/** A panel of one signed-in user: its heading and sign-in line, then the children. */
+export function SessionPanel(props: {
+  id: string;
+  title: string;
+  config: ConsoleConfig;
+  controls: SessionControls;
+  children: ComponentChildren;
+}) {
+  return (
+    <section id={props.id} class="panel">
+      <h2>{props.title}</h2>
+      <SignIn id={props.id} config={props.config} {...props.controls} />
+      {props.children}
+    </section>
   );
 }

@@ -84,13 +84,26 @@ function put(item: Record<string, unknown>, table = dataTable): Promise<unknown>
   return documents.send(new PutCommand({ TableName: table, Item: item }));
 }
 
+/** Subscribes the Inspector's own client to `key`, as a user would. */
+async function subscribeOnPage(page: Page, key: string): Promise<void> {
+  await page.fill('#subscribe-key', key);
+  await page.click('button:text-is("Subscribe")');
+}
+
+/** The Inspector, subscribed to a key no other test writes to. */
+async function inspectNewKey(prefix: string): Promise<{ key: string; page: Page }> {
+  const key = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const page = await openView('inspector');
+  await subscribeOnPage(page, key);
+  return { key, page };
+}
+
 describe('Inspector', () => {
   test('a write appears on the Inspector within 1 s, with its fan-out batch', async () => {
     const key = `inspect-${randomUUID().slice(0, 8)}`;
     await put({ realTimeItemKey: key, itemId: 'before', speed: 1 });
     const page = await openView('inspector');
-    await page.fill('#subscribe-key', key);
-    await page.click('button:text-is("Subscribe")');
+    await subscribeOnPage(page, key);
     await page.waitForSelector('#items tr[data-item-id="before"]', { timeout: 30_000 });
 
     // The median of three writes is what a user sees. Each may take long on a CI machine busy with other suites (one
@@ -118,10 +131,7 @@ describe('Inspector', () => {
   });
 
   test("the fan-out tail shows a batch's posts and its 410s", async () => {
-    const key = `tail-${randomUUID().slice(0, 8)}`;
-    const page = await openView('inspector');
-    await page.fill('#subscribe-key', key);
-    await page.click('button:text-is("Subscribe")');
+    const { key, page } = await inspectNewKey('tail');
     await put({ realTimeItemKey: key, itemId: 'live', speed: 1 });
     await page.waitForSelector('#items tr[data-item-id="live"]', { timeout: 30_000 });
 
@@ -142,10 +152,7 @@ describe('Inspector', () => {
   });
 
   test('an item holding <script> and <img onerror> shows as text, and nothing runs', async () => {
-    const key = `markup-${randomUUID().slice(0, 8)}`;
-    const page = await openView('inspector');
-    await page.fill('#subscribe-key', key);
-    await page.click('button:text-is("Subscribe")');
+    const { key, page } = await inspectNewKey('markup');
     await page.waitForSelector('#client-state:text-is("connected")');
     const markup = { script: '<script>window.__xss = 1</script>', img: '<img src=x onerror="window.__xss = 2">' };
     await put({ realTimeItemKey: key, itemId: 'markup', ...markup });
@@ -156,10 +163,7 @@ describe('Inspector', () => {
   });
 
   test('the Inspector writes and deletes an item through the admin API', async () => {
-    const key = `write-${randomUUID().slice(0, 8)}`;
-    const page = await openView('inspector');
-    await page.fill('#subscribe-key', key);
-    await page.click('button:text-is("Subscribe")');
+    const { key, page } = await inspectNewKey('write');
     await page.waitForSelector('#client-state:text-is("connected")');
     await page.fill('#write-key', key);
     await page.fill('#write-item-id', 'typed');

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_REGION, LOCAL_ACCOUNT_ID } from '../arns';
 import type { LocalPlatform } from '../platform';
 import { scheduledEvent, scheduleRuleArn } from '../schedules';
+import type { FanoutReply, OverviewReply } from './admin-api';
 import type { TokenSigner } from './dev-tokens';
 import { type FanoutTail, readDeadLetters } from './fanout-tail';
 import type { PlatformView } from './platform-view';
@@ -64,7 +65,10 @@ export async function routeAdmin(deps: AdminDeps, method: string, path: string, 
     case 'GET /admin/config':
       return { status: 200, body: config(deps) };
     case 'GET /admin/overview':
-      return { status: 200, body: { ...(await deps.view.overview()), simulator: deps.simulator.status() } };
+      return {
+        status: 200,
+        body: { ...(await deps.view.overview()), simulator: deps.simulator.status() } satisfies OverviewReply,
+      };
     case 'GET /admin/fanout':
       return { status: 200, body: await fanout(deps) };
     case 'POST /admin/items':
@@ -107,7 +111,7 @@ function config(deps: AdminDeps) {
   };
 }
 
-async function fanout(deps: AdminDeps) {
+async function fanout(deps: AdminDeps): Promise<FanoutReply> {
   return {
     batches: deps.tail.since(0),
     deadLetters: await readDeadLetters(deps.platform.deadLetterDir, deps.platform.deadLetters.sentToQueues()),

@@ -1,45 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InvocationOutcome } from '../types';
-
-/** One stream batch as the console's Inspector lists it. */
-export interface FanoutBatch {
-  /** Increasing; the page asks for the batches after the last one it has. */
-  id: number;
-  at: number;
-  functionId: string;
-  trigger: string;
-  records: number;
-  /** Records the function reported in batchItemFailures (they are re-delivered). */
-  failedRecords: number;
-  /** The same first record was delivered before: the event source is retrying (or bisecting) this batch. */
-  retry: boolean;
-  ok: boolean;
-  error?: string;
-  durationMs: number;
-  firstSequenceNumber?: string;
-  /** The invocation's request id (the function's logs carry it as function_request_id). */
-  requestId: string;
-  /** Posts to @connections the fan-out made (absent until its summary line is read, or when it logs none). */
-  posts?: number;
-  /** Posts answered 410 GoneException: connections found gone and cleaned up. */
-  gone?: number;
-  /** Posts sent again after a throttle or a 5xx (within the invocation). */
-  postRetries?: number;
-}
+import type { DeadLetter, FanoutBatch } from './admin-api';
 
 /** What the fan-out's "Fan-out batch" log line adds to a batch. */
 type PostCounts = Pick<FanoutBatch, 'posts' | 'gone' | 'postRetries'>;
-
-/** A dead letter: a stream batch the event source gave up on (its OnFailure metadata). */
-export interface DeadLetter {
-  destination: string;
-  condition: string;
-  batchSize: number;
-  startSequenceNumber: string;
-  endSequenceNumber: string;
-  at: string;
-}
 
 const KEPT_BATCHES = 200;
 const KEPT_DEAD_LETTERS = 50;

@@ -1,5 +1,4 @@
+export type * from './admin-api';
 export { AdminRequestError } from './admin-routes';
 export { type ConsoleServer, type ConsoleServerOptions, type StaticAsset, startConsoleServer } from './admin-server';
-export { type DeadLetter, type FanoutBatch, FanoutTail } from './fanout-tail';
-export type { ConnectionView, KeyView, Overview, ServiceHealth } from './platform-view';
-export type { SimulatorStatus } from './vehicle-simulator';
+export { FanoutTail } from './fanout-tail';

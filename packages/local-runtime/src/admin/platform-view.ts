@@ -1,37 +1,7 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalPlatform } from '../platform';
-
-/** A service `npm start` runs, and whether it answers. */
-export interface ServiceHealth {
-  name: string;
-  url: string;
-  status: 'up' | 'down';
-  detail?: string;
-}
-
-/** A connection as the Overview lists it: the gateway's view joined with its rows in the connection table. */
-export interface ConnectionView {
-  connectionId: string;
-  keys: string[];
-  userId?: string;
-  connectedAt: number;
-  idleMs: number;
-  sourceIp: string;
-}
-
-export interface KeyView {
-  key: string;
-  subscribers: number;
-}
-
-export interface Overview {
-  at: number;
-  services: ServiceHealth[];
-  connections: ConnectionView[];
-  keys: KeyView[];
-  streams: { function: string; event: string; invocations: number; failedInvocations: number; retries: number }[];
-}
+import type { Overview, ServiceHealth } from './admin-api';
 
 const CONNECTION_ROW_PREFIX = '$connection#';
 const PROBE_TIMEOUT_MS = 2000;

@@ -1,15 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createFleet, seedOf, type Vehicle, vehicleItem } from '../simulator/vehicles';
 import type { LocalLogger } from '../types';
-
-export interface SimulatorStatus {
-  running: boolean;
-  vehicles: number;
-  /** Vehicle ids, which are also their keys: subscribe to one to follow it. */
-  keys: string[];
-  writes: number;
-  errors: number;
-}
+import type { SimulatorStatus } from './admin-api';
 
 const TICK_MS = 1000;
 /** BatchWriteItem's limit. */

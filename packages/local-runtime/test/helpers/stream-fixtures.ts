@@ -3,9 +3,23 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, PutItemCommand 
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { InvocationOutcome, Invoker, StreamSourceSpec } from '../../src/types';
+import { attributeDefinitions, keySchema } from './key-schema';
 
 /** Alphanumeric, as DynamoDB Local requires. */
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** What a stream mapping gets when its template says nothing more (TRIM_HORIZON: the position the tests start at). */
+export const STREAM_DEFAULTS = {
+  startingPosition: 'TRIM_HORIZON',
+  batchSize: 100,
+  maximumBatchingWindowSeconds: 0,
+  parallelizationFactor: 1,
+  bisectBatchOnFunctionError: false,
+  maximumRetryAttempts: -1,
+  maximumRecordAgeSeconds: -1,
+  reportBatchItemFailures: false,
+  enabled: true,
+} as const satisfies Partial<StreamSourceSpec>;
 
 /** A mapping spec with AWS's defaults; override what the test is about. */
 export function streamSpec(overrides: Partial<StreamSourceSpec> = {}): StreamSourceSpec {
@@ -14,16 +28,8 @@ export function streamSpec(overrides: Partial<StreamSourceSpec> = {}): StreamSou
     eventId: 'RealTimeDataStream',
     tableLogicalId: 'RealTimeDataTable',
     tableName: 'RealTimeData',
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: 100,
-    maximumBatchingWindowSeconds: 0,
-    parallelizationFactor: 1,
-    bisectBatchOnFunctionError: false,
-    maximumRetryAttempts: -1,
-    maximumRecordAgeSeconds: -1,
-    reportBatchItemFailures: false,
+    ...STREAM_DEFAULTS,
     filterPatterns: [],
-    enabled: true,
     ...overrides,
   };
 }
@@ -51,14 +57,8 @@ export async function createStreamTable(prefix = 'streams'): Promise<StreamTable
   const created = await dynamodb.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
+      AttributeDefinitions: attributeDefinitions({ pk: 'S', sk: 'S' }),
+      KeySchema: keySchema('pk', 'sk'),
       BillingMode: 'PAY_PER_REQUEST',
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),

@@ -21,3 +21,16 @@ export function errorOf(run: () => unknown): TemplateError {
   }
   throw new Error('expected a TemplateError');
 }
+
+/** YAML under Resources: an HTTP API `Api` and its route `Route` (raw ApiGatewayV2), the route's other properties after. */
+export function rawHttpApiRoute(routeKey: string, routeProperties: string): string {
+  return `  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: { Name: api, ProtocolType: HTTP }
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: ${routeKey}
+${routeProperties}`;
+}

@@ -18,7 +18,9 @@ import { type IotBroker, type IotErrorActionMessage, MAX_PAYLOAD_BYTES, startIot
 import { IotSqlError } from '../../src/iot/sql';
 import { QUEUE_DEFAULTS, QueueStore } from '../../src/sqs/queues';
 import { type IotRuleSpec, silentLogger } from '../../src/types';
+import { eventually } from '../helpers/eventually';
 import { FakeInvoker } from '../helpers/fake-invoker';
+import { attributeDefinitions, keySchema } from '../helpers/key-schema';
 import { type LogLine, recordingLogger } from '../helpers/recording-logger';
 
 // The template's IotIngestRule SQL after !Sub (RealTimeItemKey=realTimeItemKey).
@@ -26,16 +28,6 @@ const TEMPLATE_SQL = `SELECT *,
 CASE isUndefined(realTimeItemKey) WHEN true THEN topic(3) ELSE realTimeItemKey END AS realTimeItemKey,
 CASE isUndefined(itemId) WHEN true THEN 'latest' ELSE itemId END AS itemId
 FROM 'rtp/items/#'`;
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 let dynamodb: DynamoDBClient;
 let table: string;
@@ -124,14 +116,8 @@ beforeAll(async () => {
     new CreateTableCommand({
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
-        { AttributeName: 'itemId', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-        { AttributeName: 'itemId', KeyType: 'RANGE' },
-      ],
+      AttributeDefinitions: attributeDefinitions({ realTimeItemKey: 'S', itemId: 'S' }),
+      KeySchema: keySchema('realTimeItemKey', 'itemId'),
     }),
   );
   deadLetterDir = await mkdtemp(join(tmpdir(), 'rtp-iot-'));

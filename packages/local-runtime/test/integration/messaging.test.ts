@@ -26,6 +26,18 @@ const queueUrl = (logicalId: string) => {
   const queue = platform.model.queues.find((q) => q.logicalId === logicalId);
   return `${endpoint}/${platform.model.accountId}/${queue?.queueName}`;
 };
+/** `aws sqs get-queue-attributes --attribute-names All` of a template queue. */
+const queueAttributes = async (logicalId: string): Promise<Record<string, string>> => {
+  const { Attributes } = await aws(
+    'sqs',
+    'get-queue-attributes',
+    '--queue-url',
+    queueUrl(logicalId),
+    '--attribute-names',
+    'All',
+  );
+  return Attributes;
+};
 interface Received {
   Body: string;
   ReceiptHandle: string;
@@ -77,14 +89,7 @@ test("the template's queues and topic exist; their URLs are the templates's !Ref
   const { QueueUrls } = await aws('sqs', 'list-queues');
   expect(QueueUrls).toHaveLength(5);
   expect(QueueUrls).toContain(queueUrl('WorkQueue'));
-  const { Attributes } = await aws(
-    'sqs',
-    'get-queue-attributes',
-    '--queue-url',
-    queueUrl('WorkQueue'),
-    '--attribute-names',
-    'All',
-  );
+  const Attributes = await queueAttributes('WorkQueue');
   expect(Attributes).toMatchObject({
     VisibilityTimeout: '1',
     RedrivePolicy: expect.stringContaining('"maxReceiveCount":2'),
@@ -130,14 +135,7 @@ test('aws sqs send-message reaches the SQS event source; a bad message ends in t
       Attributes: expect.objectContaining({ DeadLetterQueueSourceArn: copy.record.eventSourceARN }),
     }),
   ]);
-  const { Attributes } = await aws(
-    'sqs',
-    'get-queue-attributes',
-    '--queue-url',
-    queueUrl('WorkQueue'),
-    '--attribute-names',
-    'All',
-  );
+  const Attributes = await queueAttributes('WorkQueue');
   expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
 });
 

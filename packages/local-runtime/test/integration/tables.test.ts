@@ -3,10 +3,12 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
+  type GlobalSecondaryIndex,
 } from '@aws-sdk/client-dynamodb';
 import { ensureTables } from '../../src/dynamodb/tables';
 import { loadPlatformModel } from '../../src/template';
 import type { TableSpec } from '../../src/types';
+import { globalIndex, keySchema } from '../helpers/key-schema';
 import { appTemplate } from '../helpers/paths';
 import { recordingLogger } from '../helpers/recording-logger';
 
@@ -41,10 +43,7 @@ describe('ensureTables', () => {
 
     const data = (await client.send(new DescribeTableCommand({ TableName: 'RealTimeData-staging-tablesTest' }))).Table;
     expect(data?.TableStatus).toBe('ACTIVE');
-    expect(data?.KeySchema).toEqual([
-      { AttributeName: 'tablesTest', KeyType: 'HASH' },
-      { AttributeName: 'itemId', KeyType: 'RANGE' },
-    ]);
+    expect(data?.KeySchema).toEqual(keySchema('tablesTest', 'itemId'));
     expect(data?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
     expect(data?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(ensured.get('RealTimeDataTable')).toEqual({
@@ -62,42 +61,18 @@ describe('ensureTables', () => {
     const indexes = [...(connections?.GlobalSecondaryIndexes ?? [])].sort((a, b) =>
       String(a.IndexName).localeCompare(String(b.IndexName)),
     );
+    const active = (index: GlobalSecondaryIndex) => expect.objectContaining({ ...index, IndexStatus: 'ACTIVE' });
+    const keysOnly = { ProjectionType: 'KEYS_ONLY' } as const;
     expect(indexes).toEqual([
-      expect.objectContaining({
-        IndexName: 'connectionsByUser',
-        KeySchema: [
-          { AttributeName: 'userId', KeyType: 'HASH' },
-          { AttributeName: 'connectionId', KeyType: 'RANGE' },
-        ],
-        IndexStatus: 'ACTIVE',
-      }),
-      expect.objectContaining({
-        IndexName: 'expiringConnections',
-        KeySchema: [
-          { AttributeName: 'sweepShard', KeyType: 'HASH' },
-          { AttributeName: 'tokenExpiresAt', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-        IndexStatus: 'ACTIVE',
-      }),
-      expect.objectContaining({
-        IndexName: 'silentConnections',
-        KeySchema: [
-          { AttributeName: 'sweepShard', KeyType: 'HASH' },
-          { AttributeName: 'lastSeenAt', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId'] },
-        IndexStatus: 'ACTIVE',
-      }),
-      expect.objectContaining({
-        IndexName: 'subscribersByKey',
-        KeySchema: [
-          { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-          { AttributeName: 'connectionId', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-        IndexStatus: 'ACTIVE',
-      }),
+      active(globalIndex('connectionsByUser', ['userId', 'connectionId'], keysOnly)),
+      active(globalIndex('expiringConnections', ['sweepShard', 'tokenExpiresAt'], keysOnly)),
+      active(
+        globalIndex('silentConnections', ['sweepShard', 'lastSeenAt'], {
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['userId'],
+        }),
+      ),
+      active(globalIndex('subscribersByKey', ['realTimeItemKey', 'connectionId'], keysOnly)),
     ]);
     expect(data?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['itemsByStart']);
     expect(connections?.StreamSpecification).toBeUndefined();

@@ -7,6 +7,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { startTestPlatform, type TestPlatform } from '@real-time-platform/test-support';
+import { eventually } from '../helpers/eventually';
 import { fixtures } from '../helpers/paths';
 
 // DynamoDB Local does not apply TTL; the runtime does (dynamodb/ttl-sweeper.ts). Real runtime, real DynamoDB Local,
@@ -20,15 +21,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 // Sweeps, stream reads and the recorder function's cold start share two cores with other suites in CI.
 jest.setTimeout(240_000);
 
-async function eventually<T>(read: () => Promise<T | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Waits as long as a few sweeps and a cold start can take on a loaded CI machine. */
+const afterSweeps = { timeoutMs: 90_000, pollMs: 100 };
 
 describe('TTL on a fixture table: deletes, and the identity on their stream records', () => {
   const suffix = randomUUID().slice(0, 8);
@@ -61,10 +55,14 @@ describe('TTL on a fixture table: deletes, and the identity on their stream reco
       .Item !== undefined;
   /** The userIdentity the stream function received with the REMOVE of `itemId`, once it has. */
   const removalSeen = (itemId: string) =>
-    eventually(async () => {
-      const { Item } = await ddb.send(new GetItemCommand({ TableName: seen, Key: { itemId: { S: itemId } } }));
-      return Item?.userIdentity?.S === undefined ? undefined : JSON.parse(Item.userIdentity.S);
-    }, `the REMOVE of ${itemId}`);
+    eventually(
+      async () => {
+        const { Item } = await ddb.send(new GetItemCommand({ TableName: seen, Key: { itemId: { S: itemId } } }));
+        return Item?.userIdentity?.S === undefined ? undefined : JSON.parse(Item.userIdentity.S);
+      },
+      `the REMOVE of ${itemId}`,
+      afterSweeps,
+    );
 
   test('expired items go with the TTL identity; live, non-numeric and ancient ones stay; user deletes carry none', async () => {
     await put('expired', { N: String(nowSeconds() - 5) });
@@ -134,7 +132,11 @@ describe('TTL on the connection table (template.yaml): an expired connection sto
     live.send({ action: 'heartbeat' });
     const liveId = String((await live.next((m) => m.type === 'pong')).connectionId);
 
-    await eventually(async () => ((await rowsOf(ghost)) === 0 ? true : undefined), 'the ghost rows to expire');
+    await eventually(
+      async () => ((await rowsOf(ghost)) === 0 ? true : undefined),
+      'the ghost rows to expire',
+      afterSweeps,
+    );
     expect(await rowsOf(liveId)).toBeGreaterThan(0);
     await ddb.send(
       new PutItemCommand({

@@ -42,6 +42,13 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((gateway) => gateway.close()));
 });
 
+/** A function that fails with `message` (which must never reach the client). */
+const throwing =
+  (message: string): FakeFunction =>
+  () => {
+    throw new Error(message);
+  };
+
 async function startGateway(
   options: {
     api?: Partial<WebSocketApiSpec>;
@@ -222,13 +229,7 @@ describe('$connect', () => {
   });
 
   test('a $connect handler that throws refuses the handshake with 500', async () => {
-    const { gateway } = await startGateway({
-      functions: {
-        OnConnect: () => {
-          throw new Error('boom');
-        },
-      },
-    });
+    const { gateway } = await startGateway({ functions: { OnConnect: throwing('boom') } });
 
     const refused = await refusal(gateway.url);
 
@@ -433,13 +434,7 @@ describe('messages', () => {
   });
 
   test('a handler error sends "Internal server error" to the client and the connection stays open', async () => {
-    const { gateway } = await startGateway({
-      functions: {
-        OnSubscribe: () => {
-          throw new Error('secret detail');
-        },
-      },
-    });
+    const { gateway } = await startGateway({ functions: { OnSubscribe: throwing('secret detail') } });
     const client = await connect(gateway.url);
 
     client.ws.send('{"action":"subscribe"}');

@@ -5,6 +5,7 @@ import { buildPlatformModel, parseCfnTemplate, TemplateError } from '../../src/t
 import { type HttpAuthorizerSpec, type HttpRouteSpec, silentLogger } from '../../src/types';
 import { FakeInvoker } from '../helpers/fake-invoker';
 import { appTemplate } from '../helpers/paths';
+import { rawHttpApiRoute } from '../helpers/template-models';
 
 const templates = resolve(__dirname, '../fixtures/templates');
 
@@ -12,16 +13,7 @@ const templates = resolve(__dirname, '../fixtures/templates');
 function rawApi(authorizer: string, route = '      AuthorizationType: CUSTOM\n      AuthorizerId: !Ref Auth') {
   return `
 Resources:
-  Api:
-    Type: AWS::ApiGatewayV2::Api
-    Properties: { Name: api, ProtocolType: HTTP }
-  Route:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Api
-      RouteKey: GET /me
-${route}
-      Target: !Sub integrations/\${Integration}
+${rawHttpApiRoute('GET /me', `${route}\n      Target: !Sub integrations/\${Integration}`)}
   Integration:
     Type: AWS::ApiGatewayV2::Integration
     Properties: { ApiId: !Ref Api, IntegrationType: AWS_PROXY, IntegrationUri: !GetAtt Fn.Arn, PayloadFormatVersion: '2.0' }

@@ -179,14 +179,20 @@ test('reads a parent shard to its end before its children, and every shard on ev
   expect(running.stats()).toMatchObject({ shardsKnown: 4, shardsFinished: 1, shardsReading: 3 });
 });
 
-test('LATEST: shards open at start begin at the tip; shards that appear later begin at TRIM_HORIZON', async () => {
-  // Prepare
+/** One shard holding one record, read from `startingPosition` until the event source is idle. */
+async function startOnOneShard(record: string, startingPosition: 'TRIM_HORIZON' | 'LATEST') {
   const fake = new FakeStreams();
   fake.addShard('shard-1');
-  fake.write('shard-1', 'old');
+  fake.write('shard-1', record);
   const invoker = new RecordingInvoker();
-  const running = start(fake, invoker, 'LATEST');
+  const running = start(fake, invoker, startingPosition);
   await running.idle();
+  return { fake, invoker, running };
+}
+
+test('LATEST: shards open at start begin at the tip; shards that appear later begin at TRIM_HORIZON', async () => {
+  // Prepare
+  const { fake, invoker } = await startOnOneShard('old', 'LATEST');
   // Act: the shard closes and a child appears that already holds a record when we first see it.
   fake.write('shard-1', 'new-1');
   const first = fake.shards[0];
@@ -204,12 +210,7 @@ test('LATEST: shards open at start begin at the tip; shards that appear later be
 
 test('an expired iterator resumes right after the last record read, without gaps or duplicates', async () => {
   // Prepare
-  const fake = new FakeStreams();
-  fake.addShard('shard-1');
-  fake.write('shard-1', 'a');
-  const invoker = new RecordingInvoker();
-  const running = start(fake, invoker, 'TRIM_HORIZON');
-  await running.idle();
+  const { fake, invoker, running } = await startOnOneShard('a', 'TRIM_HORIZON');
   // Act
   fake.expireNextGetRecords = true;
   fake.write('shard-1', 'b');

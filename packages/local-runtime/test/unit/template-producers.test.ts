@@ -1,7 +1,7 @@
 import { loadPlatformModel } from '../../src/template';
 import { appTemplate as realTemplate } from '../helpers/paths';
 import { recordingLogger } from '../helpers/recording-logger';
-import { errorOf, modelOf } from '../helpers/template-models';
+import { errorOf, modelOf, rawHttpApiRoute } from '../helpers/template-models';
 
 const FN = `
   Fn:
@@ -99,16 +99,7 @@ describe('HTTP APIs', () => {
   const rawApi = (integration: string, routeExtra = '') => `
 Resources:
 ${FN}
-  Api:
-    Type: AWS::ApiGatewayV2::Api
-    Properties: { Name: api, ProtocolType: HTTP }
-  Route:
-    Type: AWS::ApiGatewayV2::Route
-    Properties:
-      ApiId: !Ref Api
-      RouteKey: ANY /things/{proxy+}
-      Target: !Join [/, [integrations, !Ref Integration]]
-${routeExtra}
+${rawHttpApiRoute('ANY /things/{proxy+}', `      Target: !Join [/, [integrations, !Ref Integration]]\n${routeExtra}`)}
   Fallback:
     Type: AWS::ApiGatewayV2::Route
     Properties: { ApiId: !Ref Api, RouteKey: $default, Target: !Sub "integrations/\${Integration}" }

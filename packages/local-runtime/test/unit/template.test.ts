@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { buildPlatformModel, loadPlatformModel, parseCfnTemplate } from '../../src/template';
+import { attributeDefinitions, globalIndex, keySchema } from '../helpers/key-schema';
 import { appTemplate, fixtures, repoRoot } from '../helpers/paths';
 import { recordingLogger } from '../helpers/recording-logger';
+import { STREAM_DEFAULTS } from '../helpers/stream-fixtures';
 import { errorOf, modelOf } from '../helpers/template-models';
 
 const root = repoRoot;
@@ -86,28 +88,15 @@ describe('the real template.yaml', () => {
   });
 
   test('has both tables with keys, the GSI, the stream and TTL', () => {
+    const keysOnly = { ProjectionType: 'KEYS_ONLY' } as const;
     expect(model.tables).toEqual([
       {
         logicalId: 'RealTimeDataTable',
         tableName: 'RealTimeData-develop',
-        attributeDefinitions: [
-          { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
-          { AttributeName: 'itemId', AttributeType: 'S' },
-          { AttributeName: 'startsAt', AttributeType: 'S' },
-        ],
-        keySchema: [
-          { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-          { AttributeName: 'itemId', KeyType: 'RANGE' },
-        ],
+        attributeDefinitions: attributeDefinitions({ realTimeItemKey: 'S', itemId: 'S', startsAt: 'S' }),
+        keySchema: keySchema('realTimeItemKey', 'itemId'),
         globalSecondaryIndexes: [
-          {
-            IndexName: 'itemsByStart',
-            KeySchema: [
-              { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-              { AttributeName: 'startsAt', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
+          globalIndex('itemsByStart', ['realTimeItemKey', 'startsAt'], { ProjectionType: 'ALL' }),
         ],
         streamViewType: 'NEW_AND_OLD_IMAGES',
         ttlAttribute: 'expiresAt',
@@ -115,51 +104,23 @@ describe('the real template.yaml', () => {
       {
         logicalId: 'WebSocketConnectionManagerTable',
         tableName: 'WebSocketConnectionManager-develop',
-        attributeDefinitions: [
-          { AttributeName: 'connectionId', AttributeType: 'S' },
-          { AttributeName: 'realTimeItemKey', AttributeType: 'S' },
-          { AttributeName: 'userId', AttributeType: 'S' },
-          { AttributeName: 'sweepShard', AttributeType: 'S' },
-          { AttributeName: 'lastSeenAt', AttributeType: 'N' },
-          { AttributeName: 'tokenExpiresAt', AttributeType: 'N' },
-        ],
-        keySchema: [
-          { AttributeName: 'connectionId', KeyType: 'HASH' },
-          { AttributeName: 'realTimeItemKey', KeyType: 'RANGE' },
-        ],
+        attributeDefinitions: attributeDefinitions({
+          connectionId: 'S',
+          realTimeItemKey: 'S',
+          userId: 'S',
+          sweepShard: 'S',
+          lastSeenAt: 'N',
+          tokenExpiresAt: 'N',
+        }),
+        keySchema: keySchema('connectionId', 'realTimeItemKey'),
         globalSecondaryIndexes: [
-          {
-            IndexName: 'subscribersByKey',
-            KeySchema: [
-              { AttributeName: 'realTimeItemKey', KeyType: 'HASH' },
-              { AttributeName: 'connectionId', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-          {
-            IndexName: 'connectionsByUser',
-            KeySchema: [
-              { AttributeName: 'userId', KeyType: 'HASH' },
-              { AttributeName: 'connectionId', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
-          {
-            IndexName: 'silentConnections',
-            KeySchema: [
-              { AttributeName: 'sweepShard', KeyType: 'HASH' },
-              { AttributeName: 'lastSeenAt', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['userId'] },
-          },
-          {
-            IndexName: 'expiringConnections',
-            KeySchema: [
-              { AttributeName: 'sweepShard', KeyType: 'HASH' },
-              { AttributeName: 'tokenExpiresAt', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'KEYS_ONLY' },
-          },
+          globalIndex('subscribersByKey', ['realTimeItemKey', 'connectionId'], keysOnly),
+          globalIndex('connectionsByUser', ['userId', 'connectionId'], keysOnly),
+          globalIndex('silentConnections', ['sweepShard', 'lastSeenAt'], {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['userId'],
+          }),
+          globalIndex('expiringConnections', ['sweepShard', 'tokenExpiresAt'], keysOnly),
         ],
         ttlAttribute: 'expiresAt',
       },
@@ -375,16 +336,8 @@ describe('intrinsic functions, conditions and parameters (fixture)', () => {
         functionId: 'Worker',
         eventId: 'Changes',
         tableLogicalId: 'Things',
-        startingPosition: 'TRIM_HORIZON',
-        batchSize: 100,
-        maximumBatchingWindowSeconds: 0,
-        parallelizationFactor: 1,
-        bisectBatchOnFunctionError: false,
-        maximumRetryAttempts: -1,
-        maximumRecordAgeSeconds: -1,
-        reportBatchItemFailures: false,
+        ...STREAM_DEFAULTS,
         filterPatterns: ['{"eventName":["INSERT"]}'],
-        enabled: true,
       }),
     ]);
     expect(model.streamSources[0]?.onFailure).toBeUndefined();

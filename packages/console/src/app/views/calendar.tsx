@@ -1,7 +1,7 @@
 import { type CalendarEvent, watchCalendar } from '@real-time-platform/client/calendar';
 import { useEffect, useState } from 'preact/hooks';
 import { type ConsoleConfig, call, RequestError, tokenFor } from '../admin';
-import { SignIn, useSession } from '../session';
+import { SessionPanel, useSession } from '../session';
 import { holidayOn, useCountries, useHolidays } from './holidays';
 
 const DAY_MS = 86_400_000;
@@ -26,7 +26,8 @@ interface Draft {
  * An edit started before another tab changed the event is refused with 409, shown as the runtime says it.
  */
 export function CalendarView({ config }: { config: ConsoleConfig }) {
-  const { session, signIn, signOut } = useSession(config);
+  const controls = useSession(config);
+  const { session } = controls;
   const [weekOf, setWeekOf] = useState(() => new Date().toISOString().slice(0, 10));
   const [country, setCountry] = useState('');
   const [events, setEvents] = useState<CalendarEvent[]>([]);
@@ -100,9 +101,7 @@ export function CalendarView({ config }: { config: ConsoleConfig }) {
 
   const days = Array.from({ length: 7 }, (_, i) => from + i * DAY_MS);
   return (
-    <section id="calendar" class="panel">
-      <h2>Calendar</h2>
-      <SignIn id="calendar" config={config} session={session} signIn={signIn} signOut={signOut} />
+    <SessionPanel id="calendar" title="Calendar" config={config} controls={controls}>
       {session && (
         <form
           onSubmit={(event) => {
@@ -196,6 +195,6 @@ export function CalendarView({ config }: { config: ConsoleConfig }) {
           </div>
         ))}
       </div>
-    </section>
+    </SessionPanel>
   );
 }

@@ -2,6 +2,7 @@ import { type Chat, type ChatMessage, type ConversationSummary, createChat } fro
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ConsoleConfig } from '../admin';
 import { type Session, SignIn, useSession } from '../session';
+import { FieldForm } from './field-form';
 
 /** Two users side by side, each with their conversations, messages, unread counts and read receipts. */
 export function ChatView({ config }: { config: ConsoleConfig }) {
@@ -29,8 +30,6 @@ function Conversations({ session }: { session: Session }) {
   const [open, setOpen] = useState<string>();
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [receipts, setReceipts] = useState<Record<string, string>>({});
-  const [other, setOther] = useState('');
-  const [draft, setDraft] = useState('');
   const [problem, setProblem] = useState('');
   // The message listener outlives renders; it reads the open conversation from here.
   const openRef = useRef<string | undefined>(undefined);
@@ -76,9 +75,11 @@ function Conversations({ session }: { session: Session }) {
   return (
     <>
       {problem && <p class="problem">{problem}</p>}
-      <form
-        onSubmit={async (event) => {
-          event.preventDefault();
+      <FieldForm
+        class="chat-with"
+        placeholder="chat with user…"
+        submit="Start"
+        onSubmit={async (other) => {
           if (!chat || other.trim() === '') return;
           try {
             const conversation = await chat.createConversation([other.trim()]);
@@ -88,15 +89,7 @@ function Conversations({ session }: { session: Session }) {
             setProblem(error instanceof Error ? error.message : String(error));
           }
         }}
-      >
-        <input
-          class="chat-with"
-          placeholder="chat with user…"
-          value={other}
-          onInput={(e) => setOther(e.currentTarget.value)}
-        />
-        <button type="submit">Start</button>
-      </form>
+      />
       <ul class="conversations">
         {list.map((conversation) => (
           <li key={conversation.conversationId} data-conversation-id={conversation.conversationId}>
@@ -124,22 +117,16 @@ function Conversations({ session }: { session: Session }) {
               </li>
             ))}
           </ol>
-          <form
-            onSubmit={(event) => {
-              event.preventDefault();
+          <FieldForm
+            class="chat-message"
+            placeholder="message"
+            submit="Send"
+            onSubmit={(draft, clear) => {
               if (!chat || draft === '') return;
               chat.send(open, draft).catch((error: unknown) => setProblem(String(error)));
-              setDraft('');
+              clear();
             }}
-          >
-            <input
-              class="chat-message"
-              placeholder="message"
-              value={draft}
-              onInput={(e) => setDraft(e.currentTarget.value)}
-            />
-            <button type="submit">Send</button>
-          </form>
+          />
         </>
       )}
     </>

@@ -1,25 +1,9 @@
 import type { Item, RealtimeClient, Subscription } from '@real-time-platform/client';
+import type { FanoutReply } from '@real-time-platform/local-runtime/admin-api';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ConsoleConfig, call, createClient, json, usePoll } from '../admin';
-
-interface FanoutData {
-  batches: {
-    id: number;
-    at: number;
-    functionId: string;
-    records: number;
-    failedRecords: number;
-    retry: boolean;
-    ok: boolean;
-    error?: string;
-    durationMs: number;
-    /** From the fan-out's own summary line; absent for other stream consumers. */
-    posts?: number;
-    gone?: number;
-    postRetries?: number;
-  }[];
-  deadLetters: { destination: string; condition: string; batchSize: number; startSequenceNumber: string; at: string }[];
-}
+import { FieldForm } from './field-form';
+import { HeadedTable } from './headed-table';
 
 const KEPT_FRAMES = 50;
 const INSPECTOR_USER = 'console-inspector';
@@ -37,7 +21,6 @@ export function InspectorView({ config }: { config: ConsoleConfig }) {
 
 function KeyWatch({ config }: { config: ConsoleConfig }) {
   const client = useRef<RealtimeClient | undefined>(undefined);
-  const [draft, setDraft] = useState('');
   const [subscription, setSubscription] = useState<Subscription>();
   const [items, setItems] = useState<Item[]>([]);
   const [frames, setFrames] = useState<string[]>([]);
@@ -80,25 +63,18 @@ function KeyWatch({ config }: { config: ConsoleConfig }) {
   return (
     <div class="panel">
       <h2>Subscribe to a key</h2>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          subscribe(draft.trim());
-        }}
+      <FieldForm
+        id="subscribe-key"
+        placeholder="a key, e.g. v-001 or presence:u1"
+        submit="Subscribe"
+        onSubmit={(draft) => subscribe(draft.trim())}
       >
-        <input
-          id="subscribe-key"
-          placeholder="a key, e.g. v-001 or presence:u1"
-          value={draft}
-          onInput={(event) => setDraft(event.currentTarget.value)}
-        />
-        <button type="submit">Subscribe</button>
         <span class="muted">
           {' '}
           client: <span id="client-state">{state}</span>
           {subscription ? ` — ${subscription.key}: ${subscription.status}` : ''}
         </span>
-      </form>
+      </FieldForm>
       <h3>Items ({items.length})</h3>
       <table id="items">
         <tbody>
@@ -181,7 +157,7 @@ function ItemWriter() {
 }
 
 function FanoutTailView() {
-  const { data } = usePoll<FanoutData>('/admin/fanout', 1000);
+  const { data } = usePoll<FanoutReply>('/admin/fanout', 1000);
   const batches = [...(data?.batches ?? [])].reverse().slice(0, 30);
   return (
     <div class="panel">
@@ -189,38 +165,36 @@ function FanoutTailView() {
       <p class="muted">
         Posts, 410s and post retries come from the fan-out's own "Fan-out batch" log line (the one CloudWatch gets).
       </p>
-      <table id="fanout">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Function</th>
-            <th>Records</th>
-            <th>Posts</th>
-            <th title="connections found gone: @connections answered 410">410s</th>
-            <th>Post retries</th>
-            <th>Failed records</th>
-            <th>Retry</th>
-            <th>Outcome</th>
-            <th>ms</th>
+      <HeadedTable
+        id="fanout"
+        headings={[
+          'Time',
+          'Function',
+          'Records',
+          'Posts',
+          { label: '410s', title: 'connections found gone: @connections answered 410' },
+          'Post retries',
+          'Failed records',
+          'Retry',
+          'Outcome',
+          'ms',
+        ]}
+      >
+        {batches.map((batch) => (
+          <tr key={batch.id} data-batch-id={batch.id} class={batch.ok && batch.failedRecords === 0 ? '' : 'problem'}>
+            <td>{new Date(batch.at).toLocaleTimeString()}</td>
+            <td class="batch-function">{batch.functionId}</td>
+            <td class="batch-records">{batch.records}</td>
+            <td class="batch-posts">{batch.posts ?? ''}</td>
+            <td class="batch-gone">{batch.gone ?? ''}</td>
+            <td class="batch-post-retries">{batch.postRetries ?? ''}</td>
+            <td>{batch.failedRecords}</td>
+            <td>{batch.retry ? 'retry' : ''}</td>
+            <td>{batch.ok ? 'ok' : batch.error}</td>
+            <td>{batch.durationMs}</td>
           </tr>
-        </thead>
-        <tbody>
-          {batches.map((batch) => (
-            <tr key={batch.id} data-batch-id={batch.id} class={batch.ok && batch.failedRecords === 0 ? '' : 'problem'}>
-              <td>{new Date(batch.at).toLocaleTimeString()}</td>
-              <td class="batch-function">{batch.functionId}</td>
-              <td class="batch-records">{batch.records}</td>
-              <td class="batch-posts">{batch.posts ?? ''}</td>
-              <td class="batch-gone">{batch.gone ?? ''}</td>
-              <td class="batch-post-retries">{batch.postRetries ?? ''}</td>
-              <td>{batch.failedRecords}</td>
-              <td>{batch.retry ? 'retry' : ''}</td>
-              <td>{batch.ok ? 'ok' : batch.error}</td>
-              <td>{batch.durationMs}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </HeadedTable>
       <h3>Dead letters ({data?.deadLetters.length ?? 0})</h3>
       <ul id="dead-letters">
         {(data?.deadLetters ?? []).map((letter) => (

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ConsoleConfig, call, heartbeatIntervalMs, tokenFor } from '../admin';
 import { type BareTab, type BareTabState, openBareTab, tabUrl } from '../bare-tab';
+import { FieldForm } from './field-form';
 
 const SWEEP_FUNCTION = 'PresenceSweepFunction';
 
@@ -23,7 +24,6 @@ interface SweepRun {
  * wait out PresenceTimeoutSeconds, sweep, and the user goes offline (the Presence table above shows it).
  */
 export function SilentTabs({ config }: { config: ConsoleConfig }) {
-  const [draft, setDraft] = useState('');
   const [tabs, setTabs] = useState<OpenTab[]>([]);
   const [sweep, setSweep] = useState('');
   const nextId = useRef(1);
@@ -71,24 +71,20 @@ export function SilentTabs({ config }: { config: ConsoleConfig }) {
         A connection silent for more than {config.presenceTimeoutSeconds} s (PresenceTimeoutSeconds) is closed by the
         next presence sweep (PresenceSweepSchedule), and its user goes offline with their last connection.
       </p>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
+      <FieldForm
+        id="tab-user"
+        placeholder="user id, e.g. u2"
+        submit="Open a tab"
+        onSubmit={(draft) => {
           if (draft.trim() !== '') void openTab(draft.trim());
         }}
       >
-        <input
-          id="tab-user"
-          placeholder="user id, e.g. u2"
-          value={draft}
-          onInput={(e) => setDraft(e.currentTarget.value)}
-        />
-        <button type="submit">Open a tab</button>{' '}
+        {' '}
         <button type="button" onClick={() => void runSweep()}>
           Run the presence sweep now
         </button>{' '}
         <output id="sweep-result">{sweep}</output>
-      </form>
+      </FieldForm>
       <table id="tabs">
         <tbody>
           {tabs.map(({ id, userId, tab, state }) => (

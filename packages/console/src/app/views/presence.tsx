@@ -1,14 +1,14 @@
 import { type Presence, setPage, watchPresence } from '@real-time-platform/client/presence';
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleConfig } from '../admin';
-import { SignIn, useSession } from '../session';
+import { SessionPanel, useSession } from '../session';
+import { FieldForm } from './field-form';
 import { SilentTabs } from './presence-tabs';
 
 /** Sign in as a user, share a page, watch others go online and offline. */
 export function PresenceView({ config }: { config: ConsoleConfig }) {
-  const { session, signIn, signOut } = useSession(config);
-  const [pageTitle, setPageTitle] = useState('Console');
-  const [watchDraft, setWatchDraft] = useState('');
+  const controls = useSession(config);
+  const { session } = controls;
   const [watched, setWatched] = useState<string[]>([]);
   const [users, setUsers] = useState<Presence[]>([]);
 
@@ -23,39 +23,30 @@ export function PresenceView({ config }: { config: ConsoleConfig }) {
   }, [client, watched]);
 
   return (
-    <section id="presence" class="panel">
-      <h2>Presence</h2>
-      <SignIn id="presence" config={config} session={session} signIn={signIn} signOut={signOut} />
+    <SessionPanel id="presence" title="Presence" config={config} controls={controls}>
       {session && (
         <>
-          <form
-            onSubmit={(event) => {
-              event.preventDefault();
-              setPage(session.client, { url: `${location.origin}/${encodeURIComponent(pageTitle)}`, title: pageTitle });
-            }}
-          >
-            <input id="presence-page" value={pageTitle} onInput={(e) => setPageTitle(e.currentTarget.value)} />
-            <button type="submit">Share this page</button>
-          </form>
-          <form
-            onSubmit={(event) => {
-              event.preventDefault();
+          <FieldForm
+            id="presence-page"
+            initial="Console"
+            submit="Share this page"
+            onSubmit={(pageTitle) =>
+              setPage(session.client, { url: `${location.origin}/${encodeURIComponent(pageTitle)}`, title: pageTitle })
+            }
+          />
+          <FieldForm
+            id="presence-watch"
+            placeholder="users to watch, e.g. u1, u2"
+            submit="Watch"
+            onSubmit={(watchDraft) =>
               setWatched(
                 watchDraft
                   .split(',')
                   .map((id) => id.trim())
                   .filter(Boolean),
-              );
-            }}
-          >
-            <input
-              id="presence-watch"
-              placeholder="users to watch, e.g. u1, u2"
-              value={watchDraft}
-              onInput={(e) => setWatchDraft(e.currentTarget.value)}
-            />
-            <button type="submit">Watch</button>
-          </form>
+              )
+            }
+          />
         </>
       )}
       <table id="presence-users">
@@ -74,6 +65,6 @@ export function PresenceView({ config }: { config: ConsoleConfig }) {
         </tbody>
       </table>
       {config.auth === 'jwt' && <SilentTabs config={config} />}
-    </section>
+    </SessionPanel>
   );
 }
