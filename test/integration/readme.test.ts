@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '@real-time-platform/test-support';
 import WebSocket from 'ws';
@@ -407,7 +408,16 @@ const blocks = readBlocks(README);
 /** `npm start` lines that are not a block's runtime: started and stopped once, after the blocks. */
 const startChecks: Command[] = [];
 
+/**
+ * What the README's runtimes leave in `.local` as they would for a reader (bundles, `--persist .local/data`, the dev
+ * secret, local S3 objects, dead letters). Removed after the run when the run created them, so that `npm test` leaves
+ * the folder as it found it; a developer's own are never touched.
+ */
+const RUNTIME_LEFTOVERS = ['build', 'data', 'jwt-secret', 's3', 'dead-letters'];
+let leftoversBefore: Set<string>;
+
 beforeAll(async () => {
+  leftoversBefore = new Set(RUNTIME_LEFTOVERS.filter((name) => existsSync(join(ROOT, '.local', name))));
   ports = {
     http: await freePort(),
     ws: await freePort(),
@@ -421,6 +431,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeSessions();
   if (runtime !== undefined) await stop(runtime.child);
+  for (const name of RUNTIME_LEFTOVERS) {
+    if (!leftoversBefore.has(name)) await rm(join(ROOT, '.local', name), { recursive: true, force: true });
+  }
 });
 
 test('the README has runnable shell examples in every section that shows commands', () => {
