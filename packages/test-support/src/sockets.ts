@@ -91,9 +91,12 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
       closed,
       send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
       close: () => socket.close(),
-      next: (match, timeoutMs = 10_000, from = 0) =>
+      // Defaults for answers that must come, not for how fast: CI's 2 cores, shared by two suites, a browser and the
+      // README test's runtimes starting JVMs, once kept a first subscribe's answer waiting over 10 s. Tests about
+      // latency pass their own bound.
+      next: (match, timeoutMs = 20_000, from = 0) =>
         wait(() => frames.slice(from).find(match), timeoutMs, 'no matching frame', from),
-      count: (match, count, timeoutMs = 15_000) =>
+      count: (match, count, timeoutMs = 30_000) =>
         wait(
           () => {
             const hits = frames.filter(match);
