@@ -196,7 +196,6 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
   const write = (requests: Parameters<typeof batchWriteAll>[2]) =>
     batchWriteAll(ddb, tableName, requests, deps.batchWrite);
 
-  /** Sort keys of every row of a connection (its own row and its subscriptions), all pages. */
   /** A conditional update of the connection's own row: false when its condition does not hold. */
   const updateConnectionRow = (
     connectionId: string,
@@ -211,6 +210,7 @@ export function createConnectionRepository(deps: ConnectionRepositoryDeps): Conn
         }),
       ),
     );
+  /** Sort keys of every row of a connection (its own row and its subscriptions), all pages. */
   const rowKeysOf = (connectionId: string): Promise<string[]> =>
     queryPages(
       ddb,
