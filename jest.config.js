@@ -11,7 +11,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // Suites that take minutes each — the README's examples run against five runtimes, DynamoDB Local killed under load,
 // ten clients through 1,000 changes — run with `npm run test:slow` (RTP_SLOW_TESTS=1), not in `npm test`, which CI runs
 // on every change and which must stay well under its 15 minutes on a 2-core machine. The README test was in `npm test`
-// for a while: CI took 11.5–14.3 min, and beside it presence-local lost all frames of a socket in 2 of 4 runs (not
+// for a while: CI took 11.5–14.3 min, and beside it presence-local lost all frames of a socket in 2 of 5 runs (not
 // understood yet), so it is back here until that is.
 const slowTests = process.env.RTP_SLOW_TESTS === '1';
 const slowSuites = ['<rootDir>/test/integration/readme.test.ts', '<rootDir>/test/integration/faults.test.ts'];
