@@ -13,8 +13,7 @@ import {
 // DynamoDB Local.
 
 const AUDIENCE = 'rtp-auth-test';
-const DATA_TABLE = 'RealTimeData-develop';
-// Unique per run: the tables are shared with other suites.
+// Unique per run.
 const run = randomUUID().slice(0, 8);
 const now = () => Math.floor(Date.now() / 1000);
 /** A token signed with a secret the platform does not know. */
@@ -45,7 +44,7 @@ describe('WebSocket $connect with AuthMode=jwt (template.yaml)', () => {
   async function presenceRowOf(userId: string) {
     const { Item } = await platform.aws.dynamodb.send(
       new GetItemCommand({
-        TableName: DATA_TABLE,
+        TableName: platform.tableName('RealTimeDataTable'),
         Key: { realTimeItemKey: { S: `presence:${userId}` }, itemId: { S: 'state' } },
         ConsistentRead: true,
       }),

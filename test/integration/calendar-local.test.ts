@@ -18,16 +18,17 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies'
 // requests with Bearer tokens to the HTTP API emulation (its Lambda authorizer, then CalendarApiFunction), ws sockets
 // subscribed to calendar:<userId> keys, and DynamoDB reads to see what was (not) stored.
 
-// staging: tables of its own on the run's shared DynamoDB Local (local-platform uses develop, ingest-e2e prod).
-const DATA_TABLE = 'RealTimeData-staging';
-const CONNECTIONS_TABLE = 'WebSocketConnectionManager-staging';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 let platform: TestPlatform;
 let ddb: DynamoDBClient;
+let DATA_TABLE: string;
+let CONNECTIONS_TABLE: string;
 
 beforeAll(async () => {
   platform = await startTestPlatform({ auth: 'jwt', parameterOverrides: { Environment: 'staging' } });
+  DATA_TABLE = platform.tableName('RealTimeDataTable');
+  CONNECTIONS_TABLE = platform.tableName('WebSocketConnectionManagerTable');
   ddb = new DynamoDBClient({ endpoint: platform.urls.dynamodb, region: 'us-east-1', credentials });
 });
 

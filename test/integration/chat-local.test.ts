@@ -19,8 +19,7 @@ import { directConversationId } from '../../src/domain/chat-ids';
 // Starting the platform (bundling every function) can take over a minute on a loaded 2-core machine.
 jest.setTimeout(180_000);
 
-// prod: the tables this suite shares with ingest-e2e (same vehicleId key); users are unique per test.
-const DATA_TABLE = 'RealTimeData-prod';
+// prod and the vehicleId key: the platform as the prod stage of a fleet app would run it.
 const KEY = 'vehicleId';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -92,7 +91,7 @@ async function refusedHandshakeStatus(userId: string, key: string): Promise<numb
 async function storedItemIds(key: string): Promise<string[]> {
   const { Items = [] } = await ddb.send(
     new QueryCommand({
-      TableName: DATA_TABLE,
+      TableName: platform.tableName('RealTimeDataTable'),
       KeyConditionExpression: '#k = :k',
       ExpressionAttributeNames: { '#k': KEY },
       ExpressionAttributeValues: { ':k': { S: key } },

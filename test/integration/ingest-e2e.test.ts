@@ -20,7 +20,6 @@ jest.setTimeout(60_000);
 let platform: TestPlatform;
 
 beforeAll(async () => {
-  // prod: table names of its own on the run's shared DynamoDB Local (other files use develop and staging).
   platform = await startTestPlatform({ parameterOverrides: { Environment: 'prod', RealTimeItemKey: 'vehicleId' } });
 });
 afterAll(async () => platform?.stop());

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type LocalLogger, type RunningDynamoDbLocal, startDynamoDbLocal } from '@real-time-platform/local-runtime';
+import type { LocalLogger } from '@real-time-platform/local-runtime';
 import {
   type Frame,
-  freePort,
   type RecordingSocket,
   refusedHandshake,
   startTestPlatform,
@@ -18,24 +17,12 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies'
 // Presence end to end through the real local runtime of template.yaml with AuthMode=jwt: real sockets with real
 // tokens, the real JWT authorizer, the HTTP API, the stream fan-out, the presence sweep on the template's own
 // schedule (its clock sped up 60×, so rate(1 minute) runs every second) and the local EventBridge.
-//
-// It runs on a DynamoDB Local of its own: the platform's table names are fixed per Environment, and two platforms
-// streaming (and sweeping) the same tables would act on each other's connections.
 
 jest.setTimeout(90_000);
 
 const TIMEOUT_SECONDS = 2;
 /** The sweep runs every second (rate(1 minute) at 60×). */
 const SWEEP_MS = 1000;
-
-let dynamodb: RunningDynamoDbLocal;
-
-beforeAll(async () => {
-  dynamodb = await startDynamoDbLocal({ port: await freePort() });
-});
-afterAll(async () => {
-  await dynamodb?.stop();
-});
 
 /** The runtime's log lines, for the events the local EventBridge logs. */
 function capturingLogger(): LocalLogger & { lines: { message: string; fields?: Record<string, unknown> }[] } {
@@ -51,7 +38,6 @@ function startPlatform(parameterOverrides: Record<string, string>, logger: Local
     auth: 'jwt',
     parameterOverrides: { PresenceTimeoutSeconds: String(TIMEOUT_SECONDS), ...parameterOverrides },
     scheduleSpeed: 60,
-    dynamodbEndpoint: dynamodb.endpoint,
     logger,
   });
 }
@@ -298,7 +284,12 @@ describe('PresenceVisibility=friends', () => {
   };
 
   beforeAll(async () => {
-    platform = await startPlatform({ Environment: 'staging', PresenceVisibility: 'friends' }, capturingLogger());
+    // Nothing here is about timeouts: the default 2 s, on a machine busy with other suites, could sweep a socket
+    // whose first heartbeat met a cold start.
+    platform = await startPlatform(
+      { Environment: 'staging', PresenceVisibility: 'friends', PresenceTimeoutSeconds: '60' },
+      capturingLogger(),
+    );
   });
   afterAll(async () => {
     for (const c of open) c.socket.terminate();
@@ -373,22 +364,22 @@ describe('PresenceVisibility=friends', () => {
     expect((await api(platform, 'PUT', '/friends/eve', 'dan')).status).toBe(202);
     expect((await api(platform, 'PUT', '/friends/dan', 'eve')).status).toBe(200);
     const client = new DynamoDBClient({
-      endpoint: dynamodb.endpoint,
+      endpoint: platform.urls.dynamodb,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     const documents = DynamoDBDocumentClient.from(client);
     const keyAccess = createPlatformKeyAccess({
       documents,
-      dataTableName: 'RealTimeData-staging',
+      dataTableName: platform.tableName('RealTimeDataTable'),
       keyAttribute: 'realTimeItemKey',
       presenceVisibility: 'friends',
     });
     const connections = createConnectionRepository({
       ddb: documents,
-      tableName: 'WebSocketConnectionManager-staging',
+      tableName: platform.tableName('WebSocketConnectionManagerTable'),
       ttlSeconds: 600,
-      dataTable: { tableName: 'RealTimeData-staging', keyAttribute: 'realTimeItemKey' },
+      dataTable: { tableName: platform.tableName('RealTimeDataTable'), keyAttribute: 'realTimeItemKey' },
     });
     const late = `late-${randomUUID()}=`;
     try {

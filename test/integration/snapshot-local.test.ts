@@ -22,20 +22,18 @@ import { MergedKey } from '../helpers/merge-rule';
 // and deleted) while a subscriber leaves and another joins mid-write with `"snapshot":true`. The snapshot is served by
 // the stream fan-out in stream order (the marker the subscribe wrote), and the newcomer, following the README's merge
 // rule, must end with exactly the table's items.
-//
-// It runs on a DynamoDB Local of its own: two platforms streaming the same tables would act on each other's
-// connections.
 
 jest.setTimeout(180_000);
 
-const TABLE = 'RealTimeData-develop';
 const KEY = `catch-up-${randomUUID().slice(0, 8)}`;
 
 let platform: TestPlatform;
 let ddb: DynamoDBClient;
+let TABLE: string;
 
 beforeAll(async () => {
-  platform = await startTestPlatform({ dynamodb: 'own' });
+  platform = await startTestPlatform();
+  TABLE = platform.tableName('RealTimeDataTable');
   ddb = platform.aws.dynamodb;
 });
 

@@ -80,6 +80,8 @@ export interface LocalPlatformOptions {
   region?: string;
   accountId?: string;
   stackName?: string;
+  /** Put before every table's name, so that runtimes sharing a DynamoDB Local keep apart (template/load-model.ts). */
+  tableNamePrefix?: string;
   /** Shorter WebSocket limits, for tests. */
   limits?: Partial<WebSocketGatewayLimits>;
   /**
@@ -179,6 +181,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       region,
       accountId,
       stackName: options.stackName,
+      tableNamePrefix: options.tableNamePrefix,
       endpoints: {
         dynamodb: dynamodbEndpoint,
         webSocketManagement: publicUrl(host, options.wsPort),

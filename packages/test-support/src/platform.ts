@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   freePort,
@@ -21,8 +21,8 @@ import { type ConnectionTable, connectionTable } from './connection-table';
 import { type Frame, openRecordingSocket, type RecordingSocket, type RecordingSocketOptions } from './sockets';
 
 // The whole local platform as the integration suites run it: `npm start` with test defaults (free ports, the run's
-// shared DynamoDB Local, quiet functions, a work dir of its own that stop() removes), and signed-in users for a
-// platform started with AuthMode=jwt.
+// shared DynamoDB Local with tables of its own, quiet functions, a work dir of its own that stop() removes), and
+// signed-in users for a platform started with AuthMode=jwt.
 
 const REPOSITORY_ROOT = join(__dirname, '..', '..', '..');
 
@@ -33,8 +33,11 @@ export interface TestPlatformOptions extends Partial<Omit<LocalPlatformOptions, 
    */
   auth?: 'none' | 'jwt';
   /**
-   * 'own': a DynamoDB Local of this platform's own on a free port, which stop() stops — for suites whose platform
-   * would act on other suites' rows (a sweep, a fan-out over the same tables). Default: the run's shared one.
+   * 'own': a DynamoDB Local of this platform's own on a free port, which stop() stops (a suite that kills it).
+   * Default: the run's shared one. On template.yaml the platform's tables are its own either way (a `tableNamePrefix`
+   * unless given): two platforms on the same tables stream each other's changes, and each one's fan-out, finding the
+   * other's connections unknown to its gateway (410), deletes their rows. Fixture templates name their tables per
+   * run themselves (and may pass names around as strings, which a prefix would break).
    */
   dynamodb?: 'shared' | 'own';
 }
@@ -81,7 +84,7 @@ export interface TestPlatform extends LocalPlatform {
   workDir: string;
   /** SDK clients for its DynamoDB and its @connections API. */
   aws: PlatformClients;
-  /** The template's tables by logical id, as named for this platform's Environment. */
+  /** The template's tables by logical id, as named for this platform (its prefix and Environment). */
   tableName(logicalId: 'RealTimeDataTable' | 'WebSocketConnectionManagerTable' | (string & {})): string;
   /** What the connection table holds now. */
   connectionTable: ConnectionTable;
@@ -117,6 +120,9 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   }
   const templatePath = options.templatePath ?? join(REPOSITORY_ROOT, 'template.yaml');
   const jwtSecret = auth === 'jwt' ? randomBytes(32).toString('hex') : undefined;
+  // e.g. t3fa9c1-RealTimeData-develop; stop() deletes them.
+  const ownTables = options.tableNamePrefix === undefined && options.templatePath === undefined;
+  const tableNamePrefix = ownTables ? `t${randomBytes(3).toString('hex')}-` : options.tableNamePrefix;
   // As `--auth jwt --jwt-secret …`: AuthMode=jwt, and the secret for the authorizer. A fixture may wire the
   // authorizer without an AuthMode parameter, and a parameter the template lacks is refused.
   const declaresAuthMode = readCfnTemplate(templatePath).Parameters?.AuthMode !== undefined;
@@ -152,6 +158,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       // (and delete rows under their feet). The TTL suite turns it on for its own platform.
       ttlSweepIntervalMs: 0,
       ...options,
+      ...(tableNamePrefix === undefined ? {} : { tableNamePrefix }),
       templatePath,
       dynamodbEndpoint,
       workDir,
@@ -227,14 +234,26 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
     },
     async stop() {
       try {
+        await platform.stop();
+        if (ownTables && ownDynamoDb === undefined) await deleteTables(aws.dynamodb, platform.model.tables);
+      } finally {
         aws.dynamodb.destroy();
         aws.management.destroy();
-        await platform.stop();
-      } finally {
         await cleanUp();
       }
     },
   };
+}
+
+/** Deletes a stopped platform's tables from the shared DynamoDB Local: nothing streams them any more. */
+async function deleteTables(client: DynamoDBClient, tables: readonly { tableName: string }[]): Promise<void> {
+  await Promise.all(
+    tables.map((table) =>
+      client.send(new DeleteTableCommand({ TableName: table.tableName })).catch(() => {
+        // Best effort: a table left behind is only memory in DynamoDB Local until the run ends.
+      }),
+    ),
+  );
 }
 
 function platformClients(platform: LocalPlatform): PlatformClients {

@@ -58,8 +58,13 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
       }, options.heartbeatMs);
       socket.on('close', () => clearInterval(heartbeats));
     }
+    // How the socket ended, for a wait that times out: a socket the platform closed gets nothing more.
+    let ending = '';
     const closed = new Promise<{ code: number; reason: string; at: number }>((done) =>
-      socket.on('close', (code, reason) => done({ code, reason: reason.toString(), at: Date.now() })),
+      socket.on('close', (code, reason) => {
+        ending = `; the socket was closed ${new Date().toISOString()} with ${code} "${reason.toString()}"`;
+        done({ code, reason: reason.toString(), at: Date.now() });
+      }),
     );
     const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: string, from: number) =>
       new Promise<T>((found, fail) => {
@@ -76,8 +81,8 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
           const errors = seen.filter((frame) => frame.type === 'error');
           fail(
             new Error(
-              `${what} within ${timeoutMs} ms; got ${seen.length} frames (errors: ${JSON.stringify(errors)}): ` +
-                JSON.stringify(seen).slice(0, 2000),
+              `${what} within ${timeoutMs} ms${ending}; got ${seen.length} frames ` +
+                `(errors: ${JSON.stringify(errors)}): ${JSON.stringify(seen).slice(0, 2000)}`,
             ),
           );
         }, timeoutMs);

@@ -5,8 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalPlatform } from '@real-time-platform/local-runtime';
-import { launchChromium } from '@real-time-platform/test-support';
+import { launchChromium, type TestPlatform } from '@real-time-platform/test-support';
 import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { buildClient, DIST_DIR } from '../../scripts/build';
@@ -33,8 +32,6 @@ afterAll(async () => {
 // Debian's Chromium (scripts/install-browser.sh), driven by playwright-core, loads a page that imports
 // packages/client/dist/index.js, connects, subscribes with a snapshot and renders a change written to DynamoDB — as
 // text: an item holding markup must not run it.
-
-const BROWSER_TABLE = 'RealTimeData-staging';
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"><title>realtime client</title><link rel="icon" href="data:,"></head>
@@ -85,7 +82,7 @@ async function servePage(): Promise<Server> {
 }
 
 describe('the built bundle in Chromium', () => {
-  let platform: LocalPlatform;
+  let platform: TestPlatform;
   let server: Server;
   let browser: Browser;
 
@@ -98,13 +95,17 @@ describe('the built bundle in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => server?.close(resolve));
+    // A failed beforeAll leaves no server: waiting for its close would hang the suite.
+    if (server !== undefined) await new Promise((resolve) => server.close(resolve));
   });
 
   test('the built bundle in Chromium connects, subscribes and renders a change, as text', async () => {
     const key = `browser-${randomUUID().slice(0, 8)}`;
     await stack.documents.send(
-      new PutCommand({ TableName: BROWSER_TABLE, Item: { realTimeItemKey: key, itemId: 'a', text: 'before' } }),
+      new PutCommand({
+        TableName: platform.tableName('RealTimeDataTable'),
+        Item: { realTimeItemKey: key, itemId: 'a', text: 'before' },
+      }),
     );
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -122,7 +123,10 @@ describe('the built bundle in Chromium', () => {
 
     const markup = '<img src=x onerror="window.__ran=1">';
     await stack.documents.send(
-      new PutCommand({ TableName: BROWSER_TABLE, Item: { realTimeItemKey: key, itemId: 'b', text: markup } }),
+      new PutCommand({
+        TableName: platform.tableName('RealTimeDataTable'),
+        Item: { realTimeItemKey: key, itemId: 'b', text: markup },
+      }),
     );
     await page.waitForSelector('li[data-item-id="b"]', { timeout: 30_000 });
     expect(await page.textContent('li[data-item-id="b"]')).toBe(`b: ${markup}`);
@@ -149,7 +153,6 @@ const CHANGES = 1000;
 const PRODUCE_MS = 30_000;
 const MAX_CONNECTION_MS = 4000;
 const DELETE_EVERY_MS = 400;
-const DATA_TABLE = 'RealTimeData-develop';
 
 interface Watched {
   client: RealtimeClient;
@@ -161,7 +164,7 @@ interface Watched {
   cuts: number;
 }
 
-let platform: LocalPlatform;
+let platform: TestPlatform;
 
 function watch(knowsLimit: boolean): Watched {
   const client = new RealtimeClient({
@@ -204,12 +207,17 @@ async function produce(): Promise<{ writes: number; removes: number }> {
     const itemId = `item-${Math.floor(Math.random() * ITEMS_PER_KEY)}`;
     const id = `${key}/${itemId}`;
     if (present.has(id) && Math.random() < 0.3) {
-      await stack.documents.send(new DeleteCommand({ TableName: DATA_TABLE, Key: { realTimeItemKey: key, itemId } }));
+      await stack.documents.send(
+        new DeleteCommand({
+          TableName: platform.tableName('RealTimeDataTable'),
+          Key: { realTimeItemKey: key, itemId },
+        }),
+      );
       present.delete(id);
       removes++;
     } else {
       const item = { realTimeItemKey: key, itemId, n, payload: randomUUID() };
-      await stack.documents.send(new PutCommand({ TableName: DATA_TABLE, Item: item }));
+      await stack.documents.send(new PutCommand({ TableName: platform.tableName('RealTimeDataTable'), Item: item }));
       present.add(id);
     }
     const due = started + ((n + 1) * PRODUCE_MS) / CHANGES;
@@ -249,7 +257,7 @@ async function tableItems(key: string): Promise<{ items: Record<string, Item>; r
   do {
     const page = await stack.documents.send(
       new QueryCommand({
-        TableName: DATA_TABLE,
+        TableName: platform.tableName('RealTimeDataTable'),
         KeyConditionExpression: 'realTimeItemKey = :key',
         ExpressionAttributeValues: { ':key': key },
         ConsistentRead: true,

@@ -42,6 +42,13 @@ export interface LoadPlatformModelOptions {
   accountId?: string;
   /** AWS::StackName; default "local". */
   stackName?: string;
+  /**
+   * Put before every table's physical name (default none). Tables named in the template (`TableName`) are the same
+   * for every runtime of one Environment: two runtimes on one DynamoDB Local would then stream each other's changes,
+   * and each one's fan-out, finding the other's connections unknown to its gateway (410), would delete their rows.
+   * Runtimes that must share a DynamoDB Local (test suites run in parallel) each take a prefix of their own.
+   */
+  tableNamePrefix?: string;
   /** SAM's env.json: `{ "<LogicalId>": {VAR: value}, "Parameters": {VAR: value} }`. */
   envJsonPath?: string;
   /** Local service endpoints; defaults are the documented ports (8000 and 3001). */
@@ -302,7 +309,9 @@ class ModelBuilder implements TemplateContext {
     switch (resource.Type) {
       case 'AWS::DynamoDB::Table':
       case 'AWS::Serverless::SimpleTable':
-        return this.explicitName(logicalId, resource, 'TableName') ?? generatedPhysicalName(this.stackName, logicalId);
+        return `${this.options.tableNamePrefix ?? ''}${
+          this.explicitName(logicalId, resource, 'TableName') ?? generatedPhysicalName(this.stackName, logicalId)
+        }`;
       case 'AWS::SQS::Queue':
         // The local SQS's URL for the queue, which SDKs and the CLI use as QueueUrl.
         return `${(this.options.endpoints?.sqs ?? DEFAULT_ENDPOINTS.sqs).replace(/\/$/, '')}/${this.accountId}/${this.queueName(logicalId)}`;

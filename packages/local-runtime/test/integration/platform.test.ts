@@ -20,9 +20,6 @@ import WebSocket from 'ws';
 // The whole platform of template.yaml, started as `npm start` starts it (on the run's shared DynamoDB Local), driven
 // only by real clients: ws sockets, DynamoDB writes and the @connections SDK client.
 
-const DATA_TABLE = 'RealTimeData-develop';
-const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
-
 let platform: TestPlatform;
 let ddb: DynamoDBClient;
 let management: ApiGatewayManagementApiClient;
@@ -46,7 +43,7 @@ const refusedHandshake = (query: string) => refusedHandshakeAt(`${platform.urls.
 async function putItem(key: string, itemId: string, attributes: Record<string, { S: string } | { N: string }> = {}) {
   await ddb.send(
     new PutItemCommand({
-      TableName: DATA_TABLE,
+      TableName: platform.tableName('RealTimeDataTable'),
       Item: { realTimeItemKey: { S: key }, itemId: { S: itemId }, ...attributes },
     }),
   );
@@ -153,7 +150,7 @@ test('a stale subscription (the socket is gone without $disconnect) is cleaned u
   const ghost = 'Z2hvc3QtY29ubj0=';
   await ddb.send(
     new PutItemCommand({
-      TableName: CONNECTION_TABLE,
+      TableName: platform.tableName('WebSocketConnectionManagerTable'),
       Item: { connectionId: { S: ghost }, realTimeItemKey: { S: key }, expiresAt: { N: '9999999999' } },
     }),
   );

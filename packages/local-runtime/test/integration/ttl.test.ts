@@ -90,7 +90,6 @@ describe('TTL on a fixture table: deletes, and the identity on their stream reco
 });
 
 describe('TTL on the connection table (template.yaml): an expired connection stops being a subscriber', () => {
-  const CONNECTION_TABLE = 'WebSocketConnectionManager-develop';
   let platform: TestPlatform;
   let ddb: DynamoDBClient;
 
@@ -108,7 +107,7 @@ describe('TTL on the connection table (template.yaml): an expired connection sto
     (
       await ddb.send(
         new QueryCommand({
-          TableName: CONNECTION_TABLE,
+          TableName: platform.tableName('WebSocketConnectionManagerTable'),
           KeyConditionExpression: 'connectionId = :c',
           ExpressionAttributeValues: { ':c': { S: connectionId } },
           ConsistentRead: true,
@@ -123,7 +122,7 @@ describe('TTL on the connection table (template.yaml): an expired connection sto
     for (const sortKey of [`$connection#${ghost}`, key]) {
       await ddb.send(
         new PutItemCommand({
-          TableName: CONNECTION_TABLE,
+          TableName: platform.tableName('WebSocketConnectionManagerTable'),
           Item: { connectionId: { S: ghost }, realTimeItemKey: { S: sortKey }, expiresAt: expired },
         }),
       );
@@ -140,7 +139,7 @@ describe('TTL on the connection table (template.yaml): an expired connection sto
     expect(await rowsOf(liveId)).toBeGreaterThan(0);
     await ddb.send(
       new PutItemCommand({
-        TableName: 'RealTimeData-develop',
+        TableName: platform.tableName('RealTimeDataTable'),
         Item: { realTimeItemKey: { S: key }, itemId: { S: 'latest' } },
       }),
     );

@@ -227,6 +227,23 @@ describe('the real template.yaml', () => {
     });
   });
 
+  test('a tableNamePrefix renames every table, and every reference follows: environment, stream source', () => {
+    const prefixed = loadPlatformModel({
+      templatePath: realTemplate,
+      verifyEntryPoints: false,
+      tableNamePrefix: 't1-',
+    });
+    expect(prefixed.tables.map((table) => table.tableName).sort()).toEqual([
+      't1-RealTimeData-develop',
+      't1-WebSocketConnectionManager-develop',
+    ]);
+    expect(prefixed.functions.get('OnConnectLambdaFunction')?.environment).toMatchObject({
+      TABLE_NAME: 't1-WebSocketConnectionManager-develop',
+      DATA_TABLE_NAME: 't1-RealTimeData-develop',
+    });
+    expect(prefixed.streamSources[0]?.tableName).toBe('t1-RealTimeData-develop');
+  });
+
   test('env.json overrides the template, and the local endpoints override env.json', () => {
     const logger = recordingLogger();
     const withEnv = loadPlatformModel({

@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { startTestPlatform, type TestPlatform } from '../../src';
+import { DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { localCredentials } from '@real-time-platform/local-runtime';
+import { connectionIdOf, startTestPlatform, type TestPlatform } from '../../src';
 
-// The helper itself, on the application's small HTTP API fixture (the JWT authorizer in front of a function that
-// echoes the caller): signed-in requests pass the real authorizer, and stop() leaves nothing behind.
+// The helper itself: on the application's small HTTP API fixture (the JWT authorizer in front of a function that
+// echoes the caller), signed-in requests pass the real authorizer and stop() leaves nothing behind; on template.yaml,
+// two platforms on one DynamoDB Local do not touch each other's rows.
 
 const repositoryRoot = join(__dirname, '..', '..', '..', '..');
 const template = join(repositoryRoot, 'test', 'fixtures', 'templates', 'http-authorizer.yaml');
@@ -32,4 +36,36 @@ test('signIn makes tokens the started authorizer accepts, with the audience it r
   await platform.stop();
   platform = undefined;
   expect(existsSync(workDir)).toBe(false);
+});
+
+test('two platforms on the shared DynamoDB Local keep to their own tables: neither acts on the other’s connections', async () => {
+  // On the same tables (one Environment), B would stream A's changes, post them to A's connection through its own
+  // gateway, get 410 and delete A's rows: A's socket would receive nothing more (what CI saw, now and then).
+  const [a, b] = await Promise.all([startTestPlatform(), startTestPlatform()]);
+  try {
+    expect(a.tableName('RealTimeDataTable')).not.toBe(b.tableName('RealTimeDataTable'));
+    const key = `isolated-${Date.now()}`;
+    const socket = await a.connect([key]);
+    const connectionId = await connectionIdOf(socket);
+    for (const itemId of ['first', 'second']) {
+      await a.aws.documents.send(
+        new PutCommand({ TableName: a.tableName('RealTimeDataTable'), Item: { realTimeItemKey: key, itemId } }),
+      );
+      await socket.next((frame) => frame.type === 'item' && frame.itemId === itemId);
+      await b.settled();
+      expect((await a.connectionTable.rowsOf(connectionId)).length).toBe(2);
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+  // stop() deletes the tables it made on the shared DynamoDB Local.
+  const client = new DynamoDBClient({
+    endpoint: process.env.DYNAMODB_ENDPOINT,
+    region: 'us-east-1',
+    credentials: localCredentials,
+  });
+  await expect(
+    client.send(new DescribeTableCommand({ TableName: a.tableName('RealTimeDataTable') })),
+  ).rejects.toBeInstanceOf(ResourceNotFoundException);
+  client.destroy();
 });
