@@ -19,7 +19,7 @@ import {
   type OnFailureMessage,
 } from './on-failure';
 import { judgeOutcome } from './outcome';
-import { type BufferedRecord, toBufferedRecord } from './records';
+import { type BufferedRecord, recordBytes, toBufferedRecord } from './records';
 import { captureGetRecordsJson, wireBodyOf } from './wire-json';
 
 /** What startStreamEventSource needs: the mapping, the stream, and the runtime's services. */
@@ -123,6 +123,8 @@ interface ShardState {
 /** One ParallelizationFactor lane of a shard: records of its partition keys, in stream order. */
 interface Lane {
   buffer: BufferedRecord[];
+  /** The buffered records' size in event JSON. */
+  bytes: number;
   /** When the lane's oldest waiting record was read (the batching window counts from it). */
   since: number;
   /** A batch of this lane is being delivered. */
@@ -142,6 +144,13 @@ interface BatchPart {
 }
 
 const GET_RECORDS_LIMIT = 1000;
+/**
+ * Lambda passes a batch "in a single call, up to the payload limit for synchronous invocation (6 MB)": a batch ends at
+ * BatchSize records or at 6 MB of event JSON, whichever comes first. A record is at most two 400 KB images, so a batch
+ * always holds at least one.
+ */
+const MAX_EVENT_BYTES = 6 * 1024 * 1024;
+const EVENT_ENVELOPE_BYTES = Buffer.byteLength('{"Records":[]}');
 const ERROR_BACKOFF_MAX_MS = 2000;
 
 /** Starts polling the stream and invoking the function as Lambda's event source mapping would. */
@@ -375,11 +384,15 @@ class StreamPoller implements StreamEventSource {
     const batchSize = Math.max(1, this.spec.batchSize);
     const windowMs = Math.max(0, this.spec.maximumBatchingWindowSeconds) * 1000;
     const factor = Math.max(1, Math.floor(this.spec.parallelizationFactor));
-    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], since: 0, busy: false }));
-    // Records read but not yet delivered: reading pauses past this, so a lane stuck in retries cannot grow memory.
+    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], bytes: 0, since: 0, busy: false }));
+    // Records read but not yet delivered: reading pauses past this count or two full payloads per lane, so neither a
+    // lane stuck in retries nor a slow function fed large items can grow memory.
     const readAhead = Math.max(GET_RECORDS_LIMIT, factor * batchSize) * 2;
+    const readAheadBytes = factor * MAX_EVENT_BYTES * 2;
     const deliveries = new Set<Promise<void>>();
     let undelivered = 0;
+    let undeliveredBytes = 0;
+    const roomToRead = () => undelivered < readAhead && undeliveredBytes < readAheadBytes;
     let inFlight = 0;
     let wakeReader: (() => void) | undefined;
     let iterator: string | undefined;
@@ -401,7 +414,16 @@ class StreamPoller implements StreamEventSource {
     };
 
     const dispatch = (lane: Lane, now: number) => {
-      const batch = lane.buffer.splice(0, batchSize);
+      let count = 0;
+      let bytes = EVENT_ENVELOPE_BYTES;
+      for (const record of lane.buffer) {
+        if (count === batchSize || (count > 0 && bytes + record.bytes > MAX_EVENT_BYTES)) break;
+        bytes += record.bytes;
+        count++;
+      }
+      const batch = lane.buffer.splice(0, count);
+      const batchBytes = bytes - EVENT_ENVELOPE_BYTES;
+      lane.bytes -= batchBytes;
       lane.since = now;
       lane.busy = true;
       lane.inFlightArrivalMs = batch[0]?.arrivalMs;
@@ -416,6 +438,7 @@ class StreamPoller implements StreamEventSource {
           lane.inFlightArrivalMs = undefined;
           inFlight--;
           undelivered -= batch.length;
+          undeliveredBytes -= batchBytes;
           noteProgress();
           deliveries.delete(delivery);
           wakeReader?.();
@@ -427,7 +450,7 @@ class StreamPoller implements StreamEventSource {
       let fetched = 0;
       // While every lane is busy, nothing read now could be dispatched: wait for one to finish rather than poll.
       const anyLaneFree = lanes.some((lane) => !lane.busy);
-      if (!closed && anyLaneFree && undelivered < readAhead) {
+      if (!closed && anyLaneFree && roomToRead()) {
         if (!iterator) {
           iterator = await this.shardIterator(shard, lastReadSequence);
           if (!iterator) {
@@ -477,13 +500,18 @@ class StreamPoller implements StreamEventSource {
           if (buffered === undefined) continue;
           // DynamoDB Local cannot mark TTL deletions: the runtime's TTL sweeper names its own (ttl-sweeper.ts).
           const identity = buffered.record.userIdentity ?? this.options.userIdentityOf?.(buffered.record);
-          if (identity) buffered.record.userIdentity = identity;
+          if (identity && buffered.record.userIdentity === undefined) {
+            buffered.record.userIdentity = identity;
+            buffered.bytes = recordBytes(buffered.record);
+          }
           lastReadSequence = buffered.sequenceNumber;
           if (this.matches(buffered)) {
             const lane = lanes[laneOf(buffered.record, this.hashKey, factor)] as Lane;
             if (lane.buffer.length === 0) lane.since = readAtMs;
             lane.buffer.push(buffered);
+            lane.bytes += buffered.bytes;
             undelivered++;
+            undeliveredBytes += buffered.bytes;
           } else {
             this.counters.recordsFilteredOut++;
           }
@@ -497,7 +525,8 @@ class StreamPoller implements StreamEventSource {
       const now = Date.now();
       for (const lane of lanes) {
         if (lane.busy || lane.buffer.length === 0) continue;
-        if (lane.buffer.length >= batchSize || closed || now - lane.since >= windowMs) dispatch(lane, now);
+        const full = lane.buffer.length >= batchSize || lane.bytes + EVENT_ENVELOPE_BYTES >= MAX_EVENT_BYTES;
+        if (full || closed || now - lane.since >= windowMs) dispatch(lane, now);
       }
       if (closed && undelivered === 0) {
         // A shard ends when DynamoDB splits or rolls it (every few hours on AWS); its children carry on.
@@ -508,13 +537,13 @@ class StreamPoller implements StreamEventSource {
         return;
       }
       // A full page means more records are waiting right now.
-      if (fetched >= GET_RECORDS_LIMIT && undelivered < readAhead && lanes.some((lane) => !lane.busy)) continue;
+      if (fetched >= GET_RECORDS_LIMIT && roomToRead() && lanes.some((lane) => !lane.busy)) continue;
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
       for (const lane of lanes) {
         if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
       }
       // Every lane busy (or the read-ahead full): sleep until a delivery ends (or stop()).
-      const waitForLane = lanes.every((lane) => lane.busy) || (undelivered >= readAhead && inFlight > 0);
+      const waitForLane = lanes.every((lane) => lane.busy) || (!roomToRead() && inFlight > 0);
       await this.sleep(waitForLane ? 60_000 : Math.max(0, pause), (wake) => {
         wakeReader = wake;
       });

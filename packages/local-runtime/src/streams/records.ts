@@ -10,6 +10,8 @@ export interface BufferedRecord {
   arrivalMs: number;
   /** Parts of the record that could not be read and were left out (logged and counted by the event source). */
   problems?: string[];
+  /** The record's size in the event's JSON: Lambda's 6 MB invocation payload bounds a batch (event-source.ts). */
+  bytes: number;
 }
 
 /** Lambda's JSON attribute value: binary values are base64 strings. */
@@ -69,7 +71,13 @@ export function toBufferedRecord(
     sequenceNumber,
     arrivalMs: estimateArrivalMs(createdMs, context.readAtMs),
     ...(problems.length > 0 ? { problems } : {}),
+    bytes: recordBytes(record),
   };
+}
+
+/** A record's size in UTF-8 JSON, as it goes into the event (plus its separating comma). */
+export function recordBytes(record: DynamoDBRecord): number {
+  return Buffer.byteLength(JSON.stringify(record)) + 1;
 }
 
 /**

@@ -141,6 +141,21 @@ test('BatchSize caps the records per invocation, accumulating across reads', asy
   expect(invoker.batches.map((b) => keysOf(b.records))).toEqual([['k1', 'k2', 'k3'], ['k4', 'k5', 'k6'], ['k7']]);
 });
 
+test('a batch stops at 6 MB of event JSON (the synchronous invocation payload limit) before BatchSize', async () => {
+  // Prepare: 40 items of 350 KB, about 14 MB of records.
+  const keys = Array.from({ length: 40 }, (_, i) => `big-${String(i).padStart(2, '0')}`);
+  for (const key of keys) await table.put(key, { payload: 'x'.repeat(350_000) });
+  const invoker = new RecordingInvoker();
+  // Act
+  const source = start({ batchSize: 100 }, invoker);
+  await source.idle();
+  // Assess: every record once, in order, in batches of several records, none over the limit.
+  expect(keysOf(invoker.records)).toEqual(keys);
+  const sizes = invoker.batches.map((batch) => Buffer.byteLength(JSON.stringify({ Records: batch.records })));
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(6 * 1024 * 1024);
+  expect(Math.max(...invoker.batches.map((batch) => batch.records.length))).toBeGreaterThan(1);
+});
+
 test('MaximumBatchingWindowInSeconds waits to fill a batch, and a full batch goes at once', async () => {
   // Prepare
   const windowed = new RecordingInvoker();
