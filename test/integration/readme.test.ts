@@ -413,7 +413,7 @@ const startChecks: Command[] = [];
  * secret, local S3 objects, dead letters). Removed after the run when the run created them, so that `npm test` leaves
  * the folder as it found it; a developer's own are never touched.
  */
-const RUNTIME_LEFTOVERS = ['build', 'data', 'jwt-secret', 's3', 'dead-letters'];
+const RUNTIME_LEFTOVERS = ['build', 'build-cache', 'data', 'jwt-secret', 's3', 'dead-letters'];
 let leftoversBefore: Set<string>;
 
 beforeAll(async () => {

@@ -216,6 +216,7 @@ async function start(flags: Flags): Promise<void> {
     sqsPort: portOption(PORTS.sqs, flags['sqs-port']),
     persistDir: flags.persist ?? env.RTP_PERSIST,
     workDir: workDirOption(flags),
+    buildCacheDir: join(workDirOption(flags), 'build-cache'),
     limits: {
       ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
       ...(max ? { maxConnectionMs: max * 1000 } : {}),
@@ -434,6 +435,7 @@ async function invoke(positionals: string[], flags: Flags): Promise<number> {
       stdout: output,
       stderr: output,
       buildDir: join(workDirOption(flags), 'build'),
+      buildCacheDir: join(workDirOption(flags), 'build-cache'),
     },
   });
   const printed = JSON.stringify((outcome.ok ? outcome.result : outcome.error) ?? null, null, 2);

@@ -97,6 +97,11 @@ export interface LocalPlatformOptions {
   onFunctionLog?: (functionId: string, line: string) => void;
   /** Where local data goes: bundles, dead letters (default .local). */
   workDir?: string;
+  /**
+   * Where bundles are kept for the next start to reuse while their sources are unchanged (functions/build-cache.ts);
+   * `npm start` uses `<workDir>/build-cache`. Default: none, every start bundles.
+   */
+  buildCacheDir?: string;
   logger: LocalLogger;
 }
 
@@ -208,6 +213,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       quiet: options.quietFunctions,
       ...(options.onFunctionLog ? { onOutputLine: options.onFunctionLog } : {}),
       buildDir: join(workDir, 'build'),
+      ...(options.buildCacheDir === undefined ? {} : { buildCacheDir: options.buildCacheDir }),
       // A function's requests to AWS hosts (execute-api URLs, SDK v2 clients) reach these instead of AWS.
       awsRoutes: awsHostRoutes(model, {
         webSocket: publicUrl(loopbackOf(host), options.wsPort),

@@ -157,6 +157,9 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       // The suites share one DynamoDB Local: a TTL sweeper per platform would race the others over the same tables
       // (and delete rows under their feet). The TTL suite turns it on for its own platform.
       ttlSweepIntervalMs: 0,
+      // Bundled once per source state for every platform of the run (and of the next run), not once per platform;
+      // apart from `npm start`'s .local/build-cache, which the README test removes when it made it.
+      buildCacheDir: join(REPOSITORY_ROOT, '.local', 'test-build-cache'),
       ...options,
       ...(tableNamePrefix === undefined ? {} : { tableNamePrefix }),
       templatePath,

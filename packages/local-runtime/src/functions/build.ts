@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
-import { build, type Message, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Message, type Plugin } from 'esbuild';
 import type { FunctionSpec } from '../types';
+import { cachedBuild } from './build-cache';
 
 /** A function whose source does not bundle; the message names the function and the file. */
 export class FunctionBuildError extends Error {
@@ -46,12 +47,17 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __rtpCreateRequire } from 'node:module'; const require = __rtpCreateRequire(import.meta.url);";
 
 /**
- * Prepares every function's code in `<buildDir>/<LogicalId>/`: plain CommonJS handlers without a BuildMethod load
- * in place, as Lambda loads a zip (their `__dirname` and `node_modules` are the real ones); everything else is
- * bundled with esbuild, as `sam build` does for `BuildMethod: esbuild`, in the handler's module format.
+ * Prepares every function's code in `<buildDir>/<LogicalId>/` (or reuses it from `cacheDir`, see build-cache.ts):
+ * plain CommonJS handlers without a BuildMethod load in place, as Lambda loads a zip (their `__dirname` and
+ * `node_modules` are the real ones); everything else is bundled with esbuild, as `sam build` does for
+ * `BuildMethod: esbuild`, in the handler's module format.
  * @returns the code of each function that built, and a one-line reason for each that did not.
  */
-export async function buildFunctionBundles(functions: FunctionSpec[], buildDir: string): Promise<FunctionBuilds> {
+export async function buildFunctionBundles(
+  functions: FunctionSpec[],
+  buildDir: string,
+  cacheDir?: string,
+): Promise<FunctionBuilds> {
   const code = new Map<string, FunctionCode>();
   const failures = new Map<string, string>();
   await Promise.all(
@@ -65,17 +71,23 @@ export async function buildFunctionBundles(functions: FunctionSpec[], buildDir: 
         code.set(spec.logicalId, { path: spec.entryPoint, format });
         return;
       }
-      const outfile = join(buildDir, spec.logicalId, format === 'esm' ? 'index.mjs' : 'index.js');
+      const fileName = format === 'esm' ? 'index.mjs' : 'index.js';
+      const options: BuildOptions = {
+        ...BUNDLE_OPTIONS,
+        format,
+        entryPoints: [spec.entryPoint],
+        ...(format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : {}),
+        plugins: [lambdaModules(spec, format)],
+      };
       try {
-        await build({
-          ...BUNDLE_OPTIONS,
-          format,
-          entryPoints: [spec.entryPoint],
-          outfile,
-          ...(format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : {}),
-          plugins: [lambdaModules(spec, format)],
-        });
-        code.set(spec.logicalId, { path: outfile, format });
+        let path = join(buildDir, spec.logicalId, fileName);
+        if (cacheDir === undefined) await build({ ...options, outfile: path });
+        else {
+          // The plugin's settings: what it keeps out, and where the runtime's own packages come from.
+          const key = { external: spec.external ?? [], runtimeModules: RUNTIME_MODULES_DIR };
+          path = await cachedBuild({ cacheDir, key, options, fileName, packageDir: dirname(spec.entryPoint) });
+        }
+        code.set(spec.logicalId, { path, format });
       } catch (error) {
         failures.set(spec.logicalId, describeBuildFailure(spec, error));
       }
@@ -85,9 +97,13 @@ export async function buildFunctionBundles(functions: FunctionSpec[], buildDir: 
 }
 
 /** Bundles the worker bootstrap (worker-main.ts) so worker threads run plain JS under any parent loader. */
-export async function buildWorkerRuntime(buildDir: string): Promise<string> {
+export async function buildWorkerRuntime(buildDir: string, cacheDir?: string): Promise<string> {
+  const options: BuildOptions = { ...BUNDLE_OPTIONS, format: 'cjs', entryPoints: [join(__dirname, 'worker-main.ts')] };
+  if (cacheDir !== undefined) {
+    return cachedBuild({ cacheDir, key: 'worker-runtime', options, fileName: 'worker.js', packageDir: __dirname });
+  }
   const outfile = join(buildDir, '_runtime', 'worker.js');
-  await build({ ...BUNDLE_OPTIONS, format: 'cjs', entryPoints: [join(__dirname, 'worker-main.ts')], outfile });
+  await build({ ...options, outfile });
   return outfile;
 }
 

@@ -8,6 +8,8 @@ import { Sandbox, type SandboxOptions } from './sandbox';
 export interface FunctionRunnerOptions extends SandboxOptions {
   /** Where bundles go; default `.local/build` under the current directory (gitignored). */
   buildDir?: string;
+  /** Where bundles are kept for reuse by later runtimes (build-cache.ts); default none: every start bundles. */
+  buildCacheDir?: string;
   /** Start every worker now instead of on its first invocation. */
   prewarm?: boolean;
 }
@@ -20,9 +22,10 @@ export async function createFunctionRunner(
   const specs = [...functions];
   const buildDir = resolve(options.buildDir ?? '.local/build');
   const started = performance.now();
+  const cacheDir = options.buildCacheDir === undefined ? undefined : resolve(options.buildCacheDir);
   const [workerScript, builds] = await Promise.all([
-    buildWorkerRuntime(buildDir),
-    buildFunctionBundles(specs, buildDir),
+    buildWorkerRuntime(buildDir, cacheDir),
+    buildFunctionBundles(specs, buildDir, cacheDir),
   ]);
   (options.logger ?? silentLogger).debug(
     `bundled ${specs.length} function(s) in ${Math.round(performance.now() - started)} ms`,
