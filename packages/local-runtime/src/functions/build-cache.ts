@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, build, version } from 'esbuild';
 
 /**
- * Bundles reused across runtimes. Bundling the template's functions takes seconds of both cores (6.6 s for
- * template.yaml's fifteen on the 2-core machine), and every `npm start`, `npm run invoke` and test platform did it
+ * Bundles reused across runtimes. Bundling the template's functions takes seconds (6.6–7.4 s for template.yaml's
+ * fifteen on the 2-core machine), and every `npm start`, `npm run invoke` and test platform did it
  * again from the same sources. An entry is reused while every file that went into it — esbuild's metafile inputs,
  * and the package-lock.json that decides what node_modules holds — has the size and modification time it had.
  *
