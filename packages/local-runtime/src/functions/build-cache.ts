@@ -12,8 +12,9 @@ import { type BuildOptions, build, version } from 'esbuild';
  *
  * Entries are written once and never changed: `<cacheDir>/<settings>-<inputs>/<fileName>`, built in a temporary
  * sibling and renamed into place, so runtimes building at once (test suites in parallel) never read half a bundle,
- * and a bundle in use is never replaced under a worker that loads it late. Nothing is deleted: `.local` is scratch,
- * and `rm -rf .local/build-cache` empties it.
+ * and a bundle in use is never replaced under a worker that loads it late. An entry whose sources have changed is
+ * deleted an hour after it was written (workers start on their first invocation, so a runtime may still load it for
+ * a while); `rm -rf .local/build-cache` empties the cache whenever no runtime runs.
  */
 export interface CachedBuild {
   cacheDir: string;
@@ -61,20 +62,31 @@ export async function cachedBuild(request: CachedBuild): Promise<string> {
   }
 }
 
-/** The first entry for these settings whose inputs are all unchanged. */
+/** An entry whose sources changed this long ago is deleted: no runtime started before then should still need it. */
+const STALE_ENTRY_MS = 60 * 60_000;
+
+/** The first entry for these settings whose inputs are all unchanged; stale ones found on the way are deleted. */
 async function validEntry(cacheDir: string, settings: string): Promise<string | undefined> {
   const candidates = (await readdir(cacheDir)).filter(
     (name) => name.startsWith(`${settings}-`) && !name.includes('-tmp-'),
   );
+  let found: string | undefined;
   for (const candidate of candidates) {
+    const inputs = join(cacheDir, candidate, 'inputs.json');
     try {
-      const stamps = JSON.parse(await readFile(join(cacheDir, candidate, 'inputs.json'), 'utf8')) as Stamp[];
-      if (await unchanged(stamps)) return candidate;
+      const stamps = JSON.parse(await readFile(inputs, 'utf8')) as Stamp[];
+      if (found === undefined && (await unchanged(stamps))) {
+        found = candidate;
+        continue;
+      }
+      if (Date.now() - (await stat(inputs)).mtimeMs > STALE_ENTRY_MS) {
+        await rm(join(cacheDir, candidate), { recursive: true, force: true });
+      }
     } catch {
-      // An unreadable entry is not one to reuse.
+      // An unreadable entry is not one to reuse; another runtime may be deleting it.
     }
   }
-  return undefined;
+  return found;
 }
 
 async function unchanged(stamps: readonly Stamp[]): Promise<boolean> {

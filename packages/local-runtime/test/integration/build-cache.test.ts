@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { buildFunctionBundles } from '../../src/functions/build';
 import type { FunctionSpec } from '../../src/types';
 import { repoRoot } from '../helpers/paths';
@@ -63,6 +63,19 @@ test('a change to an imported file (not the entry) bundles again, and the old en
   expect(after).not.toBe(before);
   expect(await greetingOf(after)).toBe('hello again');
   expect(await greetingOf(before)).toBe('hello');
+});
+
+test('an entry whose sources changed is deleted once it is an hour old, not before', async () => {
+  const old = await bundle();
+  writeFileSync(join(sources, 'greeting.ts'), "export const greeting = 'hello again';\n");
+  await bundle();
+  expect(existsSync(old)).toBe(true);
+  const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60_000);
+  utimesSync(join(dirname(old), 'inputs.json'), twoHoursAgo, twoHoursAgo);
+  const current = await bundle();
+  expect(existsSync(old)).toBe(false);
+  expect(readdirSync(cacheDir)).toHaveLength(1);
+  expect(await greetingOf(current)).toBe('hello again');
 });
 
 test('runtimes bundling at once end with one entry and the same bundle', async () => {
