@@ -11,10 +11,10 @@ import {
 // The activity history end to end: real sockets with real tokens through the local runtime of template.yaml
 // (AuthMode=jwt), the presence sweep on its own schedule (sped up 60×, PresenceTimeoutSeconds=5) to produce a real
 // TIMEOUT, the stream fan-out delivering entries live to the owner's subscription of activity:<userId>, and
-// GET /users/me/activity reading them back. On a DynamoDB Local of its own: the sweep would close other suites'
-// silent connections.
+// GET /users/me/activity reading them back. Its tables are its own (startTestPlatform), so its sweep closes only its
+// own silent connections.
 
-// Starting DynamoDB Local and the platform (bundling every function) can take minutes on a loaded 2-core machine.
+// Starting the platform can take minutes on a loaded 2-core machine.
 jest.setTimeout(240_000);
 
 // Long enough that heartbeats every 500 ms keep the other sockets open on a loaded machine.
@@ -30,7 +30,6 @@ beforeAll(async () => {
     auth: 'jwt',
     parameterOverrides: { PresenceTimeoutSeconds: String(TIMEOUT_SECONDS) },
     scheduleSpeed: 60,
-    dynamodb: 'own',
   });
 });
 afterAll(async () => {

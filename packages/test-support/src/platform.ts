@@ -10,10 +10,8 @@ import {
   type LocalPlatform,
   type LocalPlatformOptions,
   localCredentials,
-  type RunningDynamoDbLocal,
   readCfnTemplate,
   silentLogger,
-  startDynamoDbLocal,
   startLocalPlatform,
 } from '@real-time-platform/local-runtime';
 import { type JWTPayload, SignJWT } from 'jose';
@@ -32,14 +30,6 @@ export interface TestPlatformOptions extends Partial<Omit<LocalPlatformOptions, 
    * `signIn` signs with it. The template's Jwt* parameters (e.g. JwtAudience) go in parameterOverrides as usual.
    */
   auth?: 'none' | 'jwt';
-  /**
-   * 'own': a DynamoDB Local of this platform's own on a free port, which stop() stops (a suite that kills it).
-   * Default: the run's shared one. On template.yaml the platform's tables are its own either way (a `tableNamePrefix`
-   * unless given): two platforms on the same tables stream each other's changes, and each one's fan-out, finding the
-   * other's connections unknown to its gateway (410), deletes their rows. Fixture templates name their tables per
-   * run themselves (and may pass names around as strings, which a prefix would break).
-   */
-  dynamodb?: 'shared' | 'own';
 }
 
 /** AWS SDK clients pointed at the platform, as a producer or a backend would use them; stop() destroys them. */
@@ -110,17 +100,17 @@ export interface TestPlatform extends LocalPlatform {
  * run's DynamoDB Local (DYNAMODB_ENDPOINT), quiet, in a fresh work dir. Every option can be overridden.
  */
 export async function startTestPlatform(overrides: TestPlatformOptions = {}): Promise<TestPlatform> {
-  const { auth = 'none', dynamodb = 'shared', ...options } = overrides;
-  // A busy machine (two cores shared by everyone) can take a while to start a JVM.
-  const ownDynamoDb: RunningDynamoDbLocal | undefined =
-    dynamodb === 'own' ? await startDynamoDbLocal({ port: await freePort(), startTimeoutMs: 120_000 }) : undefined;
-  const dynamodbEndpoint = ownDynamoDb?.endpoint ?? options.dynamodbEndpoint ?? process.env.DYNAMODB_ENDPOINT;
+  const { auth = 'none', ...options } = overrides;
+  const dynamodbEndpoint = options.dynamodbEndpoint ?? process.env.DYNAMODB_ENDPOINT;
   if (!dynamodbEndpoint) {
     throw new Error('DYNAMODB_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
   }
   const templatePath = options.templatePath ?? join(REPOSITORY_ROOT, 'template.yaml');
   const jwtSecret = auth === 'jwt' ? randomBytes(32).toString('hex') : undefined;
-  // e.g. t3fa9c1-RealTimeData-develop; stop() deletes them.
+  // Tables of its own on template.yaml (e.g. t3fa9c1-RealTimeData-develop; stop() deletes them): two platforms on the
+  // same tables stream each other's changes, and each one's fan-out, finding the other's connections unknown to its
+  // gateway (410), deletes their rows. Fixture templates name their tables per run themselves (and may pass names
+  // around as strings, which a prefix would break).
   const ownTables = options.tableNamePrefix === undefined && options.templatePath === undefined;
   const tableNamePrefix = ownTables ? `t${randomBytes(3).toString('hex')}-` : options.tableNamePrefix;
   // As `--auth jwt --jwt-secret …`: AuthMode=jwt, and the secret for the authorizer. A fixture may wire the
@@ -138,10 +128,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
   // node_modules: the work dir goes in .local (git-ignored), not in the system's temporary folder.
   await mkdir(join(REPOSITORY_ROOT, '.local'), { recursive: true });
   const workDir = await mkdtemp(join(REPOSITORY_ROOT, '.local', 'test-'));
-  const cleanUp = async () => {
-    await ownDynamoDb?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  };
+  const cleanUp = () => rm(workDir, { recursive: true, force: true });
 
   let platform: LocalPlatform;
   try {
@@ -238,7 +225,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
     async stop() {
       try {
         await platform.stop();
-        if (ownTables && ownDynamoDb === undefined) await deleteTables(aws.dynamodb, platform.model.tables);
+        if (ownTables) await deleteTables(aws.dynamodb, platform.model.tables);
       } finally {
         aws.dynamodb.destroy();
         aws.management.destroy();

@@ -72,12 +72,14 @@ export async function buildFunctionBundles(
         return;
       }
       const fileName = format === 'esm' ? 'index.mjs' : 'index.js';
+      // The packages left out of the bundle, by the path it requires them from.
+      const keptOut: string[] = [];
       const options: BuildOptions = {
         ...BUNDLE_OPTIONS,
         format,
         entryPoints: [spec.entryPoint],
         ...(format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : {}),
-        plugins: [lambdaModules(spec, format)],
+        plugins: [lambdaModules(spec, format, keptOut)],
       };
       try {
         let path = join(buildDir, spec.logicalId, fileName);
@@ -85,7 +87,8 @@ export async function buildFunctionBundles(
         else {
           // The plugin's settings: what it keeps out, and where the runtime's own packages come from.
           const key = { external: spec.external ?? [], runtimeModules: RUNTIME_MODULES_DIR };
-          path = await cachedBuild({ cacheDir, key, options, fileName, packageDir: dirname(spec.entryPoint) });
+          const packageDir = dirname(spec.entryPoint);
+          path = await cachedBuild({ cacheDir, key, options, fileName, packageDir, externalInputs: () => keptOut });
         }
         code.set(spec.logicalId, { path, format });
       } catch (error) {
@@ -135,7 +138,7 @@ function nearestPackageType(dir: string): string | undefined {
  * installation when the function has none. `External` packages stay out of a CommonJS bundle; an ES module bundle
  * keeps everything inside, since Node's ESM resolver would look for bare names beside the bundle.
  */
-function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm'): Plugin {
+function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm', keptOutPaths: string[] = []): Plugin {
   const external = (name: string) =>
     (spec.external ?? []).some((pattern) =>
       pattern.endsWith('*')
@@ -151,7 +154,11 @@ function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm'): Plugin {
         // Everything else is esbuild's to resolve, as under `sam build` (most imports: no lookup of ours).
         if (!keptOut && !PROVIDED_BY_RUNTIME.test(args.path)) return undefined;
         const fromFunction = nodeResolve(args.path, args.resolveDir);
-        if (fromFunction !== undefined) return keptOut ? { path: fromFunction, external: true } : undefined;
+        if (fromFunction !== undefined) {
+          if (!keptOut) return undefined;
+          keptOutPaths.push(fromFunction);
+          return { path: fromFunction, external: true };
+        }
         const fromRuntime = PROVIDED_BY_RUNTIME.test(args.path)
           ? nodeResolve(args.path, RUNTIME_MODULES_DIR)
           : undefined;
@@ -169,7 +176,9 @@ function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm'): Plugin {
         }
         // Kept out: required by path at run time (the bundle lives elsewhere, so a bare name would not resolve).
         // Otherwise the runtime's copy is bundled from where it is.
-        return keptOut ? { path: fromRuntime, external: true } : { path: fromRuntime };
+        if (!keptOut) return { path: fromRuntime };
+        keptOutPaths.push(fromRuntime);
+        return { path: fromRuntime, external: true };
       });
     },
   };

@@ -543,7 +543,9 @@ class StreamPoller implements StreamEventSource {
         if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
       }
       // Every lane busy (or the read-ahead full): sleep until a delivery ends (or stop()).
-      const waitForLane = lanes.every((lane) => lane.busy) || (!roomToRead() && inFlight > 0);
+      // A free lane with records waits for its batching window, not for another lane's delivery.
+      const freeLaneWaiting = lanes.some((lane) => !lane.busy && lane.buffer.length > 0);
+      const waitForLane = lanes.every((lane) => lane.busy) || (!roomToRead() && inFlight > 0 && !freeLaneWaiting);
       await this.sleep(waitForLane ? 60_000 : Math.max(0, pause), (wake) => {
         wakeReader = wake;
       });

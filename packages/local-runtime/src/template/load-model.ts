@@ -46,7 +46,8 @@ export interface LoadPlatformModelOptions {
    * Put before every table's physical name (default none). Tables named in the template (`TableName`) are the same
    * for every runtime of one Environment: two runtimes on one DynamoDB Local would then stream each other's changes,
    * and each one's fan-out, finding the other's connections unknown to its gateway (410), would delete their rows.
-   * Runtimes that must share a DynamoDB Local (test suites run in parallel) each take a prefix of their own.
+   * Runtimes that must share a DynamoDB Local (test suites run in parallel) each take a prefix of their own. Names
+   * written out in env.json (as SAM's `sam local` needs them) are taken as written, unprefixed.
    */
   tableNamePrefix?: string;
   /** SAM's env.json: `{ "<LogicalId>": {VAR: value}, "Parameters": {VAR: value} }`. */
