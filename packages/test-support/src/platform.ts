@@ -141,8 +141,7 @@ export async function startTestPlatform(overrides: TestPlatformOptions = {}): Pr
       sqsPort: 0,
       quietFunctions: true,
       logger: silentLogger,
-      // The suites share one DynamoDB Local: a TTL sweeper per platform would race the others over the same tables
-      // (and delete rows under their feet). The TTL suite turns it on for its own platform.
+      // No TTL sweeps (a scan of every table each 10 s) but where a suite is about TTL: the TTL suite turns it on.
       ttlSweepIntervalMs: 0,
       // Bundled once per source state for every platform of the run (and of the next run), not once per platform;
       // apart from `npm start`'s .local/build-cache, which the README test removes when it made it.
