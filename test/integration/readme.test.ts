@@ -411,7 +411,8 @@ const startChecks: Command[] = [];
 /**
  * What the README's runtimes leave in `.local` as they would for a reader (bundles, `--persist .local/data`, the dev
  * secret, local S3 objects, dead letters). Removed after the run when the run created them, so that `npm test` leaves
- * the folder as it found it; a developer's own are never touched.
+ * the folder as it found it (but for the test platforms' bundle cache, .local/test-build-cache, kept for the next
+ * run); a developer's own are never touched.
  */
 const RUNTIME_LEFTOVERS = ['build', 'build-cache', 'data', 'jwt-secret', 's3', 'dead-letters'];
 let leftoversBefore: Set<string>;
