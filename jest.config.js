@@ -10,7 +10,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 // Suites that take minutes of load each — DynamoDB Local killed under 100 writes/s, ten clients through 1,000 changes —
 // run with `npm run test:slow` (RTP_SLOW_TESTS=1), not in `npm test`, which CI runs on every change and which must stay
-// well under its 15 minutes on a 2-core machine. The README's examples (about 3 minutes, mostly waiting on the
+// well under its 15 minutes on a 2-core machine. The README's examples (3–4 minutes in CI, mostly waiting on the
 // runtimes they start) do run in `npm test`: a README that lies is a bug every newcomer meets.
 const slowTests = process.env.RTP_SLOW_TESTS === '1';
 const slowSuites = ['<rootDir>/test/integration/faults.test.ts'];

@@ -138,7 +138,7 @@ function nearestPackageType(dir: string): string | undefined {
  * installation when the function has none. `External` packages stay out of a CommonJS bundle; an ES module bundle
  * keeps everything inside, since Node's ESM resolver would look for bare names beside the bundle.
  */
-function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm', keptOutPaths: string[] = []): Plugin {
+function lambdaModules(spec: FunctionSpec, format: 'cjs' | 'esm', keptOutPaths: string[]): Plugin {
   const external = (name: string) =>
     (spec.external ?? []).some((pattern) =>
       pattern.endsWith('*')
