@@ -66,8 +66,10 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
         done({ code, reason: reason.toString(), at: Date.now() });
       }),
     );
-    const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: string, from: number) =>
-      new Promise<T>((found, fail) => {
+    const wait = <T>(ready: () => T | undefined, timeoutMs: number, what: string, from: number) => {
+      // Made now, thrown at the timeout: its stack names the test line that waited, not this module's timer.
+      const timedOut = new Error(what);
+      return new Promise<T>((found, fail) => {
         const check = () => {
           const value = ready();
           if (value === undefined) return;
@@ -79,16 +81,15 @@ export function openRecordingSocket(url: string, options: RecordingSocketOptions
           waiters.delete(check);
           const seen = frames.slice(from);
           const errors = seen.filter((frame) => frame.type === 'error');
-          fail(
-            new Error(
-              `${what} within ${timeoutMs} ms${ending}; got ${seen.length} frames ` +
-                `(errors: ${JSON.stringify(errors)}): ${JSON.stringify(seen).slice(0, 2000)}`,
-            ),
-          );
+          timedOut.message =
+            `${what} within ${timeoutMs} ms${ending}; got ${seen.length} frames ` +
+            `(errors: ${JSON.stringify(errors)}): ${JSON.stringify(seen).slice(0, 2000)}`;
+          fail(timedOut);
         }, timeoutMs);
         waiters.add(check);
         check();
       });
+    };
     const recording: RecordingSocket = {
       socket,
       frames,
