@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
@@ -18,12 +19,15 @@ import { SignatureV4 } from '@smithy/signature-v4';
  * caches the day's signing key) and sent on a keep-alive agent (docs/benchmarks.md). The fan-out makes thousands of
  * posts per second, so that is its throughput.
  *
- * Credentials, region and hashing come from an SDK client's resolved configuration, so the default credential chain
- * (Lambda's role, with its refresh) is the SDK's own. Errors are the SDK's exception classes, built from the status and
+ * Credentials, region and the signer's hashing come from an SDK client's resolved configuration, so the default
+ * credential chain (Lambda's role, with its refresh) is the SDK's own. Errors are the SDK's exception classes, built from the status and
  * `x-amzn-ErrorType` as the SDK would, so the sender classifies them exactly as before (410, 413, 429, 5xx, network).
  */
 
-/** Sends one message to one connection; throws the SDK's exception classes (or a socket error) when it is not sent. */
+/**
+ * Sends one message to one connection; throws the SDK's exception classes (or a socket error) when it is not sent.
+ * `data` must not change once posted: the lean poster remembers its hash by identity.
+ */
 export type Poster = (connectionId: string, data: Uint8Array, signal?: AbortSignal) => Promise<void>;
 
 export interface SignedPosterOptions {
@@ -49,6 +53,18 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
   const send = https ? httpsRequest : httpRequest;
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const config = options.client.config;
+  // The SHA-256 of each body, by identity: the fan-out hands every subscriber of a key the same Uint8Array (a lone
+  // frame, or a batch from createPostEncoder), so a body posted to 10,000 connections is hashed once, not 10,000
+  // times (the signer uses a given x-amz-content-sha256 instead of hashing; it sends that header either way).
+  const payloadHashes = new WeakMap<Uint8Array, string>();
+  const payloadHashOf = (data: Uint8Array): string => {
+    let hash = payloadHashes.get(data);
+    if (hash === undefined) {
+      hash = createHash('sha256').update(data).digest('hex');
+      payloadHashes.set(data, hash);
+    }
+    return hash;
+  };
   const signer = new SignatureV4({
     credentials: config.credentials,
     region: config.region,
@@ -70,6 +86,7 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
           host: url.host,
           'content-type': 'application/octet-stream',
           'content-length': String(data.byteLength),
+          'x-amz-content-sha256': payloadHashOf(data),
         },
         body: data,
       }),

@@ -47,3 +47,45 @@ export function encodePost(frames: readonly Uint8Array[]): Uint8Array {
   parts.push(TAIL);
   return Buffer.concat(parts);
 }
+
+/** Bytes of batches a PostEncoder remembers: a few posts' worth, whatever the number of connections. */
+export const REMEMBERED_BATCH_BYTES = 4 * MAX_MESSAGE_BYTES;
+
+/**
+ * `encodePost` for one invocation. The subscribers of one key get the same frames (the same encoded Uint8Arrays), so
+ * their batches are the same bytes: the encoder builds such a batch once and hands the same Uint8Array to every
+ * connection, and the poster then hashes it once for SigV4 (signed-poster.ts). With 10,000 subscribers that is one
+ * batch instead of 10,000. It remembers batches by the identity of their frames, newest first, up to `maxBytes`.
+ */
+export type PostEncoder = (frames: readonly Uint8Array[]) => Uint8Array;
+
+export function createPostEncoder(maxBytes = REMEMBERED_BATCH_BYTES): PostEncoder {
+  const frameIds = new WeakMap<Uint8Array, number>();
+  const batches = new Map<string, Uint8Array>();
+  let rememberedBytes = 0;
+  let nextId = 0;
+  const idOf = (frame: Uint8Array): number => {
+    let id = frameIds.get(frame);
+    if (id === undefined) {
+      id = nextId++;
+      frameIds.set(frame, id);
+    }
+    return id;
+  };
+  return (frames) => {
+    if (frames.length === 1) return frames[0] as Uint8Array;
+    const key = frames.map(idOf).join(',');
+    const known = batches.get(key);
+    if (known !== undefined) return known;
+    const batch = encodePost(frames);
+    batches.set(key, batch);
+    rememberedBytes += batch.byteLength;
+    // Map iteration is insertion order: the oldest go first.
+    for (const [oldKey, old] of batches) {
+      if (rememberedBytes <= maxBytes) break;
+      batches.delete(oldKey);
+      rememberedBytes -= old.byteLength;
+    }
+    return batch;
+  };
+}

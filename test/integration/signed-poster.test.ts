@@ -157,4 +157,20 @@ describe('SigV4', () => {
     expect(await signatureHolds({ ...lean, body: Buffer.from('{"a":2}') })).toBe(false);
     expect(await signatureHolds({ ...lean, path: '/develop/@connections/other%3D' })).toBe(false);
   });
+
+  test('one body posted to many connections is signed right for each (its hash is remembered by identity)', async () => {
+    received.length = 0;
+    const post = createSignedPoster({ client: sdkClient(endpoint), endpoint, maxSockets: 2 });
+    const shared = Buffer.from('{"type":"batch","messages":[{"a":1},{"a":2}]}');
+    const sameSize = Buffer.from('{"type":"batch","messages":[{"a":3},{"a":4}]}');
+    await post('one=', shared);
+    await post('two=', sameSize);
+    await post('three=', shared);
+    expect(received.map((request) => request.body.toString())).toEqual([
+      shared.toString(),
+      sameSize.toString(),
+      shared.toString(),
+    ]);
+    for (const request of received) expect(await signatureHolds(request)).toBe(true);
+  });
 });

@@ -2,15 +2,18 @@ import { MAX_MESSAGE_BYTES, serverFrameSchema } from '@real-time-platform/protoc
 import { lambdaContext, streamEvent, streamRecord } from '@real-time-platform/test-support';
 import fc from 'fast-check';
 import type { PostResult } from '../../src/adapters/connection-sender';
-import { encodePost, framesInNextPost, postBytes } from '../../src/domain/coalesce';
+import { createPostEncoder, encodePost, framesInNextPost, postBytes } from '../../src/domain/coalesce';
 import { type FanoutDeps, runFanout } from '../../src/handlers/logic/fanout';
 import { captureLog, MemoryConnections, memoryData } from '../helpers/fakes';
 
 /** A sender that keeps every post's bytes and answers from a function of the post. */
 class ByteSender {
   readonly posts: { connectionId: string; data: Buffer }[] = [];
+  /** Every post's bytes as handed over (not copied), to see which posts shared one Uint8Array. */
+  readonly handed: Uint8Array[] = [];
   answer: (connectionId: string, post: Record<string, unknown>, size: number) => PostResult['status'] = () => 'sent';
   async post(connectionId: string, data: Uint8Array): Promise<PostResult> {
+    this.handed.push(data);
     const bytes = Buffer.from(data);
     const status = this.answer(connectionId, JSON.parse(bytes.toString('utf8')), bytes.byteLength);
     if (status === 'sent') this.posts.push({ connectionId, data: bytes });
@@ -73,7 +76,54 @@ describe('packing frames into posts', () => {
   });
 });
 
+describe('building each batch once', () => {
+  const frame = (seq: number) => Buffer.from(`{"type":"item","seq":"${seq}"}`);
+
+  test('the same frames give the same Uint8Array, with the bytes encodePost gives; other frames another', () => {
+    const encode = createPostEncoder();
+    const [a, b, c] = [frame(1), frame(2), frame(3)];
+    const ab = encode([a, b]);
+    expect(encode([a, b])).toBe(ab);
+    expect(Buffer.from(ab).equals(Buffer.from(encodePost([a, b])))).toBe(true);
+    // Identity, not content: an equal frame in another Uint8Array is another frame.
+    expect(encode([a, frame(2)])).not.toBe(ab);
+    expect(encode([b, a])).not.toBe(ab);
+    expect(Buffer.from(encode([a, c])).equals(Buffer.from(encodePost([a, c])))).toBe(true);
+    expect(encode([a])).toBe(a);
+  });
+
+  test('it remembers at most maxBytes of batches, forgetting the oldest first', () => {
+    const [a, b, c] = [frame(1), frame(2), frame(3)];
+    const size = encodePost([a, b]).byteLength;
+    const encode = createPostEncoder(2 * size);
+    const ab = encode([a, b]);
+    const bc = encode([b, c]);
+    expect(encode([a, b])).toBe(ab);
+    encode([c, a]); // a third batch: [a, b], the oldest, is forgotten
+    expect(encode([b, c])).toBe(bc);
+    const again = encode([a, b]);
+    expect(again).not.toBe(ab);
+    expect(Buffer.from(again).equals(Buffer.from(ab))).toBe(true);
+  });
+});
+
 describe('coalescing in the fan-out', () => {
+  test('the subscribers of one key are handed the same batch, so it is built and hashed once', async () => {
+    const sender = new ByteSender();
+    const run = fanout({ a: ['k1'], b: ['k1'], c: ['k1'], d: ['k1', 'k2'] }, sender);
+    const records = [1, 2, 3].map((seq) => streamRecord({ key: 'k1', seq, itemId: `i${seq}` }));
+    records.push(streamRecord({ key: 'k2', seq: 4, itemId: 'i4' }));
+
+    const { response } = await run(records);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const byConnection = new Map(sender.posts.map((post, i) => [post.connectionId, sender.handed[i]]));
+    expect(byConnection.get('b')).toBe(byConnection.get('a'));
+    expect(byConnection.get('c')).toBe(byConnection.get('a'));
+    expect(byConnection.get('d')).not.toBe(byConnection.get('a'));
+    expect(sender.framesTo('d').map((f) => f.seq)).toEqual(records.map((r) => r.dynamodb.SequenceNumber));
+  });
+
   test('property: whatever the mix of item sizes and keys, no post exceeds 128 KB and frames keep per-key order', async () => {
     const record = fc.record({
       key: fc.constantFrom('k1', 'k2', 'k3'),

@@ -1,6 +1,6 @@
 import { errorMessage, type ItemChange, MAX_MESSAGE_BYTES, truncatedItemMessage } from '@real-time-platform/protocol';
 import type { PostResult } from '../../adapters/connection-sender';
-import { encodePost, framesInNextPost } from '../../domain/coalesce';
+import { framesInNextPost, type PostEncoder } from '../../domain/coalesce';
 import type { FanoutPlan } from '../../domain/fanout-plan';
 import { encodeMessage } from '../../domain/messages';
 import { describeError } from '../../lib/errors';
@@ -47,6 +47,8 @@ export interface DeliveryContext {
   plan: FanoutPlan<Entry>;
   /** Off: every frame is a post of its own (COALESCE_POSTS=false). */
   coalesce: boolean;
+  /** Builds a post's bytes; batches shared by many connections are built once (createPostEncoder). */
+  encodePost: PostEncoder;
   post(connectionId: string, data: Uint8Array): Promise<PostResult>;
   /** Ends a connection found gone (once per connection). */
   markGone(connectionId: string): void;
@@ -155,7 +157,7 @@ export async function deliverToConnection(
     const count = alone > 0 || !context.coalesce ? 1 : framesInNextPost(pending.map((frame) => frame.data.byteLength));
     alone = Math.max(0, alone - count);
     const frames = pending.splice(0, count);
-    const result = await context.post(connectionId, encodePost(frames.map((frame) => frame.data)));
+    const result = await context.post(connectionId, context.encodePost(frames.map((frame) => frame.data)));
 
     if (result.status === 'sent') {
       context.counts.frames += frames.length;

@@ -10,6 +10,7 @@ import {
 } from '@real-time-platform/protocol';
 import type { ConnectionRepository } from '../../adapters/connection-repository';
 import type { ConnectionSender } from '../../adapters/connection-sender';
+import { createPostEncoder } from '../../domain/coalesce';
 import { type ConflationRule, conflate, conflates } from '../../domain/conflation';
 import { FanoutPlan } from '../../domain/fanout-plan';
 import { encodeMessage } from '../../domain/messages';
@@ -212,6 +213,7 @@ export async function runFanout(
   const delivery: DeliveryContext = {
     plan,
     coalesce: deps.coalesce ?? true,
+    encodePost: createPostEncoder(),
     post: async (connectionId, data) => {
       summary.posts++;
       // The sender bounds every attempt (and its retries) by the deadline.
