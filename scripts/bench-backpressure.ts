@@ -5,8 +5,9 @@
  * issue's case: 300 × 100 KB per stalled socket). Samples the runtime's RSS (/proc/<pid>/status VmRSS, worker
  * threads included, DynamoDB Local's JVM not) every 100 ms and prints: the baseline, the peak growth while
  * feeding, the growth once the canary has every item, and the growth after the stalled clients die (their sockets
- * destroyed, as when the client's process is killed); plus how many stalled connections the gateway closed and
- * how many of their rows are left in the connection table.
+ * destroyed, as when the client's process is killed) 5 s and 20 s after they die — by 20 s V8's memory reducer,
+ * which starts after 8 s of little allocation, has collected what the flood left; plus how many stalled
+ * connections the gateway closed and how many of their rows are left in the connection table.
  *
  * RSS also grows with the fan-out itself (the function's worker heap, 300 × 100 KB read from the stream and posted
  * 11 times), so what the stalled sockets cost is the difference from a run without them (`--sockets 0`), and what
@@ -172,6 +173,10 @@ async function main(): Promise<void> {
   await sleep(5000);
   const afterClose = rssBytes(runtime.pid);
   clearInterval(sampler);
+  // V8 returns an idle isolate's garbage with its memory reducer, which starts 8 s after allocation slows down
+  // (--gc-memory-reducer-start-delay-ms): read again once it has had the time to run.
+  await sleep(15_000);
+  const settled = rssBytes(runtime.pid);
 
   const growth = (bytes: number) => `${((bytes - baseline) / MB).toFixed(1)} MB`;
   log(
@@ -181,6 +186,7 @@ async function main(): Promise<void> {
   log(`peak growth while feeding     ${growth(peak)}`);
   log(`growth once the canary had all ${growth(afterFeed)}`);
   log(`growth 5 s after they died    ${growth(afterClose)}`);
+  log(`growth 20 s after they died   ${growth(settled)}`);
   log(`stalled closed by the gateway ${closedByGateway}/${socketCount} while feeding`);
   log(`their rows before they died   ${rowsBeforeDeath}; after ${await rowsLeft()}`);
   log(`canary received               ${canary.frames.filter((f) => f.type === 'item').length}/${itemCount} items`);
