@@ -20,8 +20,9 @@ import { SignatureV4 } from '@smithy/signature-v4';
  * posts per second, so that is its throughput.
  *
  * Credentials, region and the signer's hashing come from an SDK client's resolved configuration, so the default
- * credential chain (Lambda's role, with its refresh) is the SDK's own. Errors are the SDK's exception classes, built from the status and
- * `x-amzn-ErrorType` as the SDK would, so the sender classifies them exactly as before (410, 413, 429, 5xx, network).
+ * credential chain (Lambda's role, with its refresh) is the SDK's own. Errors are the SDK's exception classes, built
+ * from the status and `x-amzn-ErrorType` as the SDK would, so the sender classifies them exactly as before (410, 413,
+ * 429, 5xx, network).
  */
 
 /**

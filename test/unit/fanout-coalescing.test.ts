@@ -10,10 +10,10 @@ import { captureLog, MemoryConnections, memoryData } from '../helpers/fakes';
 class ByteSender {
   readonly posts: { connectionId: string; data: Buffer }[] = [];
   /** Every post's bytes as handed over (not copied), to see which posts shared one Uint8Array. */
-  readonly handed: Uint8Array[] = [];
+  readonly handed: { connectionId: string; data: Uint8Array }[] = [];
   answer: (connectionId: string, post: Record<string, unknown>, size: number) => PostResult['status'] = () => 'sent';
   async post(connectionId: string, data: Uint8Array): Promise<PostResult> {
-    this.handed.push(data);
+    this.handed.push({ connectionId, data });
     const bytes = Buffer.from(data);
     const status = this.answer(connectionId, JSON.parse(bytes.toString('utf8')), bytes.byteLength);
     if (status === 'sent') this.posts.push({ connectionId, data: bytes });
@@ -117,7 +117,7 @@ describe('coalescing in the fan-out', () => {
     const { response } = await run(records);
 
     expect(response.batchItemFailures).toEqual([]);
-    const byConnection = new Map(sender.posts.map((post, i) => [post.connectionId, sender.handed[i]]));
+    const byConnection = new Map(sender.handed.map((post) => [post.connectionId, post.data]));
     expect(byConnection.get('b')).toBe(byConnection.get('a'));
     expect(byConnection.get('c')).toBe(byConnection.get('a'));
     expect(byConnection.get('d')).not.toBe(byConnection.get('a'));
