@@ -20,7 +20,12 @@ import { createPlatformKeyAccess } from '../../src/handlers/wiring/dependencies'
 
 jest.setTimeout(90_000);
 
-const TIMEOUT_SECONDS = 2;
+/**
+ * Short enough for the vanished-client test, long enough that a live client's heartbeats (every 500 ms, each through
+ * the message function) always land in time: at 2 s a loaded CI swept a heartbeating watcher before its first
+ * heartbeat was processed (closed with 1000 before any frame).
+ */
+const TIMEOUT_SECONDS = 5;
 /** The sweep runs every second (rate(1 minute) at 60×). */
 const SWEEP_MS = 1000;
 
