@@ -51,14 +51,16 @@ export function encodePost(frames: readonly Uint8Array[]): Uint8Array {
 /** Bytes of batches a PostEncoder remembers: a few posts' worth, whatever the number of connections. */
 export const REMEMBERED_BATCH_BYTES = 4 * MAX_MESSAGE_BYTES;
 
+/** Builds the bytes of one post from its frames (encodePost's result). */
+export type PostEncoder = (frames: readonly Uint8Array[]) => Uint8Array;
+
 /**
  * `encodePost` for one invocation. The subscribers of one key get the same frames (the same encoded Uint8Arrays), so
  * their batches are the same bytes: the encoder builds such a batch once and hands the same Uint8Array to every
  * connection, and the poster then hashes it once for SigV4 (signed-poster.ts). With 10,000 subscribers that is one
- * batch instead of 10,000. It remembers batches by the identity of their frames, newest first, up to `maxBytes`.
+ * batch instead of 10,000. Batches are remembered by the identity of their frames; past `maxBytes` the oldest are
+ * forgotten first.
  */
-export type PostEncoder = (frames: readonly Uint8Array[]) => Uint8Array;
-
 export function createPostEncoder(maxBytes = REMEMBERED_BATCH_BYTES): PostEncoder {
   const frameIds = new WeakMap<Uint8Array, number>();
   const batches = new Map<string, Uint8Array>();
