@@ -1,6 +1,6 @@
-import type { InvocationOutcome, Invoker } from './types';
+import { type InvocationOutcome, type Invoker, SerializedEvent } from './types';
 
-/** Told after each invocation, with what went in and what came out. */
+/** Told after each invocation, with what went in (a SerializedEvent's summary) and what came out. */
 export type InvocationObserver = (
   functionId: string,
   event: unknown,
@@ -14,7 +14,7 @@ export function observedInvoker(invoker: Invoker, observe: InvocationObserver): 
     async invoke(functionId, event, trigger) {
       const outcome = await invoker.invoke(functionId, event, trigger);
       try {
-        observe(functionId, event, trigger, outcome);
+        observe(functionId, event instanceof SerializedEvent ? event.summary : event, trigger, outcome);
       } catch {
         // Watching must never change what the platform does.
       }

@@ -19,11 +19,38 @@ export type InvocationOutcome =
   | { ok: true; result: unknown; durationMs: number; requestId: string }
   | { ok: false; error: LambdaError; durationMs: number; requestId: string };
 
+/**
+ * An event its producer has already turned into JSON: the sandbox hands these bytes to the function as they are (the
+ * function parses them, as Lambda's runtime parses the JSON it receives) instead of stringifying an object. The
+ * stream event source sends its batches this way, see streams/records.ts for why.
+ *
+ * Single use: the sandbox transfers `json` to the function's worker, which leaves it empty here. Whoever watches
+ * invocations (invocations.ts) is shown `summary`, a small stand-in for the event, instead.
+ */
+export class SerializedEvent {
+  /** The event's UTF-8 JSON, alone in its ArrayBuffer so that transferring it moves nothing else. */
+  readonly json: Uint8Array;
+
+  constructor(
+    json: Uint8Array,
+    readonly summary: unknown,
+  ) {
+    const alone =
+      json.buffer instanceof ArrayBuffer && json.byteOffset === 0 && json.byteLength === json.buffer.byteLength;
+    this.json = alone ? json : new Uint8Array(json);
+  }
+
+  /** The event as an object, for invokers that are not a sandbox (test stand-ins). */
+  parse(): unknown {
+    return JSON.parse(Buffer.from(this.json.buffer, this.json.byteOffset, this.json.byteLength).toString('utf8'));
+  }
+}
+
 /** Runs template functions the way Lambda would. Handler errors come back as outcomes; it never throws for them. */
 export interface Invoker {
   /**
    * @param functionId the function's logical id in template.yaml
-   * @param event the event, shaped as the AWS service would send it
+   * @param event the event, shaped as the AWS service would send it, or that event already serialised
    * @param trigger a short label for the log line, e.g. "ws $connect", "stream RealTimeDataStream", "GET /health"
    */
   invoke(functionId: string, event: unknown, trigger: string): Promise<InvocationOutcome>;

@@ -22,9 +22,12 @@ export interface WorkerBootData {
   logStreamName: string;
 }
 
-/** Parent → worker. Events travel as JSON text: Lambda hands handlers a freshly parsed copy, and so do we. */
+/**
+ * Parent → worker. Events travel as JSON, text or UTF-8 bytes (a SerializedEvent's, transferred): Lambda hands
+ * handlers a freshly parsed copy, and so do we.
+ */
 export type ToWorker =
-  | { type: 'invoke'; id: string; event: string; deadline: number }
+  | { type: 'invoke'; id: string; event: string | Uint8Array; deadline: number }
   | { type: 'cancel'; id: string }
   | { type: 'ping' };
 

@@ -103,7 +103,13 @@ function watchMemory(): void {
   setInterval(check, 200).unref();
 }
 
-function invoke(handler: Handler, id: string, eventJson: string, deadline: number): void {
+function parseEvent(json: string | Uint8Array): unknown {
+  return JSON.parse(
+    typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'),
+  );
+}
+
+function invoke(handler: Handler, id: string, eventJson: string | Uint8Array, deadline: number): void {
   let settled = false;
   const finish = (thrown: unknown, result?: unknown) => {
     if (settled) return;
@@ -149,7 +155,7 @@ function invoke(handler: Handler, id: string, eventJson: string, deadline: numbe
     succeed: (result: unknown) => finish(null, result),
   };
   try {
-    const returned = handler(JSON.parse(eventJson), context, (error, result) => finish(error, result));
+    const returned = handler(parseEvent(eventJson), context, (error, result) => finish(error, result));
     if (
       returned !== null &&
       typeof returned === 'object' &&

@@ -19,7 +19,14 @@ import {
   type OnFailureMessage,
 } from './on-failure';
 import { judgeOutcome } from './outcome';
-import { type BufferedRecord, recordBytes, toBufferedRecord } from './records';
+import {
+  type BufferedRecord,
+  batchEvent,
+  type ConvertedRecord,
+  EVENT_ENVELOPE_BYTES,
+  toBufferedRecord,
+  toLambdaRecord,
+} from './records';
 import { captureGetRecordsJson, wireBodyOf } from './wire-json';
 
 /** What startStreamEventSource needs: the mapping, the stream, and the runtime's services. */
@@ -143,14 +150,21 @@ interface BatchPart {
   lastFunctionError?: string;
 }
 
+/** GetRecords answers at most 1,000 records… */
 const GET_RECORDS_LIMIT = 1000;
+/**
+ * … and at most 1 MB on AWS, but DynamoDB Local has no byte bound: after a pause one answer carried 71 items of
+ * 100 KB (7.3 MB), decoded, parsed and converted at once. So each shard asks for as many records as 1 MB holds at
+ * the size of the last ones read, starting from 100 until it has seen some.
+ */
+const GET_RECORDS_MAX_BYTES = 1024 * 1024;
+const GET_RECORDS_FIRST_LIMIT = 100;
 /**
  * Lambda passes a batch "in a single call, up to the payload limit for synchronous invocation (6 MB)": a batch ends at
  * BatchSize records or at 6 MB of event JSON, whichever comes first. A record is at most two 400 KB images, so a batch
  * always holds at least one.
  */
 const MAX_EVENT_BYTES = 6 * 1024 * 1024;
-const EVENT_ENVELOPE_BYTES = Buffer.byteLength('{"Records":[]}');
 const ERROR_BACKOFF_MAX_MS = 2000;
 
 /** Starts polling the stream and invoking the function as Lambda's event source mapping would. */
@@ -396,6 +410,7 @@ class StreamPoller implements StreamEventSource {
     let inFlight = 0;
     let wakeReader: (() => void) | undefined;
     let iterator: string | undefined;
+    let limit = GET_RECORDS_FIRST_LIMIT;
     let lastReadSequence: string | undefined = shard.checkpoint;
     let closed = false;
     let lastRecordAt = Number.NEGATIVE_INFINITY;
@@ -448,6 +463,8 @@ class StreamPoller implements StreamEventSource {
 
     while (!this.stopped) {
       let fetched = 0;
+      // The page asked for (`limit` adapts to what this read brings).
+      const asked = limit;
       // While every lane is busy, nothing read now could be dispatched: wait for one to finish rather than poll.
       const anyLaneFree = lanes.some((lane) => !lane.busy);
       if (!closed && anyLaneFree && roomToRead()) {
@@ -461,7 +478,7 @@ class StreamPoller implements StreamEventSource {
         const pollStartedAt = Date.now();
         let answer: GetRecordsCommandOutput;
         try {
-          answer = await this.getRecords(iterator);
+          answer = await this.getRecords(iterator, asked);
         } catch (error) {
           iterator = undefined;
           const name = errorName(error);
@@ -493,20 +510,23 @@ class StreamPoller implements StreamEventSource {
         if (!iterator) closed = true;
         const readAtMs = Date.now();
         // GetRecords' own JSON when the client kept it (see wire-json.ts), else the SDK's records.
-        const records: unknown[] = wireBodyOf(answer)?.Records ?? answer.Records ?? [];
+        const wire = wireBodyOf(answer);
+        const records: unknown[] = wire?.records ?? answer.Records ?? [];
+        if (wire !== undefined && records.length > 0) limit = recordsPerMegabyte(wire.bytes / records.length);
         for (const raw of records) {
           fetched++;
-          const buffered = this.readRecord(shard, raw, readAtMs);
-          if (buffered === undefined) continue;
+          const converted = this.readRecord(shard, raw, readAtMs);
+          if (converted === undefined) continue;
           // DynamoDB Local cannot mark TTL deletions: the runtime's TTL sweeper names its own (ttl-sweeper.ts).
-          const identity = buffered.record.userIdentity ?? this.options.userIdentityOf?.(buffered.record);
-          if (identity && buffered.record.userIdentity === undefined) {
-            buffered.record.userIdentity = identity;
-            buffered.bytes = recordBytes(buffered.record);
+          const { record } = converted;
+          if (record.userIdentity === undefined) {
+            const identity = this.options.userIdentityOf?.(record);
+            if (identity) record.userIdentity = identity;
           }
-          lastReadSequence = buffered.sequenceNumber;
-          if (this.matches(buffered)) {
-            const lane = lanes[laneOf(buffered.record, this.hashKey, factor)] as Lane;
+          lastReadSequence = converted.sequenceNumber;
+          if (this.matches(converted)) {
+            const lane = lanes[laneOf(record, this.hashKey, factor)] as Lane;
+            const buffered = toBufferedRecord(converted);
             if (lane.buffer.length === 0) lane.since = readAtMs;
             lane.buffer.push(buffered);
             lane.bytes += buffered.bytes;
@@ -537,7 +557,7 @@ class StreamPoller implements StreamEventSource {
         return;
       }
       // A full page means more records are waiting right now.
-      if (fetched >= GET_RECORDS_LIMIT && roomToRead() && lanes.some((lane) => !lane.busy)) continue;
+      if (fetched >= asked && roomToRead() && lanes.some((lane) => !lane.busy)) continue;
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
       for (const lane of lanes) {
         if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
@@ -555,39 +575,39 @@ class StreamPoller implements StreamEventSource {
     await Promise.all([...deliveries]);
   }
 
-  /** One GetRecords record → a buffered record; undefined (logged, counted) for one that cannot be checkpointed. */
-  private readRecord(shard: ShardState, raw: unknown, readAtMs: number): BufferedRecord | undefined {
-    const buffered = toBufferedRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
-    if (buffered.sequenceNumber === '') {
+  /** One GetRecords record → Lambda's record; undefined (logged, counted) for one that cannot be checkpointed. */
+  private readRecord(shard: ShardState, raw: unknown, readAtMs: number): ConvertedRecord | undefined {
+    const converted = toLambdaRecord(raw, { streamArn: this.streamArn, region: this.options.region, readAtMs });
+    if (converted.sequenceNumber === '') {
       // Lambda checkpoints by sequence number; a record without one can be neither delivered nor retried.
       this.counters.recordsUnreadable++;
       this.logger.warn(`stream ${this.eventId}: skipped a record without a sequence number`, {
         shardId: shard.shardId,
-        eventID: buffered.record.eventID,
-        problems: buffered.problems,
+        eventID: converted.record.eventID,
+        problems: converted.problems,
       });
       return undefined;
     }
-    if (buffered.problems) {
+    if (converted.problems) {
       this.counters.recordsMalformed++;
       this.logger.warn(
-        `stream ${this.eventId}: record ${buffered.sequenceNumber} has parts that are not DynamoDB JSON`,
+        `stream ${this.eventId}: record ${converted.sequenceNumber} has parts that are not DynamoDB JSON`,
         {
           shardId: shard.shardId,
-          problems: buffered.problems.slice(0, 5),
+          problems: converted.problems.slice(0, 5),
         },
       );
     }
-    return buffered;
+    return converted;
   }
 
   /** FilterCriteria; a record a pattern cannot even be evaluated on is delivered (the function decides), not lost. */
-  private matches(buffered: BufferedRecord): boolean {
+  private matches(converted: ConvertedRecord): boolean {
     try {
-      return this.filter(buffered.record);
+      return this.filter(converted.record);
     } catch (error) {
       this.logger.warn(
-        `stream ${this.eventId}: FilterCriteria failed on record ${buffered.sequenceNumber}; delivering it`,
+        `stream ${this.eventId}: FilterCriteria failed on record ${converted.sequenceNumber}; delivering it`,
         {
           error: errorMessage(error),
         },
@@ -614,9 +634,9 @@ class StreamPoller implements StreamEventSource {
     }
   }
 
-  private getRecords(iterator: string): Promise<GetRecordsCommandOutput> {
+  private getRecords(iterator: string, limit: number): Promise<GetRecordsCommandOutput> {
     this.counters.getRecordsCalls++;
-    return this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
+    return this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
   }
 
   // ---------------------------------------------------------------- batches
@@ -714,9 +734,8 @@ class StreamPoller implements StreamEventSource {
   /** The invocation's outcome; undefined when the runtime could not run the function at all. */
   private async invoke(records: BufferedRecord[]): Promise<InvocationOutcome | undefined> {
     this.counters.invocations++;
-    const event = { Records: records.map((r) => r.record) };
     try {
-      return await this.options.invoker.invoke(this.functionId, event, this.trigger);
+      return await this.options.invoker.invoke(this.functionId, batchEvent(records), this.trigger);
     } catch (error) {
       // The invoker reports handler errors as outcomes; a throw is the runtime failing to run the function at
       // all. Lambda retries that too, so it is logged and retried rather than allowed to kill the shard.
@@ -814,6 +833,11 @@ class StreamPoller implements StreamEventSource {
       this.logger.info(`stream ${this.eventId}: ${operation} works again`, { function: this.functionId });
     }
   }
+}
+
+/** GetRecords' Limit for records of about `recordBytes` each (see GET_RECORDS_MAX_BYTES). */
+export function recordsPerMegabyte(recordBytes: number): number {
+  return Math.min(GET_RECORDS_LIMIT, Math.max(1, Math.floor(GET_RECORDS_MAX_BYTES / Math.max(1, recordBytes))));
 }
 
 function delay(ms: number): Promise<void> {

@@ -16,4 +16,4 @@ export {
   type OnFailureMessage,
 } from './on-failure';
 export { type BatchVerdict, judgeOutcome } from './outcome';
-export { type BufferedRecord, compareSequenceNumbers, estimateArrivalMs, toBufferedRecord } from './records';
+export { type BufferedRecord, compareSequenceNumbers, estimateArrivalMs, toLambdaRecord } from './records';

@@ -39,7 +39,7 @@ export function buildOnFailureMessage(input: {
   functionArn: string;
   streamArn: string;
   shardId: string;
-  records: readonly BufferedRecord[];
+  records: readonly Pick<BufferedRecord, 'sequenceNumber' | 'arrivalMs'>[];
   approximateInvokeCount: number;
   /** The last invocation of these records, when there was one. */
   lastRequestId?: string;

@@ -1,8 +1,9 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TTL_SERVICE_IDENTITY } from '../dynamodb/ttl-sweeper';
+import { SerializedEvent } from '../types';
 
 /** A record read from a shard, in the shape Lambda delivers it, plus what the event source needs to track it. */
-export interface BufferedRecord {
+export interface ConvertedRecord {
   /** Exactly what goes into the event's Records[]. */
   record: DynamoDBRecord;
   sequenceNumber: string;
@@ -10,7 +11,23 @@ export interface BufferedRecord {
   arrivalMs: number;
   /** Parts of the record that could not be read and were left out (logged and counted by the event source). */
   problems?: string[];
-  /** The record's size in the event's JSON: Lambda's 6 MB invocation payload bounds a batch (event-source.ts). */
+}
+
+/**
+ * A record waiting in the event source for its batch to be delivered, as the UTF-8 JSON it has in the event.
+ *
+ * Why bytes, not the record object: a record waits while earlier batches run and while its own is retried, and an
+ * item of up to 400 KB held as strings and objects for that long outlives the young generation's collections, so
+ * V8 promotes it to the old generation, which only a full collection frees. With 10 slow subscribers and 300 items
+ * of 100 KB that was most of the runtime's growth (docs/reliability.md). Bytes live outside the JS heap and are
+ * freed with the batch, the record is turned into JSON once however often it is retried, and the batch's event is
+ * these bytes put end to end (batchEvent), transferred to the function's worker without a copy.
+ */
+export interface BufferedRecord {
+  json: Buffer;
+  sequenceNumber: string;
+  arrivalMs: number;
+  /** Its size in the event's JSON, separating comma included: Lambda's 6 MB invocation payload bounds a batch. */
   bytes: number;
 }
 
@@ -23,10 +40,10 @@ type LambdaAttributeValue = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>[
  * byte arrays), and never throws: whatever is not DynamoDB JSON is left out and named in `problems`. Attribute names
  * are kept as data whatever they are — `__proto__`, `constructor` — never assigned as properties.
  */
-export function toBufferedRecord(
+export function toLambdaRecord(
   raw: unknown,
   context: { streamArn: string; region: string; readAtMs: number },
-): BufferedRecord {
+): ConvertedRecord {
   const problems: string[] = [];
   const source = isObject(raw) ? raw : {};
   if (!isObject(raw)) problems.push('the record is not an object');
@@ -71,13 +88,43 @@ export function toBufferedRecord(
     sequenceNumber,
     arrivalMs: estimateArrivalMs(createdMs, context.readAtMs),
     ...(problems.length > 0 ? { problems } : {}),
-    bytes: recordBytes(record),
   };
 }
 
-/** A record's size in UTF-8 JSON, as it goes into the event (plus its separating comma). */
-export function recordBytes(record: DynamoDBRecord): number {
-  return Buffer.byteLength(JSON.stringify(record)) + 1;
+/** A converted record, ready to wait for its batch. */
+export function toBufferedRecord(converted: ConvertedRecord): BufferedRecord {
+  const json = Buffer.from(JSON.stringify(converted.record));
+  return { json, sequenceNumber: converted.sequenceNumber, arrivalMs: converted.arrivalMs, bytes: json.length + 1 };
+}
+
+const EVENT_OPEN = Buffer.from('{"Records":[');
+const EVENT_CLOSE = Buffer.from(']}');
+/** The event's bytes besides its records'. */
+export const EVENT_ENVELOPE_BYTES = EVENT_OPEN.length + EVENT_CLOSE.length;
+
+/**
+ * The event of a batch, `{"Records":[…]}`, built from its records' JSON. Observers of invocations see its summary:
+ * the event with each record cut down to its source and sequence number.
+ */
+export function batchEvent(records: readonly BufferedRecord[]): SerializedEvent {
+  let length = EVENT_ENVELOPE_BYTES + Math.max(0, records.length - 1);
+  for (const record of records) length += record.json.length;
+  const json = new Uint8Array(length);
+  json.set(EVENT_OPEN, 0);
+  let at = EVENT_OPEN.length;
+  records.forEach((record, i) => {
+    if (i > 0) json[at++] = 0x2c; // ,
+    json.set(record.json, at);
+    at += record.json.length;
+  });
+  json.set(EVENT_CLOSE, at);
+  const summary = {
+    Records: records.map((record) => ({
+      eventSource: 'aws:dynamodb',
+      dynamodb: { SequenceNumber: record.sequenceNumber },
+    })),
+  };
+  return new SerializedEvent(json, summary);
 }
 
 /**

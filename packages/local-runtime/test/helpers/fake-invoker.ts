@@ -1,4 +1,4 @@
-import type { InvocationOutcome, Invoker } from '../../src/types';
+import { type InvocationOutcome, type Invoker, SerializedEvent } from '../../src/types';
 
 /** A stand-in for a template function: receives the event and the trigger label, returns the result or throws. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read whichever event fields they assert on, like a handler would.
@@ -32,7 +32,9 @@ export class FakeInvoker implements Invoker {
     this.functions.set(functionId, fn);
   }
 
-  async invoke(functionId: string, event: unknown, trigger: string): Promise<InvocationOutcome> {
+  async invoke(functionId: string, received: unknown, trigger: string): Promise<InvocationOutcome> {
+    // What the handler would see: a serialised event parsed, as the sandbox's worker parses it.
+    const event = received instanceof SerializedEvent ? received.parse() : received;
     const requestId = `fake-${++this.sequence}`;
     const started = performance.now();
     const fn = this.functions.get(functionId);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { InvocationOutcome, Invoker, StreamSourceSpec } from '../../src/types';
+import { type InvocationOutcome, type Invoker, SerializedEvent, type StreamSourceSpec } from '../../src/types';
 import { attributeDefinitions, keySchema } from './key-schema';
 
 /** Alphanumeric, as DynamoDB Local requires. */
@@ -111,8 +111,9 @@ export class RecordingInvoker implements Invoker {
     return this.batches.flatMap((b) => b.records);
   }
 
-  async invoke(_functionId: string, event: unknown): Promise<InvocationOutcome> {
+  async invoke(_functionId: string, received: unknown): Promise<InvocationOutcome> {
     const started = performance.now();
+    const event = received instanceof SerializedEvent ? received.parse() : received;
     const records = (event as { Records: DynamoDBRecord[] }).Records;
     this.batches.push({ records, receivedAt: Date.now() });
     const requestId = randomUUID();

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { createFunctionRunner, type FunctionRunner } from '../../src/functions';
 import { invokeOnce } from '../../src/invoke';
 import { loadPlatformModel, TemplateError } from '../../src/template';
-import type { FunctionSpec, InvocationOutcome } from '../../src/types';
+import { type FunctionSpec, type InvocationOutcome, SerializedEvent } from '../../src/types';
 import { recordingLogger } from '../helpers/recording-logger';
 
 const templatePath = resolve(__dirname, '../fixtures/templates/functions.yaml');
@@ -65,6 +65,17 @@ describe('the function runner', () => {
         message: expect.stringMatching(/^EchoA ← test echo {2}[\d.]+ ms {2}ok$/),
       }),
     );
+  });
+
+  test('a SerializedEvent reaches the handler parsed, its bytes moved to the worker rather than copied', async () => {
+    const json = Buffer.from(JSON.stringify({ Records: [{ eventSource: 'aws:dynamodb', note: 'ünïcode ✓' }] }));
+    const event = new SerializedEvent(json, { Records: [] });
+
+    const outcome = await runner.invoke('EchoA', event, 'test serialised');
+
+    expect(succeeded(outcome).event).toEqual({ Records: [{ eventSource: 'aws:dynamodb', note: 'ünïcode ✓' }] });
+    // Transferred: its ArrayBuffer now belongs to the worker and is empty here.
+    expect(event.json.byteLength).toBe(0);
   });
 
   test('gives each function its own environment, like its own sandbox', async () => {

@@ -1,4 +1,5 @@
 import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
+import type { GetRecordsCommandOutput } from '@aws-sdk/client-dynamodb-streams';
 import {
   type OnFailureDestination,
   type OnFailureMessage,
@@ -6,6 +7,7 @@ import {
   type StreamEventSourceOptions,
   startStreamEventSource,
 } from '../../src/streams';
+import { wireBodyOf } from '../../src/streams/wire-json';
 import { type LocalLogger, type StreamSourceSpec, silentLogger } from '../../src/types';
 import {
   createStreamTable,
@@ -154,6 +156,46 @@ test('a batch stops at 6 MB of event JSON (the synchronous invocation payload li
   const sizes = invoker.batches.map((batch) => Buffer.byteLength(JSON.stringify({ Records: batch.records })));
   expect(Math.max(...sizes)).toBeLessThanOrEqual(6 * 1024 * 1024);
   expect(Math.max(...invoker.batches.map((batch) => batch.records.length))).toBeGreaterThan(1);
+});
+
+test('GetRecords asks for about 1 MB of records at a time, as AWS answers, though DynamoDB Local has no byte bound', async () => {
+  // Prepare: every GetRecords' Limit and the size of its answer.
+  const reads: { limit?: number; bytes: number }[] = [];
+  table.streams.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (context.commandName === 'GetRecordsCommand') {
+        const bytes = wireBodyOf(result.output as GetRecordsCommandOutput)?.bytes ?? Number.NaN;
+        reads.push({ limit: (args.input as { Limit?: number }).Limit, bytes });
+      }
+      return result;
+    },
+    { step: 'initialize', priority: 'high', name: 'testRecordReads' },
+  );
+  // The function holds its first batch until 30 items of 100 KB (3 MB) are waiting in the stream.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const invoker = new RecordingInvoker(async () => {
+    await held;
+    return null;
+  });
+  const keys = Array.from({ length: 31 }, (_, i) => `wide-${String(i).padStart(2, '0')}`);
+  const source = start({ batchSize: 100 }, invoker);
+  await table.put(keys[0] as string, { payload: 'x'.repeat(100_000) });
+  await waitFor(() => invoker.batches.length === 1, 'the first batch');
+  for (const key of keys.slice(1)) await table.put(key, { payload: 'x'.repeat(100_000) });
+  // Act
+  release();
+  await source.idle();
+  // Assess: every record once, in order, read in answers of at most 1 MiB (10 of these records) after the first.
+  expect(keysOf(invoker.records)).toEqual(keys);
+  const answers = reads.filter((read) => read.bytes > 100);
+  expect(Math.max(...answers.map((read) => read.bytes))).toBeLessThanOrEqual(1024 * 1024);
+  expect(answers.length).toBeGreaterThanOrEqual(4);
+  const firstAnswer = reads.indexOf(answers[0] as (typeof reads)[number]);
+  expect(reads.slice(firstAnswer + 1).every((read) => read.limit === 10)).toBe(true);
 });
 
 test('MaximumBatchingWindowInSeconds waits to fill a batch, and a full batch goes at once', async () => {

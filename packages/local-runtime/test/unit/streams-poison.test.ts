@@ -1,6 +1,6 @@
 import { attributeValue, itemImage, ownEntries } from '@real-time-platform/test-support';
 import fc from 'fast-check';
-import { toBufferedRecord } from '../../src/streams/records';
+import { toLambdaRecord } from '../../src/streams/records';
 
 // Poison input through the stream reader: GetRecords' JSON of any item a DynamoDB client can write becomes Lambda's
 // record with every attribute as written — `__proto__` and `constructor` included — and nothing, valid or not, makes
@@ -44,7 +44,7 @@ test('every image a DynamoDB client can write reaches the function unchanged, ho
       batch.forEach((image, index) => {
         images++;
         const wire = wireRecord(image, index + 1) as { dynamodb: { NewImage: unknown } };
-        const buffered = toBufferedRecord(wire, context);
+        const buffered = toLambdaRecord(wire, context);
         expect(buffered.problems).toBeUndefined();
         expect(buffered.sequenceNumber).toBe(String(index + 1).padStart(21, '0'));
         // The same attribute names, as own properties, with the same values.
@@ -86,7 +86,7 @@ test('a record that is not DynamoDB JSON never throws: its problems are named an
   );
   fc.assert(
     fc.property(malformed, (raw) => {
-      const buffered = toBufferedRecord(raw, context);
+      const buffered = toLambdaRecord(raw, context);
       expect(typeof buffered.sequenceNumber).toBe('string');
       expect(buffered.record.eventSource).toBe('aws:dynamodb');
       if (buffered.problems) for (const problem of buffered.problems) expect(typeof problem).toBe('string');
@@ -108,7 +108,7 @@ test.each([
     'Keys.k is not a DynamoDB attribute value',
   ],
 ])('a record with %s is named as such and keeps its sequence number', (_name, raw, problem) => {
-  const buffered = toBufferedRecord(raw, context);
+  const buffered = toLambdaRecord(raw, context);
   expect(buffered.sequenceNumber).toBe('5');
   expect(buffered.problems?.join('; ')).toContain(problem);
 });

@@ -7,9 +7,11 @@ import {
   estimateArrivalMs,
   judgeOutcome,
   StreamFilterPatternError,
-  toBufferedRecord,
+  toLambdaRecord,
 } from '../../src/streams';
-import type { InvocationOutcome } from '../../src/types';
+import { recordsPerMegabyte } from '../../src/streams/event-source';
+import { batchEvent, EVENT_ENVELOPE_BYTES, toBufferedRecord } from '../../src/streams/records';
+import { type InvocationOutcome, SerializedEvent } from '../../src/types';
 
 const streamArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/RealTimeData/stream/2026-01-01T00:00:00.000';
 
@@ -41,7 +43,7 @@ function rawRecord(options: {
 
 /** The Lambda-shaped record for a raw one. */
 function lambdaRecord(options: Parameters<typeof rawRecord>[0]) {
-  return toBufferedRecord(rawRecord(options), { streamArn, region: 'eu-west-1', readAtMs: Date.now() }).record;
+  return toLambdaRecord(rawRecord(options), { streamArn, region: 'eu-west-1', readAtMs: Date.now() }).record;
 }
 
 describe('FilterCriteria patterns', () => {
@@ -169,7 +171,7 @@ describe('records', () => {
     });
     raw.userIdentity = { Type: 'Service', PrincipalId: 'dynamodb.amazonaws.com' };
     // Act
-    const { record, sequenceNumber } = toBufferedRecord(raw, { streamArn, region: 'eu-west-1', readAtMs: 0 });
+    const { record, sequenceNumber } = toLambdaRecord(raw, { streamArn, region: 'eu-west-1', readAtMs: 0 });
     // Assess
     expect(sequenceNumber).toBe('000000000000000000042');
     expect(record.awsRegion).toBe('eu-west-1');
@@ -197,16 +199,55 @@ describe('records', () => {
         StreamViewType: 'NEW_AND_OLD_IMAGES',
       },
     };
-    const { record, problems } = toBufferedRecord(wire, { streamArn, region: 'eu-west-1', readAtMs: 0 });
+    const { record, problems } = toLambdaRecord(wire, { streamArn, region: 'eu-west-1', readAtMs: 0 });
     expect(problems).toBeUndefined();
     expect(record.eventName).toBe('REMOVE');
     expect(record.userIdentity).toEqual({ type: 'Service', principalId: 'dynamodb.amazonaws.com' });
     expect(record.dynamodb?.OldImage).toEqual(wire.dynamodb.OldImage);
     // An unknown event that still has a new image is not guessed at.
     const odd = { ...wire, dynamodb: { ...wire.dynamodb, NewImage: wire.dynamodb.OldImage } };
-    expect(toBufferedRecord(odd, { streamArn, region: 'eu-west-1', readAtMs: 0 }).record.eventName).toBe(
+    expect(toLambdaRecord(odd, { streamArn, region: 'eu-west-1', readAtMs: 0 }).record.eventName).toBe(
       'UNKNOWN_TO_SDK_VERSION',
     );
+  });
+
+  test("a batch's event is its records' JSON end to end, each record counting its bytes and a comma", () => {
+    // Prepare
+    const converted = ['a', 'ü'].map((key, i) =>
+      toLambdaRecord(rawRecord({ key, seq: String(i + 1) }), { streamArn, region: 'eu-west-1', readAtMs: 0 }),
+    );
+    // Act
+    const buffered = converted.map(toBufferedRecord);
+    const event = batchEvent(buffered);
+    // Assess
+    expect(buffered[1]?.bytes).toBe(Buffer.byteLength(JSON.stringify(converted[1]?.record)) + 1);
+    expect(event.json.byteLength).toBe(EVENT_ENVELOPE_BYTES + buffered.reduce((sum, r) => sum + r.bytes, 0) - 1);
+    expect(event.parse()).toEqual(JSON.parse(JSON.stringify({ Records: converted.map((c) => c.record) })));
+    // What observers of invocations see instead of 2 × the records.
+    expect(event.summary).toEqual({
+      Records: [
+        { eventSource: 'aws:dynamodb', dynamodb: { SequenceNumber: '1' } },
+        { eventSource: 'aws:dynamodb', dynamodb: { SequenceNumber: '2' } },
+      ],
+    });
+    expect(batchEvent([]).parse()).toEqual({ Records: [] });
+  });
+
+  test('a serialised event owns its bytes: a view into a larger buffer is copied, so a transfer moves only it', () => {
+    const pooled = Buffer.from('xx{"a":1}yy');
+    const fromView = new SerializedEvent(pooled.subarray(2, 9), undefined);
+    expect(fromView.json.buffer).not.toBe(pooled.buffer);
+    expect(fromView.json.buffer.byteLength).toBe(7);
+    expect(fromView.parse()).toEqual({ a: 1 });
+    const alone = new Uint8Array(Buffer.from('{"b":2}'));
+    expect(new SerializedEvent(alone, undefined).json).toBe(alone);
+  });
+
+  test('GetRecords asks for as many records as 1 MB holds at the size of the last ones read, 1 to 1,000', () => {
+    expect(recordsPerMegabyte(100_250)).toBe(10);
+    expect(recordsPerMegabyte(500)).toBe(1000);
+    expect(recordsPerMegabyte(800_000)).toBe(1);
+    expect(recordsPerMegabyte(0)).toBe(1000);
   });
 
   test('arrival time: the read time unless the rounded creation time proves the record older', () => {
@@ -228,7 +269,7 @@ describe('OnFailure message', () => {
   test("has Lambda's shape for a discarded DynamoDB Streams batch", () => {
     // Prepare
     const records = ['11', '12', '13'].map((seq, i) =>
-      toBufferedRecord(rawRecord({ key: 'k', seq }), {
+      toLambdaRecord(rawRecord({ key: 'k', seq }), {
         streamArn,
         region: 'eu-west-1',
         readAtMs: Date.parse('2026-01-01T10:00:05.250Z') + i * 1000,
