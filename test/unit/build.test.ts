@@ -36,7 +36,9 @@ test('every function bundles to <Handler module>.js exporting its handler', asyn
     WS_ENDPOINT: 'https://abc.execute-api.eu-west-1.amazonaws.com/develop',
     AWS_REGION: 'eu-west-1',
     EVENT_BUS_NAME: 'presence',
-    JWT_JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
+    // Loading the authorizer fetches its JWKS at once (a warm-up): a local port that refuses, so that no connection to
+    // an outside host is left open to keep the test worker from exiting.
+    JWT_JWKS_URL: 'http://127.0.0.1:9/.well-known/jwks.json',
     JWT_ISSUER: 'https://issuer.example.com/',
     JWT_AUDIENCE: 'app',
   };

@@ -110,7 +110,9 @@ describe('stream fan-out', () => {
     sender.script.set('dead', ['gone']);
     const original = connections.deleteConnection.bind(connections);
     connections.deleteConnection = async (id: string) => {
-      await new Promise((r) => setTimeout(r, 3000));
+      // Unref'd: the fan-out returns without it, as Lambda freezes a cleanup still running, so it must not keep the
+      // test worker alive for its 3 s either.
+      await new Promise((r) => setTimeout(r, 3000).unref());
       return original(id);
     };
     const started = Date.now();

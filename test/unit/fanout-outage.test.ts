@@ -63,9 +63,15 @@ test('a lookup still failing at the deadline reports its key’s records, and on
     snapshots: { reader: memoryData({}) },
     logger: captureLog(),
   };
+  // The pauses are full jitter (random up to 50 ms doubling): drawn at their longest they are 49, 99, 198 and 396 ms,
+  // and the next (792 ms) would pass the deadline (1,500 ms less a 150 ms margin). Left random, small early draws and
+  // a large later one could end the retries before 500 ms.
+  const random = jest.spyOn(Math, 'random').mockReturnValue(0.99);
   const started = Date.now();
   // Act
-  const { response, summary } = await runFanout(deps, streamEvent(records), lambdaContext(1500));
+  const { response, summary } = await runFanout(deps, streamEvent(records), lambdaContext(1500)).finally(() =>
+    random.mockRestore(),
+  );
   // Assess: retried for most of the invocation, then reported before Lambda's timeout.
   const tookMs = Date.now() - started;
   expect(tookMs).toBeGreaterThan(500);
