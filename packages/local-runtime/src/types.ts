@@ -39,11 +39,6 @@ export class SerializedEvent {
       json.buffer instanceof ArrayBuffer && json.byteOffset === 0 && json.byteLength === json.buffer.byteLength;
     this.json = alone ? json : new Uint8Array(json);
   }
-
-  /** The event as an object, for invokers that are not a sandbox (test stand-ins). */
-  parse(): unknown {
-    return JSON.parse(Buffer.from(this.json.buffer, this.json.byteOffset, this.json.byteLength).toString('utf8'));
-  }
 }
 
 /** Runs template functions the way Lambda would. Handler errors come back as outcomes; it never throws for them. */

@@ -31,6 +31,13 @@ export type ToWorker =
   | { type: 'cancel'; id: string }
   | { type: 'ping' };
 
+/** An event as the worker receives it (`ToWorker` invoke), parsed as the handler gets it. */
+export function parseEventJson(json: string | Uint8Array): unknown {
+  return JSON.parse(
+    typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'),
+  );
+}
+
 /** Worker → parent. */
 export type FromWorker =
   | { type: 'ready' }

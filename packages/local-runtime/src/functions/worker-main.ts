@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { routeAwsRequests } from './aws-network';
-import { type FromWorker, type ToWorker, toLambdaError, type WorkerBootData } from './protocol';
+import { type FromWorker, parseEventJson, type ToWorker, toLambdaError, type WorkerBootData } from './protocol';
 
 type Handler = (event: unknown, context: unknown, callback: (error?: unknown, result?: unknown) => void) => unknown;
 
@@ -103,12 +103,6 @@ function watchMemory(): void {
   setInterval(check, 200).unref();
 }
 
-function parseEvent(json: string | Uint8Array): unknown {
-  return JSON.parse(
-    typeof json === 'string' ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'),
-  );
-}
-
 function invoke(handler: Handler, id: string, eventJson: string | Uint8Array, deadline: number): void {
   let settled = false;
   const finish = (thrown: unknown, result?: unknown) => {
@@ -155,7 +149,7 @@ function invoke(handler: Handler, id: string, eventJson: string | Uint8Array, de
     succeed: (result: unknown) => finish(null, result),
   };
   try {
-    const returned = handler(parseEvent(eventJson), context, (error, result) => finish(error, result));
+    const returned = handler(parseEventJson(eventJson), context, (error, result) => finish(error, result));
     if (
       returned !== null &&
       typeof returned === 'object' &&

@@ -1,3 +1,4 @@
+import { parseEventJson } from '../../src/functions/protocol';
 import { type InvocationOutcome, type Invoker, SerializedEvent } from '../../src/types';
 
 /** A stand-in for a template function: receives the event and the trigger label, returns the result or throws. */
@@ -34,7 +35,7 @@ export class FakeInvoker implements Invoker {
 
   async invoke(functionId: string, received: unknown, trigger: string): Promise<InvocationOutcome> {
     // What the handler would see: a serialised event parsed, as the sandbox's worker parses it.
-    const event = received instanceof SerializedEvent ? received.parse() : received;
+    const event = received instanceof SerializedEvent ? parseEventJson(received.json) : received;
     const requestId = `fake-${++this.sequence}`;
     const started = performance.now();
     const fn = this.functions.get(functionId);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { parseEventJson } from '../../src/functions/protocol';
 import { type InvocationOutcome, type Invoker, SerializedEvent, type StreamSourceSpec } from '../../src/types';
 import { attributeDefinitions, keySchema } from './key-schema';
 
@@ -113,7 +114,7 @@ export class RecordingInvoker implements Invoker {
 
   async invoke(_functionId: string, received: unknown): Promise<InvocationOutcome> {
     const started = performance.now();
-    const event = received instanceof SerializedEvent ? received.parse() : received;
+    const event = received instanceof SerializedEvent ? parseEventJson(received.json) : received;
     const records = (event as { Records: DynamoDBRecord[] }).Records;
     this.batches.push({ records, receivedAt: Date.now() });
     const requestId = randomUUID();
