@@ -113,14 +113,29 @@ export async function assertPortsFree(targets: ListenTarget[]): Promise<void> {
 /**
  * Where freePort looks: below Linux's ephemeral range (32768–60999), which the OS also hands to outgoing connections —
  * a port picked there can be taken by any client socket (an SDK call, a test's WebSocket) before the service listens.
- * Picked at random, so parallel test workers rarely pick the same one.
  */
 const FREE_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+const FREE_PORT_SLICES = 8;
+
+/**
+ * The part of FREE_PORT_RANGE this process picks from. Parallel test workers (jest numbers them in JEST_WORKER_ID)
+ * each get their own slice: a port one worker picked stays free until its service listens, sometimes for minutes
+ * (the README suite stops and starts `npm start` on the same ports), and a random pick by another worker in between
+ * took it once in CI.
+ */
+export function freePortRange(workerId = process.env.JEST_WORKER_ID): { from: number; to: number } {
+  const worker = Number(workerId);
+  if (!Number.isInteger(worker) || worker < 1) return FREE_PORT_RANGE;
+  const size = Math.floor((FREE_PORT_RANGE.to - FREE_PORT_RANGE.from) / FREE_PORT_SLICES);
+  const from = FREE_PORT_RANGE.from + ((worker - 1) % FREE_PORT_SLICES) * size;
+  return { from, to: from + size };
+}
 
 /** A TCP port that was free a moment ago on `host` (for a service the caller starts right after). */
 export async function freePort(host = DEFAULT_HOST): Promise<number> {
+  const range = freePortRange();
   for (let attempt = 0; attempt < 20; attempt++) {
-    const port = FREE_PORT_RANGE.from + Math.floor(Math.random() * (FREE_PORT_RANGE.to - FREE_PORT_RANGE.from));
+    const port = range.from + Math.floor(Math.random() * (range.to - range.from));
     if (await canListen(host, port)) return port;
   }
   // The whole range busy: let the OS choose.

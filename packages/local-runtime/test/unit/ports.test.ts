@@ -4,6 +4,7 @@ import {
   assertPortsFree,
   closeServer,
   freePort,
+  freePortRange,
   listen,
   PORTS,
   PortInUseError,
@@ -153,6 +154,26 @@ test('freePort gives a port a server can listen on at once', async () => {
   opened.push(server);
 
   await expect(listen(server, { host: '127.0.0.1', port, setting: PORTS.httpApi })).resolves.toMatchObject({ port });
+});
+
+test('parallel test workers pick free ports from disjoint slices; a process outside jest from the whole range', async () => {
+  const slices = [1, 2, 3, 4, 5, 6, 7, 8].map((worker) => freePortRange(String(worker)));
+  for (const [i, a] of slices.entries()) {
+    expect(a.to - a.from).toBeGreaterThanOrEqual(1000);
+    for (const b of slices.slice(i + 1)) expect(a.to <= b.from || b.to <= a.from).toBe(true);
+  }
+  expect(freePortRange('9')).toEqual(slices[0]);
+  const whole = freePortRange('');
+  expect(whole).toEqual({ from: 20_000, to: 32_000 });
+  for (const slice of slices) {
+    expect(slice.from).toBeGreaterThanOrEqual(whole.from);
+    expect(slice.to).toBeLessThanOrEqual(whole.to);
+  }
+
+  const mine = freePortRange();
+  const port = await freePort();
+  expect(port).toBeGreaterThanOrEqual(mine.from);
+  expect(port).toBeLessThan(mine.to);
 });
 
 test('closeServer does not wait for a request still in progress, and a second close is a no-op', async () => {
