@@ -43,6 +43,7 @@ import { integrationAnswer, refuse } from './handshake';
 import { awsStyleId } from './ids';
 import { createManagementHandler, type ManagedConnection } from './management-api';
 import { compileRouteSelection, type RouteSelector } from './route-selection';
+import { writeTextFrame } from './text-frame';
 
 /** API Gateway's WebSocket limits; tests shorten the timeouts. */
 export interface WebSocketGatewayLimits {
@@ -112,6 +113,8 @@ interface Connection extends ManagedConnection {
   readonly authorizer: Record<string, unknown> | undefined;
   readonly domainName: string;
   readonly socket: WebSocket;
+  /** The TCP socket under `socket`, which @connections messages are written to directly (see text-frame.ts). */
+  readonly wire: Duplex;
   /** Set once, when the connection leaves the registry and its $disconnect is fired. */
   closed: boolean;
 }
@@ -191,13 +194,13 @@ class LocalWebSocketGateway implements WebSocketGateway {
         messageBytes: this.limits.messageBytes,
         operations: {
           find: (id) => this.connections.get(id),
-          send: (connection, data) => {
+          send: (connection, chunks, size) => {
             // A socket in its closing handshake (the client sent its close frame) cannot take messages: AWS
             // already answers 410 for it.
             if (connection.socket.readyState !== WebSocket.OPEN) return false;
-            if (!this.queueFits(connection, data.length)) return false;
+            if (!this.queueFits(connection, size)) return false;
             connection.lastActiveAt = Date.now();
-            connection.socket.send(data, { binary: false });
+            writeTextFrame(connection.wire, chunks, size);
             return true;
           },
           // DeleteConnection closes normally: AWS reports disconnectStatusCode 1000 "Connection Closed Normally".
@@ -480,6 +483,7 @@ class LocalWebSocketGateway implements WebSocketGateway {
       authorizer: pending.authorizer,
       lastActiveAt: Date.now(),
       socket: ws,
+      wire: raw,
       closed: false,
     };
     this.connections.set(connection.id, connection);

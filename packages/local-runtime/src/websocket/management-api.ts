@@ -13,13 +13,11 @@ export interface ManagedConnection {
 /** The gateway operations behind POST, GET and DELETE /{stage}/@connections/{id}. */
 export interface ConnectionOperations<C extends ManagedConnection> {
   find(connectionId: string): C | undefined;
-  /** Sends one text frame; false when the socket can no longer take it. */
-  send(connection: C, data: Buffer): boolean;
+  /** Sends one text frame holding `chunks` end to end (`size` bytes); false when the socket can no longer take it. */
+  send(connection: C, chunks: readonly Buffer[], size: number): boolean;
   /** Closes the socket the way DeleteConnection does. */
   remove(connection: C): void;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 const errorHeaders = (errorType: string, length: number, requestId: string) => [
   'Content-Type',
@@ -92,15 +90,12 @@ export function createManagementHandler<C extends ManagedConnection>(options: {
       sendTooLarge(res, messageBytes);
       return;
     }
-    let first: Buffer | undefined;
-    let chunks: Buffer[] | undefined;
+    // Kept as they arrived: the socket takes them as one frame without a joined copy (see text-frame.ts).
+    const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > messageBytes) return;
-      if (first === undefined) first = chunk;
-      else if (chunks === undefined) chunks = [first, chunk];
-      else chunks.push(chunk);
+      if (size <= messageBytes) chunks.push(chunk);
     });
     req.on('end', () => {
       if (size > messageBytes) {
@@ -109,7 +104,7 @@ export function createManagementHandler<C extends ManagedConnection>(options: {
       }
       // Looked up again: the socket may have closed while the body was arriving.
       const target = connection === undefined ? undefined : operations.find(connection.id);
-      if (target === undefined || !operations.send(target, chunks ? Buffer.concat(chunks, size) : (first ?? EMPTY))) {
+      if (target === undefined || !operations.send(target, chunks, size)) {
         sendGone(res);
         return;
       }

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -674,6 +675,44 @@ describe('@connections management API (real SDK client)', () => {
 
     expect(tooLarge).toBeInstanceOf(PayloadTooLargeException);
     expect((await client.nextMessage()).length).toBe(128 * 1024);
+  });
+
+  test('a body that arrives in pieces, cut inside a character, reaches the client whole while its pings get pongs', async () => {
+    const { gateway, sdk, client, connectionId } = await connectedClient();
+    const message = `{"text":"${'é€😀'.repeat(12_000)}"}`;
+    const bytes = Buffer.from(message);
+    const cuts = [1, 70_001, 70_002, 100_003, bytes.length];
+    let pongs = 0;
+    const everyPing = new Promise<void>((resolve) => {
+      client.ws.on('pong', () => {
+        if (++pongs === cuts.length + 1) resolve();
+      });
+    });
+
+    const post = request(`http://127.0.0.1:${gateway.port}/develop/@connections/${encodeURIComponent(connectionId)}`, {
+      method: 'POST',
+      headers: { 'Content-Length': String(bytes.length) },
+    });
+    const answered = new Promise<number | undefined>((resolve, reject) => {
+      post.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      post.on('error', reject);
+    });
+    for (const [i, end] of cuts.entries()) {
+      post.write(bytes.subarray(i === 0 ? 0 : cuts[i - 1], end));
+      client.ws.ping();
+      await sleep(20);
+    }
+    post.end();
+    client.ws.ping();
+
+    expect(await answered).toBe(200);
+    expect(await client.nextMessage()).toBe(message);
+    await everyPing;
+    await sdk.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'after' }));
+    expect(await client.nextMessage()).toBe('after');
   });
 
   test('a wrong stage answers ForbiddenException (403)', async () => {
