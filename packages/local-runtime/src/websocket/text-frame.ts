@@ -1,8 +1,8 @@
 /**
  * One server → client text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked) written from the pieces a posted body
  * arrived in, without joining them first. An @connections POST of 100 KB arrives as two or more socket reads; joining
- * them allocated a copy of every message, and under a fan-out of large items that garbage was most of the gateway's
- * memory growth. The client sees the same single frame `ws.send` would have written.
+ * them made a copy of every message, garbage by the megabyte when large items are fanned out (docs/reliability.md,
+ * backpressure). The client sees the same single frame `ws.send` would have written.
  *
  * The frame is written to the connection's socket under one cork, in one tick, exactly as ws's own sender writes a
  * header and its payload, so nothing ws sends (a pong, a close frame) can land inside it. That holds because the
