@@ -3,6 +3,7 @@
  * its key, in per-key order, and reports undeliverable records in `batchItemFailures` (ReportBatchItemFailures).
  */
 import { loadConfig } from '../config/env';
+import { RedeliveryLedger } from '../domain/redelivery-ledger';
 import { createFanoutHandler } from './logic/fanout';
 import { fanoutHooks, fanoutSender, lambdaEntry, stores } from './wiring/dependencies';
 
@@ -27,6 +28,8 @@ export const handler = lambdaEntry(
       keyAttribute: config.realTimeItemKey,
       concurrency: config.fanoutConcurrency,
       coalesce: config.coalescePosts,
+      // Made once per container, with the handler: a re-delivered record skips whom its failed attempt reached.
+      redelivery: new RedeliveryLedger(),
       ...fanoutHooks(config, logger),
       logger,
       metrics,

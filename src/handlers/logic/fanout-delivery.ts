@@ -50,6 +50,8 @@ export interface DeliveryContext {
   /** Builds a post's bytes; batches shared by many connections are built once (createPostEncoder). */
   encodePost: PostEncoder;
   post(connectionId: string, data: Uint8Array): Promise<PostResult>;
+  /** The entries a post that went through carried (for the redelivery ledger; absent when none is kept). */
+  onSent?(connectionId: string, entries: readonly Entry[]): void;
   /** Ends a connection found gone (once per connection). */
   markGone(connectionId: string): void;
   isGone(connectionId: string): boolean;
@@ -160,6 +162,10 @@ export async function deliverToConnection(
     const result = await context.post(connectionId, context.encodePost(frames.map((frame) => frame.data)));
 
     if (result.status === 'sent') {
+      context.onSent?.(
+        connectionId,
+        frames.map((frame) => frame.entry),
+      );
       context.counts.frames += frames.length;
       if (frames.length > 1) context.counts.batches++;
       for (const frame of frames) {

@@ -14,6 +14,7 @@ import { createPostEncoder } from '../../domain/coalesce';
 import { type ConflationRule, conflate, conflates } from '../../domain/conflation';
 import { FanoutPlan } from '../../domain/fanout-plan';
 import { encodeMessage } from '../../domain/messages';
+import type { RedeliveryLedger } from '../../domain/redelivery-ledger';
 import { reservedChangeOf } from '../../domain/reserved-items';
 import { parseStreamRecord } from '../../domain/stream-changes';
 import { runWithConcurrency } from '../../lib/concurrency';
@@ -62,6 +63,11 @@ export interface FanoutDeps {
   endConnection?: (connectionId: string) => Promise<unknown>;
   /** Waits between lookup retries (tests pass a fast one). */
   retrySleep?: (ms: number) => Promise<void>;
+  /**
+   * The connections that records reported failed had already reached, kept across invocations (the handler holds one
+   * for the container's life), so a re-delivered record skips them. Default: none; every re-delivery goes to all.
+   */
+  redelivery?: RedeliveryLedger;
 }
 
 export interface BatchResponse {
@@ -91,6 +97,8 @@ export interface FanoutSummary {
   gone: number;
   /** Records reported in batchItemFailures. */
   failed: number;
+  /** Re-delivered records not posted again to connections an earlier, failed attempt had reached. */
+  alreadyReached: number;
   /** Truncated notices delivered (over 128 KB before posting, or answered 413). */
   truncated: number;
   /** Snapshots delivered to the end. */
@@ -142,6 +150,7 @@ export async function runFanout(
     retries: 0,
     gone: 0,
     failed: 0,
+    alreadyReached: 0,
     truncated: 0,
     snapshots: 0,
     lookupFailures: 0,
@@ -207,6 +216,9 @@ export async function runFanout(
     await Promise.all([lookup(), ...markers.map(confirm)]);
   });
 
+  const ledger = deps.redelivery;
+  // Per change entry, the connections a post carrying it reached (kept only when a ledger will want them).
+  const reached = ledger === undefined ? undefined : new Map<Entry, string[]>();
   const gone = new Set<string>();
   const cleanups: Promise<void>[] = [];
   let loggedFailures = 0;
@@ -221,6 +233,17 @@ export async function runFanout(
       summary.retries += result.attempts - 1;
       return result;
     },
+    onSent:
+      reached === undefined
+        ? undefined
+        : (connectionId, sent) => {
+            for (const entry of sent) {
+              if (entry.kind !== 'change') continue;
+              const list = reached.get(entry);
+              if (list === undefined) reached.set(entry, [connectionId]);
+              else list.push(connectionId);
+            }
+          },
     isGone: (connectionId) => gone.has(connectionId),
     markGone: (connectionId) => {
       if (gone.has(connectionId)) return;
@@ -258,7 +281,17 @@ export async function runFanout(
     counts: summary,
   };
 
-  const work = connectionsOf(plan, subscribersByKey, snapshotsByConnection);
+  let work = connectionsOf(plan, subscribersByKey, snapshotsByConnection);
+  if (ledger !== undefined && entries.some((entry) => entry.kind === 'change' && ledger.knows(entry.seq))) {
+    work = work.map(({ connectionId, entries: theirs }) => ({
+      connectionId,
+      entries: theirs.filter((entry) => {
+        const skip = entry.kind === 'change' && ledger.reachedBefore(entry.seq, connectionId);
+        if (skip) summary.alreadyReached++;
+        return !skip;
+      }),
+    }));
+  }
   await runWithConcurrency(work, deps.concurrency, ({ connectionId, entries: mine }) =>
     deliverToConnection(delivery, connectionId, mine),
   );
@@ -268,10 +301,26 @@ export async function runFanout(
 
   const failed = plan.failedChanges();
   summary.failed = failed.length;
+  if (ledger !== undefined && reached !== undefined) settle(ledger, entries, failed, reached);
   summary.durationMs = now() - started;
   deps.logger.info('Fan-out batch', { ...summary });
   publish(deps.metrics, summary);
   return { response: { batchItemFailures: failed.map((entry) => ({ itemIdentifier: entry.seq })) }, summary };
+}
+
+/** What the ledger keeps after a batch: whom each failed change reached; delivered ones are forgotten. */
+function settle(
+  ledger: RedeliveryLedger,
+  entries: readonly Entry[],
+  failed: readonly Entry[],
+  reached: ReadonlyMap<Entry, readonly string[]>,
+): void {
+  const failedSet = new Set(failed);
+  for (const entry of entries) {
+    if (entry.kind !== 'change') continue;
+    if (failedSet.has(entry)) ledger.remember(entry.seq, reached.get(entry) ?? []);
+    else if (ledger.size > 0) ledger.forget(entry.seq);
+  }
 }
 
 /**
@@ -442,6 +491,7 @@ function publish(metrics: FanoutDeps['metrics'], summary: FanoutSummary): void {
     ['PostRetries', summary.retries],
     ['GoneConnections', summary.gone],
     ['FailedRecords', summary.failed],
+    ['AlreadyReachedSkipped', summary.alreadyReached],
     ['TruncatedMessages', summary.truncated],
     ['SubscriberLookupFailures', summary.lookupFailures],
     ['SubscriberLookupRetries', summary.lookupRetries],
