@@ -25,7 +25,8 @@ module.exports = {
   // Each test file loads its own copy of the AWS SDK, and V8 lets a worker's heap grow to ~2 GB before collecting the
   // old copies: tearing down such a process outlasts jest's 500 ms grace (650 ms measured at 1.5 GB), and jest warned
   // "a worker process has failed to exit gracefully" on most runs. A worker past 512 MB after a file is replaced
-  // instead: the unit project runs in 77–80 s instead of 95 s. (At 1 GB a worker's RSS could still reach 1.5 GB.)
+  // instead (the unit project runs in 77–80 s instead of 95 s). A worker's last file is not followed by that check,
+  // so no test keeps hundreds of MB in its worker (build.test.ts loads the bundles in a child process).
   workerIdleMemoryLimit: '512MB',
   projects: [
     {
