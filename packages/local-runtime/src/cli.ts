@@ -240,7 +240,7 @@ async function start(flags: Flags): Promise<void> {
   let stopping = false;
   shutdown = async (signal: string) => {
     if (stopping) {
-      // A second Ctrl-C means "now": DynamoDB Local is a child of ours and dies with the process group.
+      // A second Ctrl-C means "now": the exit handler kills DynamoDB Local's JVM (see dynamodb-local.ts).
       process.exit(130);
     }
     stopping = true;

@@ -72,7 +72,10 @@ async function launch(
 ): Promise<RunningDynamoDbLocal> {
   const endpoint = `http://127.0.0.1:${options.port}`;
   // stdin stays a pipe that this process never writes and never closes: its end-of-file is the watchdog's signal.
-  const child = spawn(plan.command, plan.args, { cwd: plan.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and a JVM that got it would die
+  // (exit 130) while the runtime is still stopping what uses it, and the supervisor would start it again. The runtime
+  // stops it last; when the runtime ends any other way, the exit handler below or the watchdog does.
+  const child = spawn(plan.command, plan.args, { cwd: plan.cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   // Java's start-up output explains a failed start; once it answers, the output is drained and dropped.
   let output = '';
   let javaPid = plan.kind === 'launcher' ? child.pid : undefined;

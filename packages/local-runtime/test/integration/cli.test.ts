@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,58 +185,90 @@ test('npm run invoke runs one invocation with a sample event and prints its resu
   expect(unknown.stderr).toContain('OnReceiveRealTimeItem');
 });
 
-test('npm start never prints the JWT secret, and kill -9 of it leaves no Java process within 5 s', async () => {
-  // Prepare: `npm start` is one process (node --import tsx cli.ts), started in a scratch folder so its .local goes
-  // there, on free ports, with the secret in RTP_JWT_SECRET as the README advises.
-  const scratch = mkdtempSync(join(tmpdir(), 'rtp-kill9-'));
-  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const [wsPort, httpPort, dynamodbPort, s3Port, mqttPort] = ports.map(String) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const secret = `s3cr3t-${randomUUID()}-${randomUUID()}`;
+/** `npm start` as one process (node --import tsx cli.ts) in `cwd`, on free ports; `output` grows as it writes. */
+async function spawnRuntime(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { detached?: boolean } = {},
+) {
+  const [wsPort, httpPort, dynamodbPort, s3Port, mqttPort] = (
+    await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()])
+  ).map(String) as [string, string, string, string, string];
   const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const runtime = spawn(
     process.execPath,
     [
-      ...[
-        '--import',
-        tsxLoader,
-        join(__dirname, '../../src/cli.ts'),
-        'start',
-        '--template',
-        appTemplate,
-        '--auth',
-        'jwt',
-      ],
+      ...['--import', tsxLoader, join(__dirname, '../../src/cli.ts'), 'start', '--template', appTemplate, ...args],
       ...['--ws-port', wsPort, '--http-port', httpPort, '--dynamodb-port', dynamodbPort],
       ...['--s3-port', s3Port, '--mqtt-port', mqttPort, '--console-port', '0'],
     ],
-    { cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', RTP_JWT_SECRET: secret } },
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env }, ...options },
   );
-  let output = '';
+  const state = { output: '' };
   runtime.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    state.output += chunk.toString();
   });
   runtime.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    state.output += chunk.toString();
   });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    runtime.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { runtime, state, exited, healthUrl: `http://127.0.0.1:${httpPort}/health` };
+}
+
+/** The process group of a pid (field 5 of /proc/PID/stat). */
+function processGroupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
+test('npm start never prints the JWT secret, and kill -9 of it leaves no Java process within 5 s', async () => {
+  // Prepare: started in a scratch folder so its .local goes there, with the secret in RTP_JWT_SECRET as the README
+  // advises.
+  const scratch = mkdtempSync(join(tmpdir(), 'rtp-kill9-'));
+  const secret = `s3cr3t-${randomUUID()}-${randomUUID()}`;
+  const { runtime, state, healthUrl } = await spawnRuntime(scratch, ['--auth', 'jwt'], { RTP_JWT_SECRET: secret });
   try {
-    const health = await waitForHealth(`http://127.0.0.1:${httpPort}/health`, 150_000, () => runtime.exitCode);
+    const health = await waitForHealth(healthUrl, 150_000, () => runtime.exitCode);
     const javaPid = health.dynamodb.pid as number;
     expect(isRunning(javaPid)).toBe(true);
-    await until(() => output.includes('Ready in'), 10_000);
-    expect(output).toContain('HS256 secret from RTP_JWT_SECRET');
-    expect(output).not.toContain(secret);
+    await until(() => state.output.includes('Ready in'), 10_000);
+    expect(state.output).toContain('HS256 secret from RTP_JWT_SECRET');
+    expect(state.output).not.toContain(secret);
     // Act
     runtime.kill('SIGKILL');
     // Assess
     expect(await waitUntilGone(javaPid, 5000)).toBeLessThan(5000);
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\nruntime output:\n${output}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nruntime output:\n${state.output}`);
+  } finally {
+    runtime.kill('SIGKILL');
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}, 240_000);
+
+test('Ctrl-C, which a terminal sends to the whole process group, stops npm start cleanly: exit 0, DynamoDB Local stopped by the runtime, not restarted', async () => {
+  // Prepare: the runtime leads a process group of its own, as a command run in a terminal does.
+  const scratch = mkdtempSync(join(tmpdir(), 'rtp-ctrl-c-'));
+  const { runtime, state, exited, healthUrl } = await spawnRuntime(scratch, [], {}, { detached: true });
+  try {
+    const health = await waitForHealth(healthUrl, 150_000, () => runtime.exitCode);
+    const javaPid = health.dynamodb.pid as number;
+    await until(() => state.output.includes('Ready in'), 10_000);
+    // The JVM is outside that group, so the Ctrl-C reaches only the runtime, which stops DynamoDB Local after what
+    // uses it. In the group, the JVM died at once (exit 130) and the supervisor logged a crash and restarted it.
+    expect(processGroupOf(javaPid)).not.toBe(processGroupOf(runtime.pid as number));
+    // Act
+    process.kill(-(runtime.pid as number), 'SIGINT');
+    // Assess
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(state.output).toMatch(/INFO {2}stopped/);
+    expect(state.output).not.toContain('DynamoDB Local exited unexpectedly');
+    expect(isRunning(javaPid)).toBe(false);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nruntime output:\n${state.output}`);
   } finally {
     runtime.kill('SIGKILL');
     rmSync(scratch, { recursive: true, force: true });
