@@ -63,7 +63,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
 
 let child: ChildProcess | undefined;
 
-/** The runtime in its own process group, so that its DynamoDB Local goes with it whatever happens. */
+/** The runtime in its own process group, killed at once whatever happens; its DynamoDB Local then halts by itself. */
 async function startRuntime() {
   const [wsPort, httpPort, s3Port, mqttPort, sqsPort] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
   const dynamodbPort = await freePort('0.0.0.0');

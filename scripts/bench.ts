@@ -301,7 +301,7 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
 
   receipts = newReceipts();
   const statsBefore = streamStats(await platform.health());
-  const cpuBefore = sampleCpu(platform.groupId);
+  const cpuBefore = sampleCpu(platform.rootPid);
   const started = performance.now();
   await writeAtRate(platform.ddb, keyOf, writes, load.writesPerSecond, (i) => String(i));
   const expected = writes * subscribersPerKey;
@@ -309,7 +309,7 @@ async function measureLatency(platform: Platform, options: Options, load: Latenc
   const waitMs = 60_000 + expected / 100;
   await waitFor(() => count.received >= expected, waitMs);
   const wall = (performance.now() - started) / 1000;
-  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.groupId), wall);
+  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.rootPid), wall);
   const statsAfter = streamStats(await platform.health());
   await closeSockets(platform, opened.sockets, keys);
 
@@ -431,7 +431,7 @@ async function measureHotKey(
 
   receipts = newReceipts();
   const statsBefore = streamStats(await platform.health());
-  const cpuBefore = sampleCpu(platform.groupId);
+  const cpuBefore = sampleCpu(platform.rootPid);
   const started = performance.now();
   await writeAtRate(platform.ddb, () => key, writes, load.writesPerSecond, itemIdOf, true);
   // What each subscriber must end with is each item's value in the table (concurrent writes of an item may commit
@@ -442,7 +442,7 @@ async function measureHotKey(
   const waitMs = 60_000 + (writes * load.subscribers) / 100;
   await waitFor(done, waitMs, 100);
   const seconds = ((receipts.lastReceipt || performance.now()) - started) / 1000;
-  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.groupId), seconds);
+  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.rootPid), seconds);
   const statsAfter = streamStats(await platform.health());
   await closeSockets(platform, opened.sockets, [key]);
 
@@ -542,13 +542,13 @@ async function measureFanout(platform: Platform, options: Options, connections: 
   receipts = newReceipts();
   const expected = subscribed * items;
   const statsBefore = streamStats(await platform.health());
-  const cpuBefore = sampleCpu(platform.groupId);
+  const cpuBefore = sampleCpu(platform.rootPid);
   const started = performance.now();
   // "Quickly": all K writes in flight at once; they reach the handler in one or a few stream batches.
   await Promise.all(Array.from({ length: items }, (_, i) => putItem(platform.ddb, key, String(i), nowMs())));
   await waitFor(() => count.received >= expected, 60_000 + expected / 200, 20);
   const seconds = ((count.received >= expected ? receipts.lastReceipt : performance.now()) - started) / 1000;
-  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.groupId), seconds);
+  const cpu = cpuDelta(cpuBefore, sampleCpu(platform.rootPid), seconds);
   const statsAfter = streamStats(await platform.health());
   await closeSockets(platform, open.sockets, [key]);
   return {
@@ -909,7 +909,7 @@ async function main(): Promise<void> {
   log('written to .local/bench-result.md and .local/bench-result.json');
 }
 
-// Whatever happens to us, the runtime's process group (with its JVM) goes too.
+// Whatever happens to us, the runtime's process group goes too (its JVM halts when the runtime's stdin pipe closes).
 process.on('exit', killGroupNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

@@ -58,39 +58,52 @@ export type CpuSample = Map<string, number>;
 const MAIN_THREAD = 'runtime main thread (gateway, @connections, stream poller)';
 const USER_HZ = 100;
 
-/** The runtime's process group (the child is a group leader): tsx's node, the runtime's node, DynamoDB Local's java. */
-export function sampleCpu(groupId: number | undefined): CpuSample {
+/**
+ * The runtime's process tree (`rootPid` is the process the bench started): tsx's node, the runtime's node, and
+ * DynamoDB Local's java, which runs in a process group of its own (so a Ctrl-C reaches only the runtime).
+ */
+export function sampleCpu(rootPid: number | undefined): CpuSample {
   const sample: CpuSample = new Map();
   const add = (name: string, seconds: number) => sample.set(name, (sample.get(name) ?? 0) + seconds);
   const self = process.cpuUsage();
   add('bench clients', (self.user + self.system) / 1e6);
-  if (groupId === undefined) return sample;
-  const nodes: string[] = [];
+  if (rootPid === undefined) return sample;
+  const processes = new Map<number, NonNullable<ReturnType<typeof parseStat>>>();
   for (const entry of safeReaddir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const stat = parseStat(safeRead(`/proc/${entry}/stat`));
-    if (!stat || stat.group !== groupId) continue;
-    if (stat.name === 'java') add('DynamoDB Local (java)', stat.seconds);
-    else if (stat.name === 'node') nodes.push(entry);
+    if (stat) processes.set(Number(entry), stat);
   }
-  for (const entry of nodes) {
-    // The runtime itself: the group leader is tsx's launcher, which only relays signals, unless the runtime runs
-    // under node directly (--cpu-prof).
-    if (nodes.length > 1 && Number(entry) === groupId) continue;
-    for (const tid of safeReaddir(`/proc/${entry}/task`)) {
-      const thread = parseStat(safeRead(`/proc/${entry}/task/${tid}/stat`));
-      if (thread) add(tid === entry ? MAIN_THREAD : `thread ${tid}`, thread.seconds);
+  const inTree = (pid: number): boolean => {
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = processes.get(at)?.parent) {
+      if (at === rootPid) return true;
+    }
+    return false;
+  };
+  const nodes: number[] = [];
+  for (const [pid, stat] of processes) {
+    if (!inTree(pid)) continue;
+    if (stat.name === 'java') add('DynamoDB Local (java)', stat.seconds);
+    else if (stat.name === 'node') nodes.push(pid);
+  }
+  for (const pid of nodes) {
+    // The runtime itself: the root is tsx's launcher, which only relays signals, unless the runtime runs under node
+    // directly (--cpu-prof).
+    if (nodes.length > 1 && pid === rootPid) continue;
+    for (const tid of safeReaddir(`/proc/${pid}/task`)) {
+      const thread = parseStat(safeRead(`/proc/${pid}/task/${tid}/stat`));
+      if (thread) add(tid === String(pid) ? MAIN_THREAD : `thread ${tid}`, thread.seconds);
     }
   }
   return sample;
 }
 
-function parseStat(stat: string | undefined): { name: string; group: number; seconds: number } | undefined {
+function parseStat(stat: string | undefined): { name: string; parent: number; seconds: number } | undefined {
   if (!stat) return undefined;
   const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
   // Fields after "(comm) ": state ppid pgrp … utime (14th field overall) stime (15th).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name, group: Number(fields[2]), seconds: (Number(fields[11]) + Number(fields[12])) / USER_HZ };
+  return { name, parent: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / USER_HZ };
 }
 
 /** Cores busy per part during a phase (1.00 = one core), and the runtime's CPU seconds in total. */
@@ -150,8 +163,8 @@ export interface Platform {
   wsUrl: string;
   healthUrl: string;
   ddb: DynamoDBClient;
-  /** Process group of the runtime (tsx, node, java). */
-  groupId: number | undefined;
+  /** The process the bench started (tsx's launcher), root of the runtime's process tree (tsx, node, java). */
+  rootPid: number | undefined;
   health(): Promise<Health>;
   stop(): Promise<string>;
 }
@@ -168,6 +181,7 @@ export interface StreamStats {
 export interface Health {
   connections: number;
   streams: StreamStats[];
+  dynamodb?: { pid?: number };
 }
 
 let runningChild: ChildProcess | undefined;
@@ -203,7 +217,8 @@ export async function startPlatform(options: {
   const [command, commandArgs] = options.cpuProf
     ? [process.execPath, ['--cpu-prof', '--cpu-prof-dir=.local/prof', '--import', 'tsx', ...args]]
     : ['node_modules/.bin/tsx', args];
-  // detached: its own process group, so DynamoDB Local (the runtime's child) can be killed with it if need be.
+  // detached: its own process group, so tsx and the runtime can be killed together if need be (DynamoDB Local's
+  // JVM then halts by itself: its stdin from the runtime closes).
   const child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   runningChild = child;
   child.stdout?.pipe(logFile);
@@ -230,6 +245,7 @@ export async function startPlatform(options: {
     throw new Error(`the runtime did not come up (exit ${child.exitCode}); see ${logPath}:\n${tail(logPath)}`);
   }
   log(`runtime up in ${((performance.now() - started) / 1000).toFixed(1)} s (pid ${child.pid}, log ${logPath})`);
+  const javaPid = (await health()).dynamodb?.pid;
 
   const ddb = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${dynamodbPort}`,
@@ -240,17 +256,17 @@ export async function startPlatform(options: {
     wsUrl: `ws://127.0.0.1:${wsPort}/develop`,
     healthUrl,
     ddb,
-    groupId: child.pid,
+    rootPid: child.pid,
     health,
     stop: async () => {
       ddb.destroy();
-      return stopChild(child, exited);
+      return stopChild(child, exited, javaPid);
     },
   };
 }
 
 /** SIGINT (the runtime's clean shutdown), SIGKILL to the group after 30 s; then checks that nothing is left. */
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<string> {
+async function stopChild(child: ChildProcess, exited: Promise<void>, javaPid: number | undefined): Promise<string> {
   const pid = child.pid;
   if (pid === undefined) return 'not started';
   let how = 'SIGINT';
@@ -263,17 +279,21 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<st
     await exited;
     clearTimeout(timer);
   }
-  // The group must be empty: an orphan JVM would keep its port and memory.
-  const left = () => safeReaddir('/proc').filter((e) => /^\d+$/.test(e) && groupOf(e) === pid);
+  // The group must be empty, and DynamoDB Local's JVM (in a group of its own) gone: an orphan JVM would keep its port
+  // and memory.
+  const jvmLeft = () => (javaPid !== undefined && groupOf(String(javaPid)) !== undefined ? [String(javaPid)] : []);
+  const left = () => [...safeReaddir('/proc').filter((e) => /^\d+$/.test(e) && groupOf(e) === pid), ...jvmLeft()];
   if (!(await waitFor(() => left().length === 0, 5_000))) {
     killGroupNow();
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {}
-    how += `; ${left().length} process(es) of its group remained and were killed`;
+    for (const target of [-pid, ...jvmLeft().map(Number)]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {}
+    }
+    how += `; ${left().length} process(es) of the runtime remained and were killed`;
   }
   runningChild = undefined;
-  return `${how}; no process of its group left: ${left().length === 0}`;
+  return `${how}; no process of the runtime left: ${left().length === 0}`;
 }
 
 function groupOf(pid: string): number | undefined {
