@@ -50,6 +50,11 @@ export interface StreamEventSourceOptions {
   busyPollIntervalMs?: number;
   /** How long after its last record a shard keeps polling at the busy interval (default 2000 ms). */
   busyPeriodMs?: number;
+  /**
+   * After each batch a lane rests twice as long as its batches typically take, at most this long (default 250 ms, AWS's poll
+   * interval; 0: no rest), unless a full batch is waiting. See `LANE_REST_MAX_MS`.
+   */
+  laneRestMaxMs?: number;
   /** How often DescribeStream looks for new shards (default 1000 ms). */
   shardDiscoveryIntervalMs?: number;
   /** Pause before retrying a failed batch: `initialMs`, doubling per retry, capped at `maxMs` (default 100 → 1000). */
@@ -136,6 +141,10 @@ interface Lane {
   since: number;
   /** A batch of this lane is being delivered. */
   busy: boolean;
+  /** Until when the lane rests after its last batch (see LANE_REST_MAX_MS). */
+  restUntil: number;
+  /** How long its batches typically take: a moving average, so that one slow batch does not make a long rest. */
+  typicalBatchMs?: number;
   /** Arrival time of the oldest record of the batch in flight (iteratorAgeMs). */
   inFlightArrivalMs?: number;
 }
@@ -166,6 +175,16 @@ const GET_RECORDS_FIRST_LIMIT = 100;
  */
 const MAX_EVENT_BYTES = 6 * 1024 * 1024;
 const ERROR_BACKOFF_MAX_MS = 2000;
+/**
+ * A lane rests after each batch twice as long as its batches typically take, up to this bound, before it takes the
+ * next one (a full batch goes at once). AWS polls a shard 4 times a second, so a busy key reaches the function in
+ * batches of what arrived meanwhile; polled every 2 ms, the same key came here in batches of 3 records, and a fan-out
+ * to many subscribers posted to each of them for every 3 records. With the rest, one busy lane keeps its function
+ * busy a third of the time at most, and the next batch grows; a quiet key (batches of a few ms) still goes out within
+ * a few ms. The typical time is a moving average: resting after one slow batch (a GC pause) as long as it took
+ * delayed the next change of a quiet key by 100 ms and more.
+ */
+const LANE_REST_MAX_MS = 250;
 
 /** Starts polling the stream and invoking the function as Lambda's event source mapping would. */
 export function startStreamEventSource(options: StreamEventSourceOptions): StreamEventSource {
@@ -185,6 +204,7 @@ class StreamPoller implements StreamEventSource {
   private readonly trigger: string;
   private readonly idlePollMs: number;
   private readonly busyPollMs: number;
+  private readonly laneRestMaxMs: number;
   private readonly busyPeriodMs: number;
   private readonly discoveryMs: number;
   private readonly backoff: { initialMs: number; maxMs: number };
@@ -237,6 +257,7 @@ class StreamPoller implements StreamEventSource {
     this.idlePollMs = options.pollIntervalMs ?? 40;
     this.busyPollMs = options.busyPollIntervalMs ?? 2;
     this.busyPeriodMs = options.busyPeriodMs ?? 2000;
+    this.laneRestMaxMs = options.laneRestMaxMs ?? LANE_REST_MAX_MS;
     this.discoveryMs = options.shardDiscoveryIntervalMs ?? 1000;
     this.backoff = options.retryBackoff ?? { initialMs: 100, maxMs: 1000 };
 
@@ -398,7 +419,13 @@ class StreamPoller implements StreamEventSource {
     const batchSize = Math.max(1, this.spec.batchSize);
     const windowMs = Math.max(0, this.spec.maximumBatchingWindowSeconds) * 1000;
     const factor = Math.max(1, Math.floor(this.spec.parallelizationFactor));
-    const lanes: Lane[] = Array.from({ length: factor }, () => ({ buffer: [], bytes: 0, since: 0, busy: false }));
+    const lanes: Lane[] = Array.from({ length: factor }, () => ({
+      buffer: [],
+      bytes: 0,
+      since: 0,
+      busy: false,
+      restUntil: 0,
+    }));
     // Records read but not yet delivered: reading pauses past this count or two full payloads per lane, so neither a
     // lane stuck in retries nor a slow function fed large items can grow memory.
     const readAhead = Math.max(GET_RECORDS_LIMIT, factor * batchSize) * 2;
@@ -450,6 +477,10 @@ class StreamPoller implements StreamEventSource {
         })
         .finally(() => {
           lane.busy = false;
+          const ended = Date.now();
+          const took = ended - now;
+          lane.typicalBatchMs = lane.typicalBatchMs === undefined ? took : 0.75 * lane.typicalBatchMs + 0.25 * took;
+          lane.restUntil = ended + Math.min(this.laneRestMaxMs, 2 * lane.typicalBatchMs);
           lane.inFlightArrivalMs = undefined;
           inFlight--;
           undelivered -= batch.length;
@@ -546,7 +577,7 @@ class StreamPoller implements StreamEventSource {
       for (const lane of lanes) {
         if (lane.busy || lane.buffer.length === 0) continue;
         const full = lane.buffer.length >= batchSize || lane.bytes + EVENT_ENVELOPE_BYTES >= MAX_EVENT_BYTES;
-        if (full || closed || now - lane.since >= windowMs) dispatch(lane, now);
+        if (full || closed || (now - lane.since >= windowMs && now >= lane.restUntil)) dispatch(lane, now);
       }
       if (closed && undelivered === 0) {
         // A shard ends when DynamoDB splits or rolls it (every few hours on AWS); its children carry on.
@@ -560,7 +591,8 @@ class StreamPoller implements StreamEventSource {
       if (fetched >= asked && roomToRead() && lanes.some((lane) => !lane.busy)) continue;
       let pause = now - lastRecordAt < this.busyPeriodMs ? this.busyPollMs : this.idlePollMs;
       for (const lane of lanes) {
-        if (!lane.busy && lane.buffer.length > 0) pause = Math.min(pause, lane.since + windowMs - now);
+        if (!lane.busy && lane.buffer.length > 0)
+          pause = Math.min(pause, Math.max(lane.since + windowMs, lane.restUntil) - now);
       }
       // Every lane busy (or the read-ahead full): sleep until a delivery ends (or stop()).
       // A free lane with records waits for its batching window, not for another lane's delivery.

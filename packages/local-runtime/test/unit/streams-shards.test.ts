@@ -127,7 +127,11 @@ function start(
   invoker: RecordingInvoker,
   startingPosition: 'TRIM_HORIZON' | 'LATEST',
   logger = silentLogger,
-  extra: { spec?: Partial<StreamSourceSpec>; onFailure?: (d: OnFailureDestination, m: OnFailureMessage) => void } = {},
+  extra: {
+    spec?: Partial<StreamSourceSpec>;
+    onFailure?: (d: OnFailureDestination, m: OnFailureMessage) => void;
+    laneRestMaxMs?: number;
+  } = {},
 ) {
   source = startStreamEventSource({
     spec: streamSpec({ startingPosition, ...extra.spec }),
@@ -139,9 +143,58 @@ function start(
     logger,
     onFailure: extra.onFailure ?? (() => undefined),
     shardDiscoveryIntervalMs: 10,
+    ...(extra.laneRestMaxMs === undefined ? {} : { laneRestMaxMs: extra.laneRestMaxMs }),
   });
   return source;
 }
+
+describe('a lane rests after each batch twice as long as the batch took', () => {
+  /** Writes `during` while the first batch is being handled (it takes `slowMs`); resolves when it has ended. */
+  function slowFirstBatch(fake: FakeStreams, slowMs: number, during: string[]) {
+    let firstEndedAt = 0;
+    const invoker = new RecordingInvoker(async (_records, call) => {
+      if (call !== 0) return null;
+      for (const key of during) fake.write('shard-1', key);
+      await new Promise((r) => setTimeout(r, slowMs));
+      firstEndedAt = Date.now();
+      return null;
+    });
+    return { invoker, firstEndedAt: () => firstEndedAt };
+  }
+
+  test('records that arrive meanwhile wait out the rest, at most 250 ms by default, and go as one batch', async () => {
+    // Prepare
+    const fake = new FakeStreams();
+    fake.addShard('shard-1');
+    fake.write('shard-1', 'k1');
+    const slow = slowFirstBatch(fake, 200, ['k2', 'k3']);
+    // Act
+    const running = start(fake, slow.invoker, 'TRIM_HORIZON');
+    await waitFor(() => slow.invoker.records.length === 3, 'all three records');
+    await running.idle();
+    // Assess: the rest is capped (a 200 ms batch → 250 ms, not 400); waiting out a timer is never shorter than asked.
+    expect(slow.invoker.batches.map((b) => b.records.map(keyOf))).toEqual([['k1'], ['k2', 'k3']]);
+    expect((slow.invoker.batches[1]?.receivedAt ?? 0) - slow.firstEndedAt()).toBeGreaterThanOrEqual(250);
+  });
+
+  test('a full batch does not wait', async () => {
+    // Prepare: a batch of two, and a rest of up to 5 s (4 s after a 2 s batch).
+    const fake = new FakeStreams();
+    fake.addShard('shard-1');
+    fake.write('shard-1', 'k1');
+    const slow = slowFirstBatch(fake, 2000, ['k2', 'k3']);
+    // Act
+    const running = start(fake, slow.invoker, 'TRIM_HORIZON', silentLogger, {
+      spec: { batchSize: 2 },
+      laneRestMaxMs: 5000,
+    });
+    await waitFor(() => slow.invoker.records.length === 3, 'all three records');
+    await running.idle();
+    // Assess: it went well before the rest would have ended.
+    expect(slow.invoker.batches.map((b) => b.records.map(keyOf))).toEqual([['k1'], ['k2', 'k3']]);
+    expect((slow.invoker.batches[1]?.receivedAt ?? 0) - slow.firstEndedAt()).toBeLessThan(1500);
+  });
+});
 
 test('reads a parent shard to its end before its children, and every shard on every DescribeStream page', async () => {
   // Prepare: a closed parent with two children (a split) and an unrelated open shard, on two pages.
