@@ -148,51 +148,45 @@ function start(
   return source;
 }
 
-describe('a lane rests after each batch twice as long as the batch took', () => {
-  /** Writes `during` while the first batch is being handled (it takes `slowMs`); resolves when it has ended. */
-  function slowFirstBatch(fake: FakeStreams, slowMs: number, during: string[]) {
+describe('a lane rests after each batch twice as long as its batches typically take', () => {
+  /**
+   * One shard holding k1, whose batch takes `slowMs` while k2 and k3 are written; resolves once all three were
+   * delivered and the source is idle, with the delay between the end of the first batch and the start of the second.
+   */
+  async function slowFirstBatch(slowMs: number, extra: Parameters<typeof start>[4] = {}) {
+    const fake = new FakeStreams();
+    fake.addShard('shard-1');
+    fake.write('shard-1', 'k1');
     let firstEndedAt = 0;
     const invoker = new RecordingInvoker(async (_records, call) => {
       if (call !== 0) return null;
-      for (const key of during) fake.write('shard-1', key);
+      fake.write('shard-1', 'k2');
+      fake.write('shard-1', 'k3');
       await new Promise((r) => setTimeout(r, slowMs));
       firstEndedAt = Date.now();
       return null;
     });
-    return { invoker, firstEndedAt: () => firstEndedAt };
+    const running = start(fake, invoker, 'TRIM_HORIZON', silentLogger, extra);
+    await waitFor(() => invoker.records.length === 3, 'all three records');
+    await running.idle();
+    return {
+      batches: invoker.batches.map((b) => b.records.map(keyOf)),
+      secondAfterFirstMs: (invoker.batches[1]?.receivedAt ?? 0) - firstEndedAt,
+    };
   }
 
   test('records that arrive meanwhile wait out the rest, at most 250 ms by default, and go as one batch', async () => {
-    // Prepare
-    const fake = new FakeStreams();
-    fake.addShard('shard-1');
-    fake.write('shard-1', 'k1');
-    const slow = slowFirstBatch(fake, 200, ['k2', 'k3']);
-    // Act
-    const running = start(fake, slow.invoker, 'TRIM_HORIZON');
-    await waitFor(() => slow.invoker.records.length === 3, 'all three records');
-    await running.idle();
-    // Assess: the rest is capped (a 200 ms batch → 250 ms, not 400); waiting out a timer is never shorter than asked.
-    expect(slow.invoker.batches.map((b) => b.records.map(keyOf))).toEqual([['k1'], ['k2', 'k3']]);
-    expect((slow.invoker.batches[1]?.receivedAt ?? 0) - slow.firstEndedAt()).toBeGreaterThanOrEqual(250);
+    const { batches, secondAfterFirstMs } = await slowFirstBatch(200);
+    // The rest is capped (a 200 ms batch → 250 ms, not 400); waiting out a timer is never shorter than asked.
+    expect(batches).toEqual([['k1'], ['k2', 'k3']]);
+    expect(secondAfterFirstMs).toBeGreaterThanOrEqual(250);
   });
 
   test('a full batch does not wait', async () => {
-    // Prepare: a batch of two, and a rest of up to 5 s (4 s after a 2 s batch).
-    const fake = new FakeStreams();
-    fake.addShard('shard-1');
-    fake.write('shard-1', 'k1');
-    const slow = slowFirstBatch(fake, 2000, ['k2', 'k3']);
-    // Act
-    const running = start(fake, slow.invoker, 'TRIM_HORIZON', silentLogger, {
-      spec: { batchSize: 2 },
-      laneRestMaxMs: 5000,
-    });
-    await waitFor(() => slow.invoker.records.length === 3, 'all three records');
-    await running.idle();
-    // Assess: it went well before the rest would have ended.
-    expect(slow.invoker.batches.map((b) => b.records.map(keyOf))).toEqual([['k1'], ['k2', 'k3']]);
-    expect((slow.invoker.batches[1]?.receivedAt ?? 0) - slow.firstEndedAt()).toBeLessThan(1500);
+    // A batch of two, and a rest of up to 5 s (4 s after a 2 s batch): it goes well before the rest would end.
+    const { batches, secondAfterFirstMs } = await slowFirstBatch(2000, { spec: { batchSize: 2 }, laneRestMaxMs: 5000 });
+    expect(batches).toEqual([['k1'], ['k2', 'k3']]);
+    expect(secondAfterFirstMs).toBeLessThan(1500);
   });
 });
 
