@@ -51,8 +51,8 @@ export interface StreamEventSourceOptions {
   /** How long after its last record a shard keeps polling at the busy interval (default 2000 ms). */
   busyPeriodMs?: number;
   /**
-   * After each batch a lane rests twice as long as its batches typically take, at most this long (default 250 ms, AWS's poll
-   * interval; 0: no rest), unless a full batch is waiting. See `LANE_REST_MAX_MS`.
+   * After each batch a lane rests twice as long as its batches typically take, at most this long (default 250 ms,
+   * AWS's poll interval; 0: no rest), unless a full batch is waiting. See `LANE_REST_MAX_MS`.
    */
   laneRestMaxMs?: number;
   /** How often DescribeStream looks for new shards (default 1000 ms). */
