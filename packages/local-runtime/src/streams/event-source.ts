@@ -178,11 +178,11 @@ const ERROR_BACKOFF_MAX_MS = 2000;
 /**
  * A lane rests after each batch twice as long as its batches typically take, up to this bound, before it takes the
  * next one (a full batch goes at once). AWS polls a shard 4 times a second, so a busy key reaches the function in
- * batches of what arrived meanwhile; polled every 2 ms, the same key came here in batches of 3 records, and a fan-out
- * to many subscribers posted to each of them for every 3 records. With the rest, one busy lane keeps its function
- * busy a third of the time at most, and the next batch grows; a quiet key (batches of a few ms) still goes out within
- * a few ms. The typical time is a moving average: resting after one slow batch (a GC pause) as long as it took
- * delayed the next change of a quiet key by 100 ms and more.
+ * batches of what arrived meanwhile; polled every 2 ms, the same key came here in batches of 2–3 records, and a
+ * fan-out to many subscribers posted to each of them for every 2 or 3 records. With the rest, one busy lane keeps its
+ * function busy a third of the time at most, and the next batch grows; a quiet key (batches of a few ms) still goes
+ * out within a few ms. The typical time is a moving average: resting after one slow batch (a GC pause) as long as it
+ * took delayed the next change of a quiet key by 100 ms and more.
  */
 const LANE_REST_MAX_MS = 250;
 
